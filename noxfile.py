@@ -1,0 +1,29 @@
+"""The test matrix: `nox` runs the suite once per Keras backend, then the linter.
+
+The sessions run in the environment the README's install command set up
+(`pip install -e ".[all,test]"`) instead of building one virtualenv each: the cross-backend
+reload test needs all three backends importable side by side, and installing TensorFlow,
+PyTorch and JAX three times over would cost CI more time than the tests themselves.
+"""
+
+import nox
+
+BACKENDS = ["tensorflow", "torch", "jax"]
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["tests", "lint"]  # tests: all three backends
+
+
+@nox.session
+@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
+def tests(session, backend):
+    """pytest under one backend; extra arguments go to pytest (`nox -s "tests(jax)" -- -k vae`)."""
+    session.run(
+        "python", "-m", "pytest", *session.posargs,
+        env={"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+
+
+@nox.session
+def lint(session):
+    session.run("ruff", "check", ".")

@@ -1,0 +1,158 @@
+"""The conventions every recipe shares (zoo.recipe), exercised with a tiny regression fit."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from zoo import recipe
+
+
+def tiny_problem(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    return x, x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+
+
+def tiny_model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, "relu"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    return model
+
+
+def start(argv):
+    return recipe.start(recipe.make_parser("tiny", "A tiny test recipe.", epochs=3,
+                                           batch_size=16), argv)
+
+
+def fit(run, *extra_callbacks):
+    x, y = tiny_problem(run.config.seed)
+    model = tiny_model()
+    model.fit(x, y, epochs=run.config.epochs, batch_size=run.config.batch_size, verbose=0,
+              callbacks=run.callbacks(*extra_callbacks))
+    return model
+
+
+class StopAfterEpoch(keras.callbacks.Callback):
+    """Simulates a crash once epoch `epoch` (0-based) has been backed up and logged."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+class CountEpochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def test_run_directory_holds_config_metrics_curves_model_and_report(tmp_path):
+    run = start(["--out", str(tmp_path / "run"), "--epochs", "3", "--seed", "7"])
+    model = fit(run)
+    run.finish(model, final={"val_mse": np.float32(0.5)}, report="## extra section")
+    files = {p.name for p in run.dir.iterdir()}
+    assert {"config.json", "history.csv", "metrics.json", "curves.png", "model.keras",
+            "report.md"} <= files
+    config = json.loads((run.dir / "config.json").read_text())
+    assert config["settings"]["seed"] == 7 and config["settings"]["epochs"] == 3
+    assert config["environment"]["backend"] == keras.backend.backend()
+    metrics = json.loads((run.dir / "metrics.json").read_text())
+    assert len(metrics["history"]["loss"]) == 3
+    assert metrics["final"] == {"val_mse": 0.5}
+    assert "## extra section" in (run.dir / "report.md").read_text()
+    reloaded = keras.saving.load_model(run.dir / "model.keras")
+    x, _ = tiny_problem(0)
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_resume_continues_from_the_last_finished_epoch(tmp_path):
+    out = str(tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        fit(start(["--out", out, "--epochs", "5"]), StopAfterEpoch(1))
+    counter = CountEpochs()
+    run = start(["--out", out, "--epochs", "5", "--resume"])
+    fit(run, counter)
+    assert counter.epochs == [2, 3, 4]  # epochs 0 and 1 were not trained again
+    assert len(run.history()["loss"]) == 5
+
+
+def test_resume_takes_the_saved_settings(tmp_path):
+    out = str(tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        fit(start(["--out", out, "--epochs", "4", "--batch-size", "8"]), StopAfterEpoch(0))
+    run = start(["--out", out, "--epochs", "6", "--resume"])
+    assert run.config.batch_size == 8 and run.config.epochs == 6
+
+
+def test_same_seed_same_run(tmp_path):
+    weights = []
+    for name in ("a", "b"):
+        run = start(["--out", str(tmp_path / name), "--seed", "3"])
+        weights.append(fit(run).get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--resume"], "--resume needs --out"),
+        (["--resume", "--out", "{tmp}/nothing"], "there is no run to continue"),
+        (["--out", "{tmp}/done"], "already holds a run"),
+        (["--resume", "--out", "{tmp}/done"], "has already finished"),
+    ],
+)
+def test_clear_errors_on_misused_flags(tmp_path, capsys, argv, message):
+    done = start(["--out", str(tmp_path / "done"), "--epochs", "1"])
+    done.finish(fit(done))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        start([a.format(tmp=tmp_path) for a in argv])
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="the flag works on JAX")
+def test_data_parallel_says_it_is_jax_only(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        start(["--out", str(tmp_path / "run"), "--data-parallel"])
+    assert "--data-parallel is JAX-only" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="DataParallel is JAX-only")
+def test_data_parallel_fits_over_two_host_devices(tmp_path):
+    script = textwrap.dedent(f"""
+        import jax, keras, numpy as np
+        from zoo import recipe
+        parser = recipe.make_parser("tiny", "", epochs=2, batch_size=16)
+        run = recipe.start(parser, ["--out", {str(tmp_path / "run")!r}, "--data-parallel"])
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+        history = model.fit(x, x[:, :1], epochs=2, batch_size=16, verbose=0)
+        kernel = model.layers[0].kernel.value
+        print("devices", len(jax.devices()), "kernel on", len(kernel.sharding.device_set))
+        print("loss", history.history["loss"])
+    """)
+    env = dict(os.environ, KERAS_BACKEND="jax",
+               XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "devices 2 kernel on 2" in result.stdout  # weights replicated over both devices
+    losses = json.loads(result.stdout.split("loss", 1)[1].strip())
+    assert losses[1] < losses[0]

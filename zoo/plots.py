@@ -1,0 +1,91 @@
+"""The pictures zoo writes: training curves, attention heat maps, labelled image grids.
+
+Every function takes NumPy data and a path, writes one PNG and returns the path. Matplotlib
+runs on its file-only "Agg" canvas, so nothing needs a screen.
+"""
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["plot_attention", "plot_curves", "plot_image_grid"]
+
+
+def plot_curves(history, path, title=None):
+    """Plot per-epoch metrics, one panel per metric, validation beside training.
+
+    `history` maps a metric name to a list of per-epoch values, as `keras.callbacks.History`
+    does (`loss`, `val_loss`, `accuracy`, ...). A `val_X` series is drawn in the panel of `X`.
+    """
+    names = [name for name in history if not name.startswith("val_")]
+    names += [name[4:] for name in history if name.startswith("val_") and name[4:] not in names]
+    columns = min(len(names), 3) or 1
+    rows = math.ceil(len(names) / columns) or 1
+    fig, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.4 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        for series, style in ((name, "-"), ("val_" + name, "--")):
+            if series in history:
+                values = np.asarray(history[series], dtype=float)
+                ax.plot(np.arange(1, len(values) + 1), values, style, marker=".", label=series)
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_attention(weights, path, query_labels=None, key_labels=None, title=None):
+    """Heat map of one attention matrix `weights` of shape (Lq, Lk): rows are queries."""
+    weights = np.asarray(weights)
+    lq, lk = weights.shape
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * lk, 0.8 + 0.45 * lq))
+    image = ax.imshow(weights, cmap="viridis", vmin=0.0, aspect="auto")
+    ax.set_xticks(range(lk), key_labels if key_labels is not None else range(lk), rotation=60)
+    ax.set_yticks(range(lq), query_labels if query_labels is not None else range(lq))
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+    if lq * lk <= 100:
+        for (i, j), w in np.ndenumerate(weights):
+            ax.text(j, i, f"{w:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if w < 0.6 * weights.max() else "black")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_image_grid(images, path, labels=None, columns=8, title=None):
+    """Grid of images (N, H, W, C) in [0, 1] or uint8, with an optional caption per image."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        images = np.clip(images, 0.0, 1.0)
+    columns = max(1, min(columns, len(images)))
+    rows = max(1, math.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.75 * rows), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < len(images):
+            ax.imshow(images[index].squeeze(), cmap="gray" if images.shape[-1] == 1 else None)
+            if labels is not None:
+                ax.set_title(str(labels[index]), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _save(fig, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,220 @@
+"""What every script in `recipes/` shares: its flags, its run directory and its report.
+
+A recipe reads like a keras.io example, and this module keeps the bookkeeping out of its way:
+
+    parser = recipe.make_parser("vae", __doc__, epochs=30, batch_size=64)
+    parser.add_argument("--latent-dim", type=int, default=128)   # the recipe's own flags
+    run = recipe.start(parser)          # parse, seed, make the run directory, write config.json
+    ...                                 # build the data and the model from `zoo`
+    model.fit(..., epochs=run.config.epochs, callbacks=run.callbacks())
+    run.finish(model, final={"val_loss": ...})   # metrics.json, curves.png, model.keras, report.md
+
+Shared flags: `--data PATH` (omitted: the recipe's built-in synthetic data), `--out DIR`,
+`--epochs`, `--batch-size`, `--seed`, `--resume`, `--data-parallel` (JAX only).
+
+The run directory holds:
+
+    config.json   every setting, the backend and the versions: enough to repeat the run
+    history.csv   one row per finished epoch, kept across --resume
+    metrics.json  {"history": {metric: [per epoch]}, "final": {...}}
+    curves.png    the history, one panel per metric
+    model.keras   the trained model
+    report.md     what ran and what came out, with the pictures
+    backup/       keras.callbacks.BackupAndRestore state while the run is unfinished
+
+`--resume --out DIR` continues an interrupted run from its last finished epoch, with the
+settings of DIR/config.json (only `--epochs` may be changed, to train longer).
+"""
+
+import argparse
+import csv
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from zoo import plots
+
+__all__ = ["Run", "make_parser", "start"]
+
+
+def make_parser(name, description, *, epochs, batch_size, seed=0):
+    """An `argparse.ArgumentParser` holding the shared flags, with this recipe's defaults."""
+    parser = argparse.ArgumentParser(
+        prog=f"recipes/{name}.py",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(recipe=name)
+    shared = parser.add_argument_group("shared by every recipe")
+    shared.add_argument("--data", type=Path, default=None,
+                        help="real data: a folder or the original archive/file; "
+                             "omitted: the built-in synthetic data set")
+    shared.add_argument("--out", type=Path, default=None,
+                        help=f"run directory (default: runs/{name}-<date>-<time>)")
+    shared.add_argument("--epochs", type=int, default=epochs, help="default: %(default)s")
+    shared.add_argument("--batch-size", type=int, default=batch_size,
+                        help="default: %(default)s")
+    shared.add_argument("--seed", type=int, default=seed,
+                        help="seeds Python, NumPy and the backend (default: %(default)s)")
+    shared.add_argument("--resume", action="store_true",
+                        help="continue the interrupted run in --out from its last finished epoch")
+    shared.add_argument("--data-parallel", action="store_true",
+                        help="JAX only: split each batch over all devices "
+                             "(keras.distribution.DataParallel)")
+    return parser
+
+
+def start(parser, argv=None):
+    """Parse the flags and open the run: the one call at the top of every recipe."""
+    config = parser.parse_args(argv)
+    backend = keras.backend.backend()
+    if config.data_parallel and backend != "jax":
+        parser.error(f"--data-parallel is JAX-only: run with KERAS_BACKEND=jax "
+                     f"(the current backend is {backend})")
+    if config.resume:
+        if config.out is None:
+            parser.error("--resume needs --out DIR, the run directory to continue")
+        config = _resumed_config(parser, config)
+    else:
+        if config.out is None:
+            config.out = Path("runs") / f"{config.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if (config.out / "config.json").exists():
+            parser.error(f"{config.out} already holds a run: pass --resume to continue it, "
+                         f"or choose another --out")
+    return Run(config)
+
+
+def _resumed_config(parser, config):
+    saved_path = config.out / "config.json"
+    if not saved_path.exists():
+        parser.error(f"--resume: {saved_path} does not exist, so there is no run to continue")
+    if (config.out / "model.keras").exists():
+        parser.error(f"--resume: the run in {config.out} has already finished "
+                     f"(model.keras is there); start a new run with another --out")
+    saved = json.loads(saved_path.read_text())["settings"]
+    print(f"Resuming {config.out} with the settings of its config.json"
+          + (f" (epochs raised to {config.epochs})" if config.epochs != saved["epochs"] else ""))
+    for key, value in saved.items():
+        if key not in ("epochs", "resume", "out"):
+            setattr(config, key, Path(value) if key == "data" and value else value)
+    return config
+
+
+class Run:
+    """One recipe run: its settings (`config`) and its directory (`dir`)."""
+
+    def __init__(self, config):
+        self.config = config
+        self.dir = Path(config.out)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.started = time.time()
+        keras.utils.set_random_seed(config.seed)
+        if config.data_parallel:
+            # Every array in fit() is sharded along the batch axis over the local devices.
+            keras.distribution.set_distribution(
+                keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+            )
+        settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()}
+        self.environment = {
+            "backend": keras.backend.backend(),
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "command": " ".join(sys.argv),
+        }
+        _write_json(self.dir / "config.json",
+                    {"settings": settings, "environment": self.environment})
+        print(f"[{config.recipe}] backend={self.environment['backend']} run directory={self.dir}")
+        print("  " + json.dumps(settings, sort_keys=True))
+
+    def path(self, name):
+        """A file in the run directory, for a recipe's own outputs."""
+        return self.dir / name
+
+    def callbacks(self, *extra):
+        """Callbacks every `fit` of a recipe uses: resumable state and the per-epoch log."""
+        return [
+            keras.callbacks.BackupAndRestore(str(self.dir / "backup")),
+            keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
+            *extra,
+        ]
+
+    def history(self):
+        """The per-epoch metrics of the whole run so far, across resumes: {name: [values]}."""
+        path = self.dir / "history.csv"
+        if not path.exists():
+            return {}
+        rows = {}
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                # An epoch logged just before an interruption and logged again after
+                # resuming appears twice; the later row is the one that was kept.
+                rows[int(row["epoch"])] = row
+        history = {}
+        for epoch in sorted(rows):
+            for name, value in rows[epoch].items():
+                if name != "epoch":
+                    history.setdefault(name, []).append(float("nan" if value == "NA" else value))
+        # CSVLogger writes "NA" for a val_ column when fit() has no validation data.
+        return {name: values for name, values in history.items() if not np.isnan(values).all()}
+
+    def finish(self, model=None, final=None, report="", title=None):
+        """Write metrics.json, curves.png, model.keras and report.md; print where they are.
+
+        `final` holds the run's final metrics (numbers, or arrays that go to metrics.json
+        only), `report` extra Markdown for report.md (the recipe's own tables and pictures).
+        """
+        history = self.history()
+        final = {k: _jsonable(v) for k, v in (final or {}).items()}
+        _write_json(self.path("metrics.json"), {"history": history, "final": final})
+        if history:
+            plots.plot_curves(history, self.path("curves.png"), title=title)
+        if model is not None:
+            model.save(self.path("model.keras"))
+        minutes = (time.time() - self.started) / 60
+        lines = [
+            f"# {title or self.config.recipe}",
+            "",
+            f"`{self.environment['command']}` on the **{self.environment['backend']}** backend "
+            f"(Keras {self.environment['keras']}), {minutes:.1f} min in this session.",
+            "",
+        ]
+        if final:
+            lines += ["| metric | value |", "| --- | --- |"]
+            lines += [f"| {k} | {_format(v)} |" for k, v in final.items()
+                      if not isinstance(v, (list, dict))]
+            lines.append("")
+        if history:
+            lines += ["![training curves](curves.png)", ""]
+        lines.append(report)
+        self.path("report.md").write_text("\n".join(lines).rstrip() + "\n")
+        produced = ", ".join(sorted(p.name for p in self.dir.iterdir() if p.is_file()))
+        print(f"\nResults in {self.dir}/ : {produced}")
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "shape"):  # a backend tensor or NumPy array
+        return np.asarray(keras.ops.convert_to_numpy(value)).tolist()
+    return value
+
+
+def _format(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _write_json(path, data):
+    # Write beside and rename, so an interrupted write never leaves half a file.
+    temporary = Path(str(path) + ".partial")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    temporary.replace(path)
