@@ -72,7 +72,11 @@ class ModelTestCase:
 
     def compiled_model(self):
         model = self.build_model()
-        model.compile(**self.compile_kwargs)
+        kwargs = dict(self.compile_kwargs)
+        optimizer = kwargs.get("optimizer")
+        if isinstance(optimizer, keras.optimizers.Optimizer):  # never share one between models
+            kwargs["optimizer"] = optimizer.from_config(optimizer.get_config())
+        model.compile(**kwargs)
         return model
 
     def fit(self, model, epochs):

@@ -3,15 +3,21 @@
 The public API is what this module exports, plus the submodules named below:
 
     import zoo
+    model = zoo.CompactCNN(image_size=128, augment=True)        # (B, 128, 128, 3) -> (B, 1)
+    model = zoo.SmallCNN(image_size=150)                         # the classic 19M-param CNN
+    model = zoo.MobileNetV2Transfer(image_size=160, weights="imagenet")
     zoo.attention.scaled_dot_product_attention(q, k, v, mask)   # keras.ops, any backend
     zoo.attention.scaled_dot_product_attention_numpy(q, k, v)   # the NumPy reference
 
-Submodules: `zoo.attention` (attention functions), `zoo.plots` (curves, heat maps, image
-grids), `zoo.recipe` (what the scripts in recipes/ share).
+Submodules: `zoo.attention` (attention functions), `zoo.datasets` (data loading, one module
+per family), `zoo.plots` (curves, heat maps, image grids), `zoo.recipe` (what the scripts in
+recipes/ share).
 """
 
 from zoo import attention
+from zoo.models.cnn import CompactCNN, SmallCNN, augmentation
+from zoo.models.transfer import MobileNetV2Transfer
 
 __version__ = "0.1.0"
 
-__all__ = ["attention"]
+__all__ = ["CompactCNN", "MobileNetV2Transfer", "SmallCNN", "attention", "augmentation"]

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["plot_attention", "plot_curves", "plot_image_grid"]
+__all__ = ["plot_attention", "plot_comparison", "plot_curves", "plot_image_grid"]
 
 
 def plot_curves(history, path, title=None):
@@ -38,6 +38,23 @@ def plot_curves(history, path, title=None):
         ax.legend()
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_comparison(histories, path, metrics=("val_accuracy", "val_loss"), title=None):
+    """One panel per metric, one line per run: `histories` maps a run name to its history."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        for name, history in histories.items():
+            if metric in history:
+                values = np.asarray(history[metric], dtype=float)
+                ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=name)
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
     if title:
         fig.suptitle(title)
     return _save(fig, path)

@@ -30,6 +30,7 @@ import argparse
 import csv
 import json
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -86,16 +87,27 @@ def start(parser, argv=None):
         if (config.out / "config.json").exists():
             parser.error(f"{config.out} already holds a run: pass --resume to continue it, "
                          f"or choose another --out")
-    return Run(config)
+    keras.utils.set_random_seed(config.seed)
+    if config.data_parallel:
+        # Every array in fit() is sharded along the batch axis over the local devices.
+        keras.distribution.set_distribution(
+            keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+        )
+    run = Run(config, Path(config.out))
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()}
+    _write_json(run.path("config.json"), {"settings": settings, "environment": run.environment})
+    print(f"[{config.recipe}] backend={run.environment['backend']} run directory={run.dir}")
+    print("  " + json.dumps(settings, sort_keys=True))
+    return run
 
 
 def _resumed_config(parser, config):
     saved_path = config.out / "config.json"
     if not saved_path.exists():
         parser.error(f"--resume: {saved_path} does not exist, so there is no run to continue")
-    if (config.out / "model.keras").exists():
+    if (config.out / "report.md").exists():
         parser.error(f"--resume: the run in {config.out} has already finished "
-                     f"(model.keras is there); start a new run with another --out")
+                     f"(report.md is there); start a new run with another --out")
     saved = json.loads(saved_path.read_text())["settings"]
     print(f"Resuming {config.out} with the settings of its config.json"
           + (f" (epochs raised to {config.epochs})" if config.epochs != saved["epochs"] else ""))
@@ -106,20 +118,18 @@ def _resumed_config(parser, config):
 
 
 class Run:
-    """One recipe run: its settings (`config`) and its directory (`dir`)."""
+    """One recipe run: its settings (`config`) and its directory (`dir`).
 
-    def __init__(self, config):
+    A recipe that trains several models gives each a `stage(name)`: a Run of its own in a
+    subdirectory (history, backup, curves, model, report), sharing the settings.
+    """
+
+    def __init__(self, config, directory):
         self.config = config
-        self.dir = Path(config.out)
+        self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.created_here = not any(self.dir.iterdir())
         self.started = time.time()
-        keras.utils.set_random_seed(config.seed)
-        if config.data_parallel:
-            # Every array in fit() is sharded along the batch axis over the local devices.
-            keras.distribution.set_distribution(
-                keras.distribution.DataParallel(devices=keras.distribution.list_devices())
-            )
-        settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()}
         self.environment = {
             "backend": keras.backend.backend(),
             "keras": keras.__version__,
@@ -127,19 +137,45 @@ class Run:
             "numpy": np.__version__,
             "command": " ".join(sys.argv),
         }
-        _write_json(self.dir / "config.json",
-                    {"settings": settings, "environment": self.environment})
-        print(f"[{config.recipe}] backend={self.environment['backend']} run directory={self.dir}")
-        print("  " + json.dumps(settings, sort_keys=True))
+
+    def stage(self, name):
+        """The sub-run in DIR/name for one of several models a recipe trains."""
+        return Run(self.config, self.dir / name)
+
+    @property
+    def finished(self):
+        """True once `finish` has written report.md (a resumed run skips finished stages)."""
+        return self.path("report.md").exists()
+
+    def abort(self, message):
+        """Stop the recipe on bad input: print why, exit 2, and leave no half-made run behind
+        (the run directory goes if this run created it)."""
+        if self.created_here:
+            shutil.rmtree(self.dir)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+    @property
+    def verbose(self):
+        """`verbose` for fit/predict: progress bars in a terminal, one line per epoch in a log."""
+        return 1 if sys.stdout.isatty() else 2
+
+    def elapsed(self):
+        """Seconds since this run (or stage) was opened in this process."""
+        return time.time() - self.started
 
     def path(self, name):
         """A file in the run directory, for a recipe's own outputs."""
         return self.dir / name
 
-    def callbacks(self, *extra):
-        """Callbacks every `fit` of a recipe uses: resumable state and the per-epoch log."""
+    def callbacks(self, *extra, backup="backup"):
+        """Callbacks every `fit` of a recipe uses: resumable state and the per-epoch log.
+
+        A second `fit` in the same run (fine-tuning after a frozen stage) names its own
+        `backup` folder, since BackupAndRestore deletes its folder when a fit completes.
+        """
         return [
-            keras.callbacks.BackupAndRestore(str(self.dir / "backup")),
+            keras.callbacks.BackupAndRestore(str(self.dir / backup)),
             keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
             *extra,
         ]
@@ -176,7 +212,7 @@ class Run:
             plots.plot_curves(history, self.path("curves.png"), title=title)
         if model is not None:
             model.save(self.path("model.keras"))
-        minutes = (time.time() - self.started) / 60
+        minutes = self.elapsed() / 60
         lines = [
             f"# {title or self.config.recipe}",
             "",
@@ -184,10 +220,10 @@ class Run:
             f"(Keras {self.environment['keras']}), {minutes:.1f} min in this session.",
             "",
         ]
-        if final:
+        scalars = {k: v for k, v in final.items() if not isinstance(v, (list, dict))}
+        if scalars:  # lists and nested results go to metrics.json only
             lines += ["| metric | value |", "| --- | --- |"]
-            lines += [f"| {k} | {_format(v)} |" for k, v in final.items()
-                      if not isinstance(v, (list, dict))]
+            lines += [f"| {k} | {_format(v)} |" for k, v in scalars.items()]
             lines.append("")
         if history:
             lines += ["![training curves](curves.png)", ""]

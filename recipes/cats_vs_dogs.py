@@ -1,0 +1,183 @@
+"""Dogs vs Cats: a CNN from scratch, the same CNN with augmentation, MobileNetV2 transfer.
+
+    python recipes/cats_vs_dogs.py                        # built-in synthetic images, cnn-aug
+    python recipes/cats_vs_dogs.py --data train.zip --model all
+    KERAS_BACKEND=jax python recipes/cats_vs_dogs.py --data ../shared/data/dogs_vs_cats/train
+
+--data takes the Kaggle train.zip, the folder it unpacks to (cat.N.jpg, dog.N.jpg), or an
+already split folder (train/cats, train/dogs, val/cats, val/dogs). Every image is checked and
+decoded once (cached), then split 80/20, stratified and seeded; nothing is copied.
+
+--model cnn        the CNN from scratch (--cnn compact: batch norm + global pooling, the
+                   default; --cnn small: the classic 19M-parameter CNN)
+--model cnn-aug    the same CNN with random rotation, shifts, flips and zoom in training
+--model mobilenetv2  frozen MobileNetV2 + a new head trained on features computed once,
+                   then --fine-tune-epochs at a low learning rate with the top layers unfrozen
+--model all        the three, and a comparison table and plot
+"""
+
+import json
+
+import keras
+import numpy as np
+
+import zoo
+from zoo import plots, recipe
+from zoo.datasets import DataError, ImageBatches, cats_vs_dogs, default_cache_dir
+
+# Setup -------------------------------------------------------------------------------------
+parser = recipe.make_parser("cats_vs_dogs", __doc__, epochs=15, batch_size=32)
+parser.add_argument("--model", choices=["cnn", "cnn-aug", "mobilenetv2", "all"],
+                    default="cnn-aug")
+parser.add_argument("--cnn", choices=["compact", "small"], default="compact",
+                    help="the from-scratch architecture (default: %(default)s)")
+parser.add_argument("--image-size", type=int, default=None,
+                    help="pixels per side (default: 128 on real data, 64 on synthetic)")
+parser.add_argument("--learning-rate", type=float, default=1e-3)
+parser.add_argument("--val-fraction", type=float, default=0.2)
+parser.add_argument("--weights", default=None,
+                    help="mobilenetv2: 'imagenet' (needs a network), a local weights file "
+                         "of the no-top base, or omitted for random initialisation")
+parser.add_argument("--fine-tune-epochs", type=int, default=0,
+                    help="mobilenetv2: epochs of fine-tuning after the frozen stage")
+parser.add_argument("--fine-tune-layers", type=int, default=30,
+                    help="mobilenetv2: how many top layers of the base to unfreeze")
+parser.add_argument("--synthetic-images", type=int, default=1200,
+                    help="size of the built-in synthetic data set (without --data)")
+run = recipe.start(parser)
+config = run.config
+
+# Prepare the data --------------------------------------------------------------------------
+if config.data is None:
+    source = cats_vs_dogs.make_synthetic(
+        default_cache_dir() / "synthetic" / f"cats_vs_dogs-{config.synthetic_images}",
+        count=config.synthetic_images, size=96,
+    )
+else:
+    source = config.data
+image_size = config.image_size or (128 if config.data else 64)
+try:
+    images = cats_vs_dogs.load(source, image_size)
+except DataError as error:
+    run.abort(str(error))
+split = cats_vs_dogs.split(images, config.val_fraction, config.seed)
+split.write(run.path("split.json"))
+print(f"split: {json.dumps(split.counts())} -> {run.path('split.json')}")
+x_train, y_train = split.train_arrays()
+x_val, y_val = split.val_arrays()
+names = np.array(cats_vs_dogs.CLASS_NAMES)
+for part, (x, y) in (("train", (x_train, y_train)), ("val", (x_val, y_val))):
+    shown = np.sort(np.random.default_rng(config.seed).permutation(len(x))[:24])
+    plots.plot_image_grid(x[shown], run.path(f"samples_{part}.png"), labels=names[y[shown]],
+                          title=f"{part}: {len(x)} images")
+train_batches = ImageBatches(x_train, y_train, config.batch_size, shuffle=True,
+                             seed=config.seed)
+val_batches = ImageBatches(x_val, y_val, config.batch_size)
+
+
+# Build the models --------------------------------------------------------------------------
+def build_cnn(augment):
+    architecture = {"compact": zoo.CompactCNN, "small": zoo.SmallCNN}[config.cnn]
+    model = architecture(image_size=image_size, augment=augment, seed=config.seed)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=config.epochs * len(train_batches), alpha=0.05
+    )
+    model.compile(keras.optimizers.Adam(schedule), "binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+# Train -------------------------------------------------------------------------------------
+def train_cnn(stage, augment):
+    model = build_cnn(augment)
+    model.fit(train_batches, validation_data=val_batches, epochs=config.epochs,
+              callbacks=stage.callbacks(), verbose=run.verbose)
+    return model
+
+
+def train_transfer(stage):
+    model = zoo.MobileNetV2Transfer(image_size=image_size, weights=config.weights)
+    # Frozen stage: the base never changes, so each image's features are computed once.
+    features_file = stage.path("features.npz")
+    if features_file.exists():
+        cached = np.load(features_file)
+        train_features, val_features = cached["train"], cached["val"]
+    else:
+        inputs = keras.Input((image_size, image_size, 3))
+        extractor = keras.Model(inputs, model.features(inputs))
+        print("computing MobileNetV2 features once for the frozen stage")
+        train_features = extractor.predict(ImageBatches(x_train, y_train, 64), verbose=run.verbose)
+        val_features = extractor.predict(val_batches, verbose=run.verbose)
+        np.savez(features_file, train=train_features, val=val_features)
+    model.head.compile(keras.optimizers.Adam(config.learning_rate), "binary_crossentropy",
+                       metrics=["accuracy"])
+    model.head.fit(train_features, y_train, validation_data=(val_features, y_val),
+                   epochs=config.epochs, batch_size=config.batch_size,
+                   callbacks=stage.callbacks(), verbose=run.verbose)
+    if config.fine_tune_epochs:
+        model.unfreeze_top(config.fine_tune_layers)
+        model.compile(keras.optimizers.Adam(1e-5), "binary_crossentropy", metrics=["accuracy"])
+        model.fit(train_batches, validation_data=val_batches, initial_epoch=config.epochs,
+                  epochs=config.epochs + config.fine_tune_epochs,
+                  callbacks=stage.callbacks(backup="backup_fine_tune"), verbose=run.verbose)
+    return model
+
+
+# Evaluate ----------------------------------------------------------------------------------
+def evaluate(stage, model, title):
+    probabilities = model.predict(val_batches, verbose=0).reshape(-1)
+    predicted = (probabilities >= 0.5).astype(int)
+    confusion = {f"true {names[t]}": {f"predicted {names[p]}": int(np.sum(
+        (y_val == t) & (predicted == p))) for p in (0, 1)} for t in (0, 1)}
+    wrong = np.flatnonzero(predicted != y_val)[:32]
+    if len(wrong):
+        plots.plot_image_grid(
+            x_val[wrong], stage.path("misclassified.png"),
+            labels=[f"{names[y_val[i]]}, p(dog)={probabilities[i]:.2f}" for i in wrong],
+            title=f"{title}: misclassified validation images (true label, prediction)",
+        )
+    history = stage.history()
+    final = {
+        "val_accuracy": float(np.mean(predicted == y_val)),
+        "best_val_accuracy": max(history.get("val_accuracy", [0.0])),
+        "epochs": len(history.get("loss", [])),
+        "parameters": int(model.count_params()),
+        "train_minutes": round((stage.elapsed()) / 60, 2),
+        "confusion": confusion,
+    }
+    rows = "\n".join(f"| {t} | {c[f'predicted {names[0]}']} | {c[f'predicted {names[1]}']} |"
+                     for t, c in confusion.items())
+    report = (f"| | predicted cat | predicted dog |\n| --- | --- | --- |\n{rows}\n\n"
+              + ("![misclassified](misclassified.png)\n" if len(wrong) else ""))
+    stage.finish(model, final=final, report=report, title=title)
+    return final
+
+
+TITLES = {"cnn": f"{config.cnn} CNN", "cnn-aug": f"{config.cnn} CNN + augmentation",
+          "mobilenetv2": "MobileNetV2 transfer"}
+results, histories = {}, {}
+for name in ["cnn", "cnn-aug", "mobilenetv2"] if config.model == "all" else [config.model]:
+    stage = run.stage(name)
+    if stage.finished:  # a resumed `all` run keeps the models it already trained
+        print(f"{name}: already trained in {stage.dir}")
+        results[name] = json.loads(stage.path("metrics.json").read_text())["final"]
+    else:
+        print(f"\n== {TITLES[name]} ==")
+        model = train_transfer(stage) if name == "mobilenetv2" else train_cnn(
+            stage, augment=name == "cnn-aug")
+        results[name] = evaluate(stage, model, TITLES[name])
+    histories[name] = stage.history()
+
+# Report ------------------------------------------------------------------------------------
+table = ["| model | val accuracy | best val accuracy | epochs | parameters | minutes |",
+         "| --- | --- | --- | --- | --- | --- |"]
+table += [f"| [{TITLES[n]}]({n}/report.md) | {r['val_accuracy']:.4f} | "
+          f"{r['best_val_accuracy']:.4f} | {r['epochs']} | {r['parameters']:,} | "
+          f"{r['train_minutes']} |" for n, r in results.items()]
+report = "\n".join(table) + "\n\n![train samples](samples_train.png)\n"
+if len(results) > 1:
+    plots.plot_comparison(histories, run.path("comparison.png"), title="Dogs vs Cats")
+    run.path("comparison.json").write_text(json.dumps(results, indent=2) + "\n")
+    run.path("comparison.md").write_text("\n".join(table) + "\n")
+    report += "\n![comparison](comparison.png)\n"
+run.finish(final=results, report=report, title=f"Dogs vs Cats ({len(x_train)} train, "
+           f"{len(x_val)} val images, {image_size}px)")

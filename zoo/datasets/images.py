@@ -1,0 +1,144 @@
+"""Decode image files once into a uint8 array, cache it on disk, and batch it for `fit`.
+
+Shared by the image families (Dogs vs Cats, Oxford 17 Flowers). Decoding is the slow part
+of an image pipeline on a CPU, so it happens once per file list and size: the result is a
+`(N, size, size, 3)` uint8 array saved as `.npy` and memory-mapped on the next run. Batching,
+shuffling and scaling then cost next to nothing, and augmentation runs inside the model as
+Keras layers.
+"""
+
+import concurrent.futures
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+__all__ = ["DataError", "DecodedImages", "ImageBatches", "decode_images", "default_cache_dir"]
+
+
+class DataError(ValueError):
+    """Input data that can not be used: the message names the file or folder and the problem."""
+
+
+def default_cache_dir():
+    """`$ZOO_CACHE`, else `~/.cache/zoo`: where decoded arrays and generated data sets live."""
+    return Path(os.environ.get("ZOO_CACHE", Path.home() / ".cache" / "zoo"))
+
+
+@dataclass
+class DecodedImages:
+    """The images that decoded, in input order, and what happened to the others.
+
+    images     (N, size, size, 3) uint8, RGB
+    names      N names, as given
+    skipped    [{"file": name, "reason": why}] for files that did not decode
+    converted  [{"file": name, "from": what}] for files decoded but not RGB JPEG
+    """
+
+    images: np.ndarray
+    names: list
+    skipped: list = field(default_factory=list)
+    converted: list = field(default_factory=list)
+
+
+def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, progress=None):
+    """Decode and resize `items`, a list of `(name, read)` where `read()` returns the bytes.
+
+    Every file is decoded in full, so empty, truncated and corrupt files are caught here and
+    reported in `skipped`, never passed on. Grayscale, CMYK, palette and PNG files become RGB
+    and are listed in `converted`. Images are resized to `size x size` (bilinear, no crop).
+
+    With `cache_key` (a JSON-able description of the inputs that changes when they do), the
+    result is stored under `cache_dir` and reused by the next call with the same key.
+    """
+    cache_file = None
+    if cache_key is not None:
+        digest = hashlib.sha1(json.dumps([cache_key, size], sort_keys=True).encode()).hexdigest()
+        cache_file = Path(cache_dir or default_cache_dir()) / "decoded" / digest[:16]
+        if cache_file.with_suffix(".json").exists():
+            meta = json.loads(cache_file.with_suffix(".json").read_text())
+            images = np.load(cache_file.with_suffix(".npy"), mmap_mode="r")
+            return DecodedImages(images, meta["names"], meta["skipped"], meta["converted"])
+
+    names = [name for name, _ in items]
+    images = np.zeros((len(items), size, size, 3), np.uint8)
+    decoded = np.zeros(len(items), bool)
+    skipped, converted = [], []
+    # Pillow releases the GIL while it decodes and resizes, so threads use every core.
+    with concurrent.futures.ThreadPoolExecutor(workers or os.cpu_count()) as pool:
+        results = pool.map(lambda item: _decode_one(item[1], size), items, chunksize=16)
+        for index, (image, note) in enumerate(results):
+            if image is None:
+                skipped.append({"file": names[index], "reason": note})
+            else:
+                images[index], decoded[index] = image, True
+                if note:
+                    converted.append({"file": names[index], "from": note})
+            if progress and (index + 1) % 1000 == 0:
+                progress(f"decoded {index + 1}/{len(items)} images")
+    result = DecodedImages(images[decoded], [n for n, ok in zip(names, decoded) if ok],
+                           skipped, converted)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        # The .json is written last and marks the cache entry as complete.
+        with open(cache_file.with_suffix(".npy.partial"), "wb") as f:
+            np.save(f, result.images)
+        cache_file.with_suffix(".npy.partial").replace(cache_file.with_suffix(".npy"))
+        meta = {"names": result.names, "skipped": skipped, "converted": converted}
+        cache_file.with_suffix(".json.partial").write_text(json.dumps(meta))
+        cache_file.with_suffix(".json.partial").replace(cache_file.with_suffix(".json"))
+    return result
+
+
+def _decode_one(read, size):
+    """-> (image uint8 (size, size, 3), what it was converted from or None) or (None, reason)."""
+    try:
+        data = read()
+    except OSError as error:
+        return None, f"unreadable: {error}"
+    if not data:
+        return None, "empty file (0 bytes)"
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            original = f"{image.format} {image.mode}"
+            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+            image.load()  # a full decode: raises on truncated or corrupt data
+            note = None if original == "JPEG RGB" else original
+            rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+            return np.asarray(rgb, np.uint8), note
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        return None, f"not a decodable image: {error}"
+
+
+class ImageBatches(keras.utils.PyDataset):
+    """Batches of `(images, labels)` from in-memory (or memory-mapped) uint8 arrays.
+
+    Images stay uint8 (the models scale them), labels are float32 `(batch, 1)`. With
+    `shuffle`, the order is redrawn from `seed` at every epoch, so a run is repeatable.
+    Works with `fit`, `evaluate` and `predict` on every backend.
+    """
+
+    def __init__(self, images, labels, batch_size, shuffle=False, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.images, self.batch_size, self.shuffle = images, batch_size, shuffle
+        self.labels = np.asarray(labels, np.float32).reshape(-1, 1)
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(images)) if shuffle else np.arange(len(images))
+
+    def __len__(self):
+        return -(-len(self.images) // self.batch_size)
+
+    def __getitem__(self, index):
+        # Sorted indices read a memory-mapped array front to back.
+        batch = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+        return np.asarray(self.images[batch]), self.labels[batch]
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.images))

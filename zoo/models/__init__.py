@@ -1,0 +1,1 @@
+"""The zoo's models; each is re-exported from the top-level `zoo` package."""
