@@ -72,6 +72,7 @@ def test_run_directory_holds_config_metrics_curves_model_and_report(tmp_path):
     assert config["environment"]["backend"] == keras.backend.backend()
     metrics = json.loads((run.dir / "metrics.json").read_text())
     assert len(metrics["history"]["loss"]) == 3
+    assert all(seconds > 0 for seconds in metrics["history"]["epoch_seconds"])
     assert metrics["final"] == {"val_mse": 0.5}
     assert "## extra section" in (run.dir / "report.md").read_text()
     reloaded = keras.saving.load_model(run.dir / "model.keras")

@@ -40,7 +40,7 @@ import numpy as np
 
 from zoo import plots
 
-__all__ = ["Run", "make_parser", "start"]
+__all__ = ["EpochClock", "Run", "make_parser", "start"]
 
 
 def make_parser(name, description, *, epochs, batch_size, seed=0):
@@ -175,6 +175,7 @@ class Run:
         `backup` folder, since BackupAndRestore deletes its folder when a fit completes.
         """
         return [
+            EpochClock(),  # first, so that CSVLogger sees the time it adds
             keras.callbacks.BackupAndRestore(str(self.dir / backup)),
             keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
             *extra,
@@ -209,7 +210,9 @@ class Run:
         final = {k: _jsonable(v) for k, v in (final or {}).items()}
         _write_json(self.path("metrics.json"), {"history": history, "final": final})
         if history:
-            plots.plot_curves(history, self.path("curves.png"), title=title)
+            curves = {k: v for k, v in history.items()
+                      if k not in ("epoch_seconds", "learning_rate")}
+            plots.plot_curves(curves, self.path("curves.png"), title=title)
         if model is not None:
             model.save(self.path("model.keras"))
         minutes = self.elapsed() / 60
@@ -231,6 +234,20 @@ class Run:
         self.path("report.md").write_text("\n".join(lines).rstrip() + "\n")
         produced = ", ".join(sorted(p.name for p in self.dir.iterdir() if p.is_file()))
         print(f"\nResults in {self.dir}/ : {produced}")
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Adds `epoch_seconds`, the wall time of each epoch, to the logs (and so to history.csv).
+
+    Summed over history.csv it gives a run's training time, across --resume too.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.began = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.time() - self.began
 
 
 def _jsonable(value):
