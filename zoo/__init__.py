@@ -17,7 +17,15 @@ recipes/ share).
 from zoo import attention
 from zoo.models.cnn import CompactCNN, SmallCNN, augmentation
 from zoo.models.transfer import MobileNetV2Transfer
+from zoo.models.vae import VAE
 
 __version__ = "0.1.0"
 
-__all__ = ["CompactCNN", "MobileNetV2Transfer", "SmallCNN", "attention", "augmentation"]
+__all__ = [
+    "VAE",
+    "CompactCNN",
+    "MobileNetV2Transfer",
+    "SmallCNN",
+    "attention",
+    "augmentation",
+]

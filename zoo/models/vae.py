@@ -1,0 +1,111 @@
+"""A convolutional variational autoencoder (Kingma and Welling, 2014) for small RGB images.
+
+    encoder  (B, S, S, 3) in [0, 1] -> Conv2D 32, 64, 128 (3x3, stride 2, relu)
+             -> (B, S/8, S/8, 128) -> Flatten -> Dense -> mean, log-variance (B, latent)
+    sample   z = mean + exp(log_variance / 2) * eps,   eps ~ N(0, I)   (reparameterisation)
+    decoder  (B, latent) -> Dense S/8 * S/8 * 128 relu -> Conv2DTranspose 128, 64, 32
+             (3x3, stride 2, relu) -> Conv2DTranspose 3 (3x3) -> sigmoid -> (B, S, S, 3)
+
+    loss = reconstruction + beta * KL
+         reconstruction: binary cross-entropy summed over the pixels of an image
+         KL(q(z|x) || N(0, I)) = -1/2 sum(1 + log_variance - mean^2 - exp(log_variance))
+         both averaged over the batch
+
+The decoder's last layer gives logits and `decode` applies the sigmoid: the loss is computed
+from the logits, which is the same function, numerically safer.
+"""
+
+import keras
+from keras import layers, ops
+
+from zoo.models.train_step import GradientStep, GradientStepModel
+
+__all__ = ["VAE"]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class VAE(GradientStepModel):
+    """Convolutional VAE; `fit(images)` with images (N, S, S, 3) float in [0, 1]."""
+
+    def __init__(self, image_size=64, latent_dim=128, filters=(32, 64, 128), beta=1.0,
+                 seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.image_size, self.latent_dim, self.filters = image_size, latent_dim, tuple(filters)
+        self.beta, self.seed = beta, seed
+        side = image_size // 2 ** len(self.filters)
+        self.encoder = keras.Sequential(
+            [keras.Input((image_size, image_size, 3))]
+            + [layers.Conv2D(f, 3, strides=2, padding="same", activation="relu")
+               for f in self.filters]
+            + [layers.Flatten()],
+            name="encoder",
+        )
+        self.to_mean = layers.Dense(latent_dim, name="mean")
+        self.to_log_variance = layers.Dense(latent_dim, name="log_variance")
+        self.decoder = keras.Sequential(
+            [keras.Input((latent_dim,)),
+             layers.Dense(side * side * self.filters[-1], activation="relu"),
+             layers.Reshape((side, side, self.filters[-1]))]
+            + [layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu")
+               for f in reversed(self.filters)]
+            + [layers.Conv2DTranspose(3, 3, padding="same", name="logits")],
+            name="decoder",
+        )
+        features = self.encoder.output_shape[-1]
+        self.to_mean.build((None, features))
+        self.to_log_variance.build((None, features))
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.declare_metrics(["loss", "reconstruction_loss", "kl_loss"])
+        # Every part is built above; marking the model built lets a reloaded model rebuild
+        # its optimizer before the saved optimizer state is read into it.
+        self.build((None, image_size, image_size, 3))
+
+    # The model ---------------------------------------------------------------------------
+
+    def encode(self, images):
+        """(B, S, S, 3) -> mean, log_variance, each (B, latent)."""
+        features = self.encoder(images)
+        return self.to_mean(features), self.to_log_variance(features)
+
+    def reparameterize(self, mean, log_variance):
+        epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_variance) * epsilon
+
+    def decode(self, latents):
+        """(B, latent) -> (B, S, S, 3) images in [0, 1]."""
+        return ops.sigmoid(self.decoder(latents))
+
+    def call(self, images, training=False):
+        """Reconstructions: sampled latents in training, the posterior mean otherwise."""
+        mean, log_variance = self.encode(images)
+        latents = self.reparameterize(mean, log_variance) if training else mean
+        return self.decode(latents)
+
+    def reconstruct(self, images):
+        return self(images, training=False)
+
+    def sample(self, count, seed=0):
+        """`count` images decoded from N(0, I) latents drawn with `seed` (repeatable)."""
+        latents = keras.random.normal((count, self.latent_dim), seed=seed)
+        return self.decode(latents)
+
+    # The loss ----------------------------------------------------------------------------
+
+    def gradient_steps(self):
+        return [GradientStep("vae", self.optimizer, self, self.elbo_loss)]
+
+    def elbo_loss(self, data, training):
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        mean, log_variance = self.encode(images)
+        logits = self.decoder(self.reparameterize(mean, log_variance))
+        per_pixel = ops.binary_crossentropy(images, logits, from_logits=True)
+        reconstruction = ops.mean(ops.sum(per_pixel, axis=(1, 2, 3)))
+        kl = ops.mean(-0.5 * ops.sum(
+            1 + log_variance - ops.square(mean) - ops.exp(log_variance), axis=1))
+        loss = reconstruction + self.beta * kl
+        return loss, {"loss": loss, "reconstruction_loss": reconstruction, "kl_loss": kl}
+
+    def get_config(self):
+        return {**super().get_config(), "image_size": self.image_size,
+                "latent_dim": self.latent_dim, "filters": list(self.filters),
+                "beta": self.beta, "seed": self.seed}
