@@ -28,7 +28,8 @@ state through `self.optimizer`: a model with several optimizers compiles with an
 `OptimizerGroup` holding them (JAX's trainer only carries `model.optimizer.variables`).
 """
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import keras
 
