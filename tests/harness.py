@@ -72,10 +72,11 @@ class ModelTestCase:
 
     def compiled_model(self):
         model = self.build_model()
-        kwargs = dict(self.compile_kwargs)
-        optimizer = kwargs.get("optimizer")
-        if isinstance(optimizer, keras.optimizers.Optimizer):  # never share one between models
-            kwargs["optimizer"] = optimizer.from_config(optimizer.get_config())
+        kwargs = {  # an optimizer is never shared between models: each test gets a copy
+            key: value.from_config(value.get_config())
+            if isinstance(value, keras.optimizers.Optimizer) else value
+            for key, value in self.compile_kwargs.items()
+        }
         model.compile(**kwargs)
         return model
 

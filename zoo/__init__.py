@@ -16,12 +16,14 @@ recipes/ share).
 
 from zoo import attention
 from zoo.models.cnn import CompactCNN, SmallCNN, augmentation
+from zoo.models.dcgan import DCGAN
 from zoo.models.transfer import MobileNetV2Transfer
 from zoo.models.vae import VAE
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DCGAN",
     "VAE",
     "CompactCNN",
     "MobileNetV2Transfer",

@@ -70,6 +70,11 @@ class OptimizerGroup(keras.optimizers.Optimizer):
     def variables(self):
         return self._variables + [v for o in self.optimizers.values() for v in o.variables]
 
+    @property
+    def iterations(self):
+        # The steps taken so far are those of the first optimizer (they all step together).
+        return next(iter(self.optimizers.values())).iterations
+
     def apply(self, grads, trainable_variables=None):
         raise NotImplementedError("OptimizerGroup only holds optimizers; apply each one")
 

@@ -1,0 +1,83 @@
+import keras
+import numpy as np
+from harness import ModelTestCase
+
+import zoo
+
+SIZE, LATENT = 16, 8
+KWARGS = {"image_size": SIZE, "latent_dim": LATENT, "filters": (16, 8),
+          "discriminator_filters": (8, 16), "seed": 1}
+
+
+def real_images(count=8, seed=0):
+    """'Real' images in [-1, 1]: a bright square on a dark field, easy to tell from noise."""
+    rng = np.random.default_rng(seed)
+    images = np.full((count, SIZE, SIZE, 3), -0.8, "float32")
+    for image in images:
+        y, x = rng.integers(0, SIZE // 2, 2)
+        image[y : y + SIZE // 2, x : x + SIZE // 2] = 0.8
+    return images
+
+
+class TestDCGAN(ModelTestCase):
+    model_class = zoo.DCGAN
+    init_kwargs = KWARGS
+    expected_output_shape = (4, SIZE, SIZE, 3)
+    # A faster discriminator than the default Adam(1e-4), so a few steps show d_loss falling.
+    compile_kwargs = {"d_optimizer": keras.optimizers.Adam(1e-3, beta_1=0.5)}
+    monitored_loss = "d_loss"
+
+    def input_data(self):
+        return np.random.default_rng(0).normal(size=(4, LATENT)).astype("float32")
+
+    def fit_data(self):
+        return real_images()
+
+    def test_reloaded_model_keeps_both_optimizers_state(self, tmp_path):
+        model = self.compiled_model()
+        self.fit(model, epochs=2)
+        model.save(tmp_path / "gan.keras")
+        reloaded = keras.saving.load_model(tmp_path / "gan.keras")
+        for name in ("d_optimizer", "g_optimizer"):
+            original, restored = getattr(model, name), getattr(reloaded, name)
+            assert int(restored.iterations) == int(original.iterations) == 2
+            for a, b in zip(original.variables, restored.variables):
+                np.testing.assert_array_equal(keras.ops.convert_to_numpy(a),
+                                              keras.ops.convert_to_numpy(b))
+
+
+def test_one_batch_updates_both_networks_both_optimizers_and_batch_norm():
+    model = zoo.DCGAN(**KWARGS)
+    model.compile()
+    snapshot = lambda variables: [keras.ops.convert_to_numpy(v).copy() for v in variables]
+    generator, discriminator = (snapshot(model.generator.trainable_variables),
+                                snapshot(model.discriminator.trainable_variables))
+    statistics = snapshot(model.generator.non_trainable_variables)  # BN moving mean/variance
+    seed_state = snapshot([model.seed_generator.state])
+    logs = model.fit(real_images(), epochs=1, batch_size=8, verbose=0).history
+    assert set(logs) == {"d_loss", "g_loss", "real_accuracy", "fake_accuracy"}
+    for before, variables in ((generator, model.generator.trainable_variables),
+                              (discriminator, model.discriminator.trainable_variables),
+                              (statistics, model.generator.non_trainable_variables),
+                              (seed_state, [model.seed_generator.state])):
+        after = snapshot(variables)
+        assert all(not np.array_equal(b, a) for b, a in zip(before, after))
+    for optimizer in (model.d_optimizer, model.g_optimizer):
+        assert int(optimizer.iterations) == 1
+        moments = [keras.ops.convert_to_numpy(v) for v in optimizer.variables[2:]]
+        assert any(np.abs(m).max() > 0 for m in moments)
+
+
+def test_generate_is_repeatable_and_in_tanh_range():
+    model = zoo.DCGAN(**KWARGS)
+    first, again = (keras.ops.convert_to_numpy(model.generate(3, seed=5)) for _ in range(2))
+    assert first.shape == (3, SIZE, SIZE, 3) and np.abs(first).max() <= 1
+    np.testing.assert_array_equal(first, again)
+
+
+def test_discriminator_learns_to_tell_real_from_generated():
+    model = zoo.DCGAN(**KWARGS)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
+    history = model.fit(real_images(32), epochs=6, batch_size=16, verbose=0).history
+    assert history["d_loss"][-1] < history["d_loss"][0]
+    assert history["real_accuracy"][-1] > 0.7
