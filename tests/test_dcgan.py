@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 from harness import ModelTestCase
 
 import zoo
@@ -81,3 +82,28 @@ def test_discriminator_learns_to_tell_real_from_generated():
     history = model.fit(real_images(32), epochs=6, batch_size=16, verbose=0).history
     assert history["d_loss"][-1] < history["d_loss"][0]
     assert history["real_accuracy"][-1] > 0.7
+
+
+def test_interrupted_run_resumes_with_both_optimizers_state(tmp_path):
+    # The recipe's --resume path: BackupAndRestore through zoo.recipe's callbacks.
+    from test_recipe import CountEpochs, StopAfterEpoch
+
+    from zoo import recipe
+
+    def start(argv):
+        return recipe.start(recipe.make_parser("gan", "", epochs=3, batch_size=8), argv)
+
+    def fit(run, *extra):
+        model = zoo.DCGAN(**KWARGS)
+        model.compile()
+        model.fit(real_images(16), epochs=run.config.epochs, batch_size=8, verbose=0,
+                  callbacks=run.callbacks(*extra))
+        return model
+
+    out = str(tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        fit(start(["--out", out]), StopAfterEpoch(0))
+    counter = CountEpochs()
+    model = fit(start(["--out", out, "--resume"]), counter)
+    assert counter.epochs == [1, 2]
+    assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 6

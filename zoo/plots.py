@@ -13,7 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["plot_attention", "plot_comparison", "plot_curves", "plot_image_grid"]
+__all__ = [
+    "animate", "plot_attention", "plot_comparison", "plot_curves", "plot_image_grid",
+]
 
 
 def plot_curves(history, path, title=None):
@@ -97,6 +99,17 @@ def plot_image_grid(images, path, labels=None, columns=8, title=None):
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def animate(frames, path, seconds_per_frame=0.5):
+    """An animated GIF of PNG `frames` (paths), looping, the last frame held longer."""
+    from PIL import Image
+
+    images = [Image.open(frame).convert("RGB") for frame in frames]
+    durations = [int(seconds_per_frame * 1000)] * (len(images) - 1) + [2000]
+    path = Path(path)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
+    return path
 
 
 def _save(fig, path):

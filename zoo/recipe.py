@@ -40,7 +40,7 @@ import numpy as np
 
 from zoo import plots
 
-__all__ = ["EpochClock", "Run", "make_parser", "start"]
+__all__ = ["EpochClock", "Run", "SampleGrids", "make_parser", "start"]
 
 
 def make_parser(name, description, *, epochs, batch_size, seed=0):
@@ -234,6 +234,25 @@ class Run:
         self.path("report.md").write_text("\n".join(lines).rstrip() + "\n")
         produced = ", ".join(sorted(p.name for p in self.dir.iterdir() if p.is_file()))
         print(f"\nResults in {self.dir}/ : {produced}")
+
+
+class SampleGrids(keras.callbacks.Callback):
+    """After every epoch, draws `make_images()` (images in [0, 1]) into one PNG grid, and at
+    the end of training animates all the grids into a GIF: how a generative model learns."""
+
+    def __init__(self, make_images, folder, title):
+        super().__init__()
+        self.make_images, self.folder, self.title = make_images, Path(folder), title
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = np.asarray(keras.ops.convert_to_numpy(self.make_images()))
+        plots.plot_image_grid(images, self.folder / f"epoch_{epoch + 1:03d}.png",
+                              title=f"{self.title}, epoch {epoch + 1}")
+
+    def on_train_end(self, logs=None):
+        frames = sorted(self.folder.glob("epoch_*.png"))
+        if frames:
+            plots.animate(frames, self.folder.with_suffix(".gif"))
 
 
 class EpochClock(keras.callbacks.Callback):

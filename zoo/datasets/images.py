@@ -47,19 +47,22 @@ class DecodedImages:
     converted: list = field(default_factory=list)
 
 
-def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, progress=None):
+def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, progress=None,
+                  crop_square=False):
     """Decode and resize `items`, a list of `(name, read)` where `read()` returns the bytes.
 
     Every file is decoded in full, so empty, truncated and corrupt files are caught here and
     reported in `skipped`, never passed on. Grayscale, CMYK, palette and PNG files become RGB
-    and are listed in `converted`. Images are resized to `size x size` (bilinear, no crop).
+    and are listed in `converted`. Images are resized to `size x size` (bilinear), squashed,
+    or with `crop_square` first cut to their central square.
 
     With `cache_key` (a JSON-able description of the inputs that changes when they do), the
     result is stored under `cache_dir` and reused by the next call with the same key.
     """
     cache_file = None
     if cache_key is not None:
-        digest = hashlib.sha1(json.dumps([cache_key, size], sort_keys=True).encode()).hexdigest()
+        key = json.dumps([cache_key, size, crop_square], sort_keys=True)
+        digest = hashlib.sha1(key.encode()).hexdigest()
         cache_file = Path(cache_dir or default_cache_dir()) / "decoded" / digest[:16]
         if cache_file.with_suffix(".json").exists():
             meta = json.loads(cache_file.with_suffix(".json").read_text())
@@ -72,7 +75,8 @@ def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, pro
     skipped, converted = [], []
     # Pillow releases the GIL while it decodes and resizes, so threads use every core.
     with concurrent.futures.ThreadPoolExecutor(workers or os.cpu_count()) as pool:
-        results = pool.map(lambda item: _decode_one(item[1], size), items, chunksize=16)
+        results = pool.map(lambda item: _decode_one(item[1], size, crop_square), items,
+                           chunksize=16)
         for index, (image, note) in enumerate(results):
             if image is None:
                 skipped.append({"file": names[index], "reason": note})
@@ -96,7 +100,7 @@ def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, pro
     return result
 
 
-def _decode_one(read, size):
+def _decode_one(read, size, crop_square=False):
     """-> (image uint8 (size, size, 3), what it was converted from or None) or (None, reason)."""
     try:
         data = read()
@@ -110,7 +114,12 @@ def _decode_one(read, size):
             image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
             image.load()  # a full decode: raises on truncated or corrupt data
             note = None if original == "JPEG RGB" else original
-            rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+            rgb = image.convert("RGB")
+            if crop_square:
+                side = min(rgb.size)
+                left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
+                rgb = rgb.crop((left, top, left + side, top + side))
+            rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
             return np.asarray(rgb, np.uint8), note
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         return None, f"not a decodable image: {error}"

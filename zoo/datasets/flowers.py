@@ -1,0 +1,137 @@
+"""Oxford 17 Category Flowers (Nilsback and Zisserman, 2006) for the generative recipes.
+
+    data = flowers.load("../shared/data/oxford17", image_size=64)   # checked, decoded, cached
+    data.images   (N, 64, 64, 3) uint8, the central square of each photo
+    data.labels   (N,) class index into data.class_names
+
+Accepted layouts:
+
+* one folder per class (`Daffodil/image_0001.jpg`, ...);
+* the original distribution: a flat `jpg/image_0001.jpg` .. `image_1360.jpg` (the folder
+  `jpg` or the one holding it), the classes in blocks of 80 in the order of `CLASS_NAMES`.
+
+Files that do not decode are skipped and counted; a folder with no images is an error that
+names it. Without real data, `make_synthetic` draws a flower set of its own.
+"""
+
+import colorsys
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from zoo.datasets.images import DataError, decode_images
+
+__all__ = ["CLASS_NAMES", "Flowers", "load", "make_synthetic", "split"]
+
+CLASS_NAMES = ("Daffodil", "Snowdrop", "LilyValley", "Bluebell", "Crocus", "Iris",
+               "Tigerlily", "Tulip", "Fritillary", "Sunflower", "Daisy", "ColtsFoot",
+               "Dandelion", "Cowslip", "Buttercup", "Windflower", "Pansy")
+IMAGES_PER_CLASS = 80
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+_FLAT_NAME = re.compile(r"^image_(\d+)\.jpg$", re.IGNORECASE)
+
+
+@dataclass
+class Flowers:
+    """Decoded images with class labels; see the module docstring."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list
+    names: list
+    skipped: list
+
+
+def load(source, image_size=64, cache_dir=None, progress=print):
+    """Find, check and decode every flower image of `source`, cropped square and resized."""
+    source = Path(source)
+    if not source.is_dir():
+        raise DataError(f"{source}: no such folder (expected class folders, or jpg/image_NNNN.jpg)")
+    entries, class_names = _list_entries(source)
+    if not entries:
+        raise DataError(f"{source}: no images found; expected one folder of images per class, "
+                        f"or the original flat jpg/image_0001.jpg ... layout")
+    progress(f"{source}: checking and decoding {len(entries)} images at {image_size}px")
+    cache_key = [str(source.resolve()),
+                 [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p, _ in entries]]
+    decoded = decode_images([(str(p.relative_to(source)), p.read_bytes) for p, _ in entries],
+                            image_size, cache_key=cache_key, cache_dir=cache_dir,
+                            progress=progress, crop_square=True)
+    label_of = {str(p.relative_to(source)): label for p, label in entries}
+    labels = np.array([label_of[name] for name in decoded.names], np.int64)
+    if not len(labels):
+        raise DataError(f"{source}: none of the {len(entries)} images decoded")
+    progress(f"{source}: {len(labels)} images in {len(class_names)} classes, "
+             f"{len(decoded.skipped)} skipped")
+    return Flowers(decoded.images, labels, class_names, decoded.names, decoded.skipped)
+
+
+def split(data, val_fraction=0.1, seed=0):
+    """(train images, validation images), uint8, a seeded random split of `data`."""
+    order = np.random.default_rng(seed).permutation(len(data.images))
+    cut = int(round(len(order) * val_fraction))
+    return data.images[np.sort(order[cut:])], data.images[np.sort(order[:cut])]
+
+
+def _list_entries(source):
+    flat = source / "jpg" if (source / "jpg").is_dir() else source
+    numbered = sorted((int(m.group(1)), p) for p in flat.iterdir()
+                      if p.is_file() and (m := _FLAT_NAME.match(p.name)))
+    if numbered:  # the original distribution: classes in blocks of 80
+        count = max(1, min(len(CLASS_NAMES), -(-numbered[-1][0] // IMAGES_PER_CLASS)))
+        return [(p, (n - 1) // IMAGES_PER_CLASS) for n, p in numbered], list(CLASS_NAMES[:count])
+    class_folders = sorted(p for p in source.iterdir() if p.is_dir())
+    entries = [(p, label) for label, folder in enumerate(class_folders)
+               for p in sorted(folder.iterdir())
+               if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES]
+    return entries, [folder.name for folder in class_folders]
+
+
+def make_synthetic(folder, count=800, size=64, seed=0):
+    """Draw a synthetic flower set in class folders (`petals_5` ... `petals_8`).
+
+    Each image: a blurred green-brown background, then petals (ellipses) of one hue around a
+    centre disc, the petal count giving the class; centre, size, hue and angle vary.
+    """
+    folder = Path(folder)
+    done = folder.with_name(folder.name + ".complete")
+    if done.exists():
+        return folder
+    rng = np.random.default_rng(seed)
+    petal_counts = (5, 6, 7, 8)
+    for index in range(count):
+        petals = petal_counts[index % len(petal_counts)]
+        target = folder / f"petals_{petals}"
+        target.mkdir(parents=True, exist_ok=True)
+        _draw_flower(rng, size * 2, petals).resize((size, size), Image.Resampling.LANCZOS).save(
+            target / f"flower_{index:05d}.png")
+    done.write_text(f"{count} images, {size}px, seed {seed}\n")
+    return folder
+
+
+def _draw_flower(rng, size, petals):
+    background = rng.uniform(0.15, 0.45, 3) * np.array([0.7, 1.0, 0.5])
+    field = (background * 255 + rng.normal(0, 12, (size // 8, size // 8, 3))).clip(0, 255)
+    image = Image.fromarray(field.astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(image)
+    cx, cy = rng.uniform(0.35, 0.65, 2) * size
+    length = rng.uniform(0.2, 0.32) * size
+    width = length * rng.uniform(0.3, 0.5)
+    hue = rng.uniform(0, 1)
+    petal = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, rng.uniform(0.5, 1), 1.0))
+    angle0 = rng.uniform(0, 2 * np.pi)
+    for k in range(petals):
+        angle = angle0 + 2 * np.pi * k / petals
+        px, py = cx + np.cos(angle) * length * 0.6, cy + np.sin(angle) * length * 0.6
+        layer = Image.new("L", image.size, 0)
+        ImageDraw.Draw(layer).ellipse([px - length * 0.5, py - width * 0.5,
+                                       px + length * 0.5, py + width * 0.5], fill=255)
+        layer = layer.rotate(-np.degrees(angle), center=(px, py))
+        image.paste(petal, mask=layer)
+    centre = tuple(int(255 * c) for c in colorsys.hsv_to_rgb((hue + 0.5) % 1, 0.8, 0.8))
+    r = length * 0.25
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=centre)
+    return image.filter(ImageFilter.GaussianBlur(0.6))
