@@ -29,8 +29,40 @@ def augmentation(seed=None, name="augmentation"):
     )
 
 
+class _FromScratchClassifier(keras.Model):
+    """What both CNNs share: scale pixels to [0, 1], augment in training, then `self.body`.
+
+    A subclass builds `self.body` (a Sequential ending in Dense 1 sigmoid) in its __init__
+    and then calls `self._build_now()`.
+    """
+
+    def __init__(self, image_size, augment, seed, **kwargs):
+        super().__init__(**kwargs)
+        self.image_size, self.augment, self.seed = image_size, augment, seed
+        self.rescale = layers.Rescaling(1 / 255)
+        self.augmentation = augmentation(seed) if augment else None
+
+    def _build_now(self):
+        # Create the weights at construction, so summary() and count_params() work at once.
+        shape = (None, self.image_size, self.image_size, 3)
+        for part in (self.rescale, self.augmentation, self.body):
+            if part is not None:
+                part.build(shape)
+        self.build(shape)
+
+    def call(self, images, training=False):
+        x = self.rescale(images)
+        if self.augmentation is not None:
+            x = self.augmentation(x, training=training)
+        return self.body(x, training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "image_size": self.image_size,
+                "augment": self.augment, "seed": self.seed}
+
+
 @keras.saving.register_keras_serializable(package="zoo")
-class SmallCNN(keras.Model):
+class SmallCNN(_FromScratchClassifier):
     """The classic Dogs vs Cats CNN (Chollet's, and the seed's), layer for layer.
 
     (B, S, S, 3) -> Rescaling 1/255 -> [Conv2D 3x3 relu -> MaxPool 2x2] x (32, 64, 128)
@@ -42,11 +74,8 @@ class SmallCNN(keras.Model):
 
     def __init__(self, image_size=150, filters=(32, 64, 128), dense_units=512, augment=False,
                  seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.image_size, self.filters, self.dense_units = image_size, tuple(filters), dense_units
-        self.augment, self.seed = augment, seed
-        self.rescale = layers.Rescaling(1 / 255)
-        self.augmentation = augmentation(seed) if augment else None
+        super().__init__(image_size, augment, seed, **kwargs)
+        self.filters, self.dense_units = tuple(filters), dense_units
         convolutions = []
         for count in self.filters:
             convolutions += [layers.Conv2D(count, 3, activation="relu"), layers.MaxPooling2D(2)]
@@ -55,22 +84,15 @@ class SmallCNN(keras.Model):
              layers.Dense(1, activation="sigmoid")],
             name="body",
         )
-        _build_now(self, image_size)
-
-    def call(self, images, training=False):
-        x = self.rescale(images)
-        if self.augmentation is not None:
-            x = self.augmentation(x, training=training)
-        return self.body(x, training=training)
+        self._build_now()
 
     def get_config(self):
-        return {**super().get_config(), "image_size": self.image_size,
-                "filters": list(self.filters), "dense_units": self.dense_units,
-                "augment": self.augment, "seed": self.seed}
+        return {**super().get_config(), "filters": list(self.filters),
+                "dense_units": self.dense_units}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CompactCNN(keras.Model):
+class CompactCNN(_FromScratchClassifier):
     """A CNN built to train fast on a CPU; the Dogs vs Cats recipe's default.
 
     (B, S, S, 3) -> Rescaling 1/255 -> stages of [Conv2D 3x3 -> BatchNorm -> ReLU] x
@@ -86,12 +108,8 @@ class CompactCNN(keras.Model):
 
     def __init__(self, image_size=128, filters=(16, 32, 64, 128, 256), convs_per_stage=1,
                  dropout=0.3, augment=False, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.image_size, self.filters = image_size, tuple(filters)
-        self.convs_per_stage, self.dropout = convs_per_stage, dropout
-        self.augment, self.seed = augment, seed
-        self.rescale = layers.Rescaling(1 / 255)
-        self.augmentation = augmentation(seed) if augment else None
+        super().__init__(image_size, augment, seed, **kwargs)
+        self.filters, self.convs_per_stage, self.dropout = tuple(filters), convs_per_stage, dropout
         stages = []
         for index, count in enumerate(self.filters):
             for _ in range(convs_per_stage):
@@ -104,24 +122,8 @@ class CompactCNN(keras.Model):
              layers.Dense(1, activation="sigmoid")],
             name="body",
         )
-        _build_now(self, image_size)
-
-    def call(self, images, training=False):
-        x = self.rescale(images)
-        if self.augmentation is not None:
-            x = self.augmentation(x, training=training)
-        return self.body(x, training=training)
+        self._build_now()
 
     def get_config(self):
-        return {**super().get_config(), "image_size": self.image_size,
-                "filters": list(self.filters), "convs_per_stage": self.convs_per_stage,
-                "dropout": self.dropout, "augment": self.augment, "seed": self.seed}
-
-
-def _build_now(model, image_size):
-    # Create the weights at construction, so summary() and count_params() work at once.
-    shape = (None, image_size, image_size, 3)
-    for part in (model.rescale, model.augmentation, model.body):
-        if part is not None:
-            part.build(shape)
-    model.build(shape)
+        return {**super().get_config(), "filters": list(self.filters),
+                "convs_per_stage": self.convs_per_stage, "dropout": self.dropout}
