@@ -23,7 +23,7 @@ import numpy as np
 
 import zoo
 from zoo import plots, recipe
-from zoo.datasets import DataError, ImageBatches, cats_vs_dogs, default_cache_dir
+from zoo.datasets import DataError, ImageBatches, cats_vs_dogs
 
 # Setup -------------------------------------------------------------------------------------
 parser = recipe.make_parser("cats_vs_dogs", __doc__, epochs=15, batch_size=32)
@@ -48,13 +48,7 @@ run = recipe.start(parser)
 config = run.config
 
 # Prepare the data --------------------------------------------------------------------------
-if config.data is None:
-    source = cats_vs_dogs.make_synthetic(
-        default_cache_dir() / "synthetic" / f"cats_vs_dogs-{config.synthetic_images}",
-        count=config.synthetic_images, size=96,
-    )
-else:
-    source = config.data
+source = config.data or cats_vs_dogs.make_synthetic(count=config.synthetic_images)
 image_size = config.image_size or (128 if config.data else 64)
 try:
     images = cats_vs_dogs.load(source, image_size)

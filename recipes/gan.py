@@ -14,7 +14,7 @@ import keras
 
 import zoo
 from zoo import recipe
-from zoo.datasets import DataError, default_cache_dir, flowers
+from zoo.datasets import DataError, flowers
 
 # Setup -------------------------------------------------------------------------------------
 parser = recipe.make_parser("gan", __doc__, epochs=20, batch_size=64)
@@ -28,9 +28,7 @@ run = recipe.start(parser)
 config = run.config
 
 # Prepare the data: [-1, 1] floats, every image for training ------------------------------
-source = config.data or flowers.make_synthetic(
-    default_cache_dir() / "synthetic" / f"flowers-{config.synthetic_images}",
-    count=config.synthetic_images)
+source = config.data or flowers.make_synthetic(count=config.synthetic_images)
 try:
     data = flowers.load(source, config.image_size)
 except DataError as error:

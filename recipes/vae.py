@@ -15,7 +15,7 @@ import numpy as np
 
 import zoo
 from zoo import plots, recipe
-from zoo.datasets import DataError, default_cache_dir, flowers
+from zoo.datasets import DataError, flowers
 
 # Setup -------------------------------------------------------------------------------------
 parser = recipe.make_parser("vae", __doc__, epochs=30, batch_size=64)
@@ -30,9 +30,7 @@ run = recipe.start(parser)
 config = run.config
 
 # Prepare the data: [0, 1] floats ---------------------------------------------------------
-source = config.data or flowers.make_synthetic(
-    default_cache_dir() / "synthetic" / f"flowers-{config.synthetic_images}",
-    count=config.synthetic_images)
+source = config.data or flowers.make_synthetic(count=config.synthetic_images)
 try:
     data = flowers.load(source, config.image_size)
 except DataError as error:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from zoo.datasets.images import DataError, decode_images
+from zoo.datasets.images import DataError, decode_images, default_cache_dir
 
 __all__ = ["CLASS_NAMES", "LabelledImages", "Split", "load", "make_synthetic", "split"]
 
@@ -203,14 +203,15 @@ def split(data, val_fraction=0.2, seed=0):
     return Split(data, np.sort(np.concatenate(train)), np.sort(np.concatenate(val)), seed)
 
 
-def make_synthetic(folder, count=1200, size=96, seed=0):
-    """Write a synthetic Dogs vs Cats set in the Kaggle layout; returns the folder.
+def make_synthetic(folder=None, count=1200, size=96, seed=0):
+    """Write a synthetic Dogs vs Cats set in the Kaggle layout; returns the folder (default:
+    `synthetic/cats_vs_dogs-<count>` in the zoo cache). Drawn once, then reused.
 
     A "cat" is a round head with two pointed ears on top; a "dog" a longer head with two
     floppy ears hanging at its sides. Position, size, colours, background texture and blur
     vary, so a model has to learn shapes rather than a colour or a pixel.
     """
-    folder = Path(folder)
+    folder = Path(folder or default_cache_dir() / "synthetic" / f"cats_vs_dogs-{count}")
     done = folder.with_name(folder.name + ".complete")  # outside, so it is not a stray file
     if done.exists():
         return folder

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from zoo.datasets.images import DataError, decode_images
+from zoo.datasets.images import DataError, decode_images, default_cache_dir
 
 __all__ = ["CLASS_NAMES", "Flowers", "load", "make_synthetic", "split"]
 
@@ -90,13 +90,14 @@ def _list_entries(source):
     return entries, [folder.name for folder in class_folders]
 
 
-def make_synthetic(folder, count=800, size=64, seed=0):
-    """Draw a synthetic flower set in class folders (`petals_5` ... `petals_8`).
+def make_synthetic(folder=None, count=800, size=64, seed=0):
+    """Draw a synthetic flower set in class folders (`petals_5` ... `petals_8`); returns the
+    folder (default: `synthetic/flowers-<count>` in the zoo cache). Drawn once, then reused.
 
     Each image: a blurred green-brown background, then petals (ellipses) of one hue around a
     centre disc, the petal count giving the class; centre, size, hue and angle vary.
     """
-    folder = Path(folder)
+    folder = Path(folder or default_cache_dir() / "synthetic" / f"flowers-{count}")
     done = folder.with_name(folder.name + ".complete")
     if done.exists():
         return folder
