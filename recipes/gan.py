@@ -4,10 +4,11 @@
     KERAS_BACKEND=jax python recipes/gan.py --data ../shared/data/oxford17 --epochs 100
 
 --data takes one folder per class or the original flat jpg/image_0001.jpg layout. Images are
-cut to their central square, resized to 64x64, decoded once (cached) and scaled to [-1, 1].
-Writes, besides the usual run files, samples/epoch_NNN.png (32 images generated from the same
-latent draw after every epoch) and samples.gif. `--resume --out DIR` continues a run from its
-last finished epoch, with both optimizers' state.
+cut to their central square, resized to 64x64, decoded once (cached) and scaled to [-1, 1];
+10% are held out to measure KID (see --kid-features). Writes, besides the usual run files,
+samples/epoch_NNN.png (32 images generated from the same latent draw after every epoch) and
+samples.gif. `--resume --out DIR` continues a run from its last finished epoch, with both
+optimizers' state.
 """
 
 import keras
@@ -22,19 +23,23 @@ parser.add_argument("--latent-dim", type=int, default=100)
 parser.add_argument("--learning-rate", type=float, default=1e-4,
                     help="of both Adam optimizers (beta_1 = 0.5)")
 parser.add_argument("--image-size", type=int, default=64)
+parser.add_argument("--val-fraction", type=float, default=0.1,
+                    help="held out from training, the real images KID compares samples with")
 parser.add_argument("--synthetic-images", type=int, default=800,
                     help="size of the built-in synthetic flower set (without --data)")
+recipe.add_kid_arguments(parser)
 run = recipe.start(parser)
 config = run.config
 
-# Prepare the data: [-1, 1] floats, every image for training ------------------------------
+# Prepare the data: [-1, 1] floats for training, [0, 1] for KID ---------------------------
 source = config.data or flowers.make_synthetic(count=config.synthetic_images)
 try:
     data = flowers.load(source, config.image_size)
 except DataError as error:
     run.abort(str(error))
-images = data.images.astype("float32") / 127.5 - 1.0
-print(f"{len(images)} training images")
+train, held_out = flowers.split(data, config.val_fraction, config.seed)
+images = train.astype("float32") / 127.5 - 1.0
+print(f"{len(images)} training images, {len(held_out)} held out")
 
 # Build the model: two Adam(lr, beta_1=0.5) ------------------------------------------------
 model = zoo.DCGAN(image_size=config.image_size, latent_dim=config.latent_dim, seed=config.seed)
@@ -44,8 +49,10 @@ model.compile(d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5
 # Train: a sample grid from one fixed latent draw after every epoch -----------------------
 samples = recipe.SampleGrids(lambda: (model.generate(32, seed=1234) + 1) / 2,
                              run.path("samples"), title="DCGAN samples")
+kid = run.kid_callback(held_out.astype("float32") / 255,
+                       lambda count: (model.generate(count, seed=4321) + 1) / 2)
 model.fit(images, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
-          callbacks=run.callbacks(samples), verbose=run.verbose)
+          callbacks=run.callbacks(samples, kid), verbose=run.verbose)
 
 history = run.history()
 run.finish(

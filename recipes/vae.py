@@ -5,9 +5,11 @@
 
 --data takes one folder per class or the original flat jpg/image_0001.jpg layout. Images are
 cut to their central square, resized to 64x64, decoded once (cached) and scaled to [0, 1].
-Writes, besides the usual run files: samples/epoch_NNN.png (32 images decoded from the same
-latent draw after every epoch) and samples.gif, reconstructions.png (validation images above
-their reconstructions) and interpolation.png (a walk in latent space between two images).
+The validation images (10%) are also the real images KID compares samples with (see
+--kid-features). Writes, besides the usual run files: samples/epoch_NNN.png (32 images
+decoded from the same latent draw after every epoch) and samples.gif, reconstructions.png
+(validation images above their reconstructions) and interpolation.png (a walk in latent
+space between two images).
 """
 
 import keras
@@ -26,6 +28,7 @@ parser.add_argument("--image-size", type=int, default=64)
 parser.add_argument("--val-fraction", type=float, default=0.1)
 parser.add_argument("--synthetic-images", type=int, default=800,
                     help="size of the built-in synthetic flower set (without --data)")
+recipe.add_kid_arguments(parser)
 run = recipe.start(parser)
 config = run.config
 
@@ -47,8 +50,9 @@ model.compile(keras.optimizers.Adam(config.learning_rate))
 # Train: a sample grid from one fixed latent draw after every epoch -----------------------
 samples = recipe.SampleGrids(lambda: model.sample(32, seed=1234), run.path("samples"),
                              title="VAE samples")
+kid = run.kid_callback(val, lambda count: model.sample(count, seed=4321))
 model.fit(train, validation_data=(val,), epochs=config.epochs, batch_size=config.batch_size,
-          callbacks=run.callbacks(samples), verbose=run.verbose)
+          callbacks=run.callbacks(samples, kid), verbose=run.verbose)
 
 # Evaluate: reconstructions and a latent interpolation ------------------------------------
 originals = val[:8]
@@ -69,7 +73,7 @@ run.finish(
     model,
     final={name: history[name][-1] for name in
            ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss",
-            "val_kl_loss") if name in history}
+            "val_kl_loss", "kid") if name in history}
     | {"train_minutes": round(sum(history.get("epoch_seconds", [])) / 60, 2)},
     report="![samples](samples.gif)\n\n![reconstructions](reconstructions.png)\n\n"
            "![interpolation](interpolation.png)\n",

@@ -1,6 +1,7 @@
-"""The VAE and GAN recipes end to end on a tiny synthetic flower set."""
+"""The VAE and GAN recipes, and the KID classifier tool, end to end on tiny synthetic flowers."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -9,17 +10,23 @@ from pathlib import Path
 import keras
 import pytest
 
-import zoo  # noqa: F401  (registers the models, so load_model finds DCGAN)
+import zoo
 
-RECIPES = Path(__file__).parents[1] / "recipes"
+ROOT = Path(__file__).parents[1]
 TINY = ["--synthetic-images", "16", "--image-size", "16", "--batch-size", "8"]
 
 
-def run_recipe(tmp_path, name, *args):
-    return subprocess.run(
-        [sys.executable, str(RECIPES / f"{name}.py"), *TINY, *args], capture_output=True,
-        text=True, timeout=900, env={**os.environ, "ZOO_CACHE": str(tmp_path / "cache")},
-    )
+def run_recipe(tmp_path, name, *args, folder="recipes"):
+    # An empty Keras home and zoo cache: `--kid-features auto` finds no extractor there.
+    env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path)}
+    return subprocess.run([sys.executable, str(ROOT / folder / f"{name}.py"), *TINY, *args],
+                          capture_output=True, text=True, timeout=900, env=env)
+
+
+def tiny_classifier(tmp_path):
+    path = tmp_path / "classifier.keras"
+    zoo.CompactCNN(image_size=16, filters=(4, 8), classes=4, seed=0).save(path)
+    return path
 
 
 @pytest.mark.slow
@@ -27,6 +34,7 @@ def test_vae_recipe_writes_samples_reconstructions_and_interpolation(tmp_path):
     out = tmp_path / "vae"
     result = run_recipe(tmp_path, "vae", "--out", str(out), "--epochs", "2")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "KID off: no InceptionV3" in result.stdout
     for name in ("samples/epoch_001.png", "samples/epoch_002.png", "samples.gif",
                  "reconstructions.png", "interpolation.png", "curves.png", "model.keras",
                  "metrics.json", "report.md", "config.json"):
@@ -38,16 +46,41 @@ def test_vae_recipe_writes_samples_reconstructions_and_interpolation(tmp_path):
 @pytest.mark.slow
 def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
     out = tmp_path / "gan"
-    result = run_recipe(tmp_path, "gan", "--out", str(out), "--epochs", "2")
+    result = run_recipe(tmp_path, "gan", "--out", str(out), "--epochs", "3", "--kid-every", "5",
+                        "--kid-features", str(tiny_classifier(tmp_path)))
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("samples/epoch_001.png", "samples/epoch_002.png", "samples.gif", "curves.png",
+    for name in ("samples/epoch_001.png", "samples/epoch_003.png", "samples.gif", "curves.png",
                  "model.keras", "metrics.json", "report.md"):
         assert (out / name).stat().st_size > 0, name
-    final = json.loads((out / "metrics.json").read_text())["final"]
-    assert final["steps"] == 4  # 16 images in batches of 8, two epochs
+    metrics = json.loads((out / "metrics.json").read_text())
+    final = metrics["final"]
+    assert final["steps"] == 6  # 14 training images (2 held out) in batches of 8, 3 epochs
+    kid = metrics["history"]["kid"]  # measured after the first and the last epoch only
+    assert math.isfinite(kid[0]) and math.isnan(kid[1]) and math.isfinite(kid[2])
     assert {"d_loss", "g_loss", "real_accuracy", "fake_accuracy"} <= set(final)
     reloaded = keras.saving.load_model(out / "model.keras")
-    assert int(reloaded.g_optimizer.iterations) == 4
+    assert int(reloaded.g_optimizer.iterations) == 6
+
+
+@pytest.mark.slow
+def test_gan_recipe_names_a_missing_kid_classifier(tmp_path):
+    result = run_recipe(tmp_path, "gan", "--out", str(tmp_path / "run"), "--kid-features",
+                        str(tmp_path / "nowhere.keras"))
+    assert result.returncode == 2 and "nowhere.keras: no such file" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_flower_classifier_tool_trains_and_saves_where_the_recipes_look(tmp_path):
+    out, saved = tmp_path / "classifier", tmp_path / "kid" / "classifier.keras"
+    result = run_recipe(tmp_path, "flower_classifier", "--out", str(out), "--epochs", "1",
+                        "--filters", "4", "8", "--save-to", str(saved), folder="tools")
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = json.loads((out / "metrics.json").read_text())["final"]
+    assert final["classes"] == 4 and 0 <= final["val_accuracy"] <= 1
+    assert (out / "predictions.png").stat().st_size > 0
+    classifier = keras.saving.load_model(saved)
+    assert classifier.classes == 4 and classifier.image_size == 16
 
 
 @pytest.mark.slow

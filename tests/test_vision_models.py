@@ -45,6 +45,17 @@ class TestCompactCNN(ImageClassifierTest):
                    "seed": 1}
 
 
+class TestCompactCNNMulticlass(ImageClassifierTest):
+    model_class = zoo.CompactCNN
+    init_kwargs = {"image_size": SIZE, "filters": (8, 16), "classes": 3}
+    expected_output_shape = (8, 3)
+    compile_kwargs = {"optimizer": keras.optimizers.Adam(1e-2),
+                      "loss": "sparse_categorical_crossentropy"}
+
+    def fit_data(self):
+        return images(), labels()  # classes 0 and 1 of 3
+
+
 class TestMobileNetV2Transfer(ImageClassifierTest):
     model_class = zoo.MobileNetV2Transfer
     init_kwargs = {"image_size": SIZE, "alpha": 0.35, "head_units": 8}
@@ -57,6 +68,15 @@ class TestMobileNetV2Transfer(ImageClassifierTest):
 
 def test_small_cnn_has_the_seeds_parameter_count_at_150px():
     assert zoo.SmallCNN(image_size=150).count_params() == 19_034_177
+
+
+def test_compact_cnn_gives_softmax_over_classes_and_pooled_features():
+    model = zoo.CompactCNN(image_size=SIZE, filters=(8, 16), classes=3)
+    probabilities = keras.ops.convert_to_numpy(model.predict(images(), verbose=0))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    features = keras.ops.convert_to_numpy(model.features(images()))
+    assert features.shape == (8, 16) and (features >= 0).all()  # after ReLU and pooling
+    assert not np.allclose(features[0], features[1])
 
 
 def test_augmentation_changes_images_in_training_only():

@@ -29,6 +29,7 @@ settings of DIR/config.json (only `--epochs` may be changed, to train longer).
 import argparse
 import csv
 import json
+import os
 import platform
 import shutil
 import sys
@@ -38,9 +39,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo import plots
+from zoo import metrics, plots
+from zoo.datasets import default_cache_dir
 
-__all__ = ["EpochClock", "Run", "SampleGrids", "make_parser", "start"]
+__all__ = ["EpochClock", "KIDLog", "Run", "SampleGrids", "add_kid_arguments", "make_parser",
+           "start"]
+
+# Where tools/flower_classifier.py puts the classifier that recipes use for KID by default.
+DEFAULT_KID_CLASSIFIER = default_cache_dir() / "kid" / "flower_classifier.keras"
+_INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
 def make_parser(name, description, *, epochs, batch_size, seed=0):
@@ -68,6 +75,20 @@ def make_parser(name, description, *, epochs, batch_size, seed=0):
                         help="JAX only: split each batch over all devices "
                              "(keras.distribution.DataParallel)")
     return parser
+
+
+def add_kid_arguments(parser):
+    """The flags of the generative recipes that log KID (`Run.kid_callback` reads them)."""
+    group = parser.add_argument_group("sample quality (KID against held-out real images)")
+    group.add_argument(
+        "--kid-features", default="auto",
+        help="'inception' (ImageNet InceptionV3, downloaded once), the .keras file of a "
+             "classifier made by tools/flower_classifier.py, 'none', or 'auto' (default): "
+             "InceptionV3 if its weights are in the Keras cache, else the classifier in "
+             f"{DEFAULT_KID_CLASSIFIER} if it exists, else none")
+    group.add_argument("--kid-every", type=int, default=5,
+                       help="epochs between KID measurements (also after the first and the "
+                            "last epoch; default: %(default)s)")
 
 
 def start(parser, argv=None):
@@ -169,17 +190,47 @@ class Run:
         return self.dir / name
 
     def callbacks(self, *extra, backup="backup"):
-        """Callbacks every `fit` of a recipe uses: resumable state and the per-epoch log.
+        """Callbacks every `fit` of a recipe uses: resumable state and the per-epoch log,
+        with a recipe's own `extra` ones (a None among them is skipped).
 
         A second `fit` in the same run (fine-tuning after a frozen stage) names its own
         `backup` folder, since BackupAndRestore deletes its folder when a fit completes.
         """
         return [
-            EpochClock(),  # first, so that CSVLogger sees the time it adds
+            EpochClock(),
+            # before CSVLogger, which logs what they add (epoch_seconds, kid); None: left out
+            *(callback for callback in extra if callback is not None),
             keras.callbacks.BackupAndRestore(str(self.dir / backup)),
             keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
-            *extra,
         ]
+
+    def kid_callback(self, real_images, make_images):
+        """A `KIDLog` for fit, with the feature extractor the --kid-features flag names, or
+        None (said on the console) when KID is off or no extractor is available here."""
+        choice = self.config.kid_features
+        if choice == "auto":
+            keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+            if (keras_home / "models" / _INCEPTION_WEIGHTS).exists():
+                choice = "inception"
+            elif DEFAULT_KID_CLASSIFIER.exists():
+                choice = str(DEFAULT_KID_CLASSIFIER)
+            else:
+                print("KID off: no InceptionV3 ImageNet weights in the Keras cache and no "
+                      f"classifier in {DEFAULT_KID_CLASSIFIER} (make one with "
+                      "tools/flower_classifier.py, or pass --kid-features inception)")
+                return None
+        if choice == "none":
+            return None
+        if choice == "inception":
+            extractor = metrics.inception_features()
+        elif Path(choice).is_file():
+            extractor = metrics.classifier_features(choice)
+        else:
+            self.abort(f"--kid-features {choice}: no such file (expected 'inception', 'none', "
+                       f"'auto' or a classifier's .keras file)")
+        print(f"KID every {self.config.kid_every} epochs against {len(real_images)} held-out "
+              f"images, features: {choice}")
+        return KIDLog(metrics.KID(extractor), real_images, make_images, self.config.kid_every)
 
     def history(self):
         """The per-epoch metrics of the whole run so far, across resumes: {name: [values]}."""
@@ -253,6 +304,33 @@ class SampleGrids(keras.callbacks.Callback):
         frames = sorted(self.folder.glob("epoch_*.png"))
         if frames:
             plots.animate(frames, self.folder.with_suffix(".gif"))
+
+
+class KIDLog(keras.callbacks.Callback):
+    """Adds `kid` to the logs: `kid` (a `zoo.metrics.KID`) between held-out real images and
+    as many images from `make_images(n)`, both in [0, 1].
+
+    Measured after the first epoch, every `every` epochs and the last one; other epochs log
+    NaN, so every row of history.csv has the column (CSVLogger fixes its columns once).
+    """
+
+    def __init__(self, kid, real_images, make_images, every=5):
+        super().__init__()
+        self.kid, self.real_images, self.make_images, self.every = (
+            kid, real_images, make_images, every)
+        self.real_features = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done == 1 or done % self.every == 0 or done == self.params.get("epochs"):
+            if self.real_features is None:  # once per run: the real images never change
+                self.real_features = self.kid.features(self.real_images)
+            generated = keras.ops.convert_to_numpy(self.make_images(len(self.real_images)))
+            value = self.kid.from_features(self.real_features, generated)
+        else:
+            value = float("nan")
+        if logs is not None:
+            logs["kid"] = value
 
 
 class EpochClock(keras.callbacks.Callback):

@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from zoo.datasets.images import DataError, decode_images, default_cache_dir
 
-__all__ = ["CLASS_NAMES", "Flowers", "load", "make_synthetic", "split"]
+__all__ = ["CLASS_NAMES", "Flowers", "load", "make_synthetic", "split", "split_indices"]
 
 CLASS_NAMES = ("Daffodil", "Snowdrop", "LilyValley", "Bluebell", "Crocus", "Iris",
                "Tigerlily", "Tulip", "Fritillary", "Sunflower", "Daisy", "ColtsFoot",
@@ -71,9 +71,15 @@ def load(source, image_size=64, cache_dir=None, progress=print):
 
 def split(data, val_fraction=0.1, seed=0):
     """(train images, validation images), uint8, a seeded random split of `data`."""
-    order = np.random.default_rng(seed).permutation(len(data.images))
-    cut = int(round(len(order) * val_fraction))
-    return data.images[np.sort(order[cut:])], data.images[np.sort(order[:cut])]
+    train, val = split_indices(len(data.images), val_fraction, seed)
+    return data.images[train], data.images[val]
+
+
+def split_indices(count, val_fraction=0.1, seed=0):
+    """(train indices, validation indices) of `split`: the same seed, the same split."""
+    order = np.random.default_rng(seed).permutation(count)
+    cut = int(round(count * val_fraction))
+    return np.sort(order[cut:]), np.sort(order[:cut])
 
 
 def _list_entries(source):

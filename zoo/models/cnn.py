@@ -1,9 +1,10 @@
-"""Binary image classifiers trained from scratch: the classic small CNN and a compact one.
+"""Image classifiers trained from scratch: the classic small CNN and a compact one.
 
 Both take uint8 (or 0-255 float) RGB images `(batch, size, size, 3)` and return the
-probability of the positive class (dog, in Dogs vs Cats) `(batch, 1)`. They scale the
-pixels themselves, and with `augment=True` put the `augmentation` block in front, which
-changes images only in training.
+probability of the positive class (dog, in Dogs vs Cats) `(batch, 1)`; the CompactCNN with
+`classes=K > 1` returns K softmax probabilities `(batch, K)` instead. They scale the pixels
+themselves, and with `augment=True` put the `augmentation` block in front, which changes
+images only in training.
 """
 
 import keras
@@ -32,8 +33,8 @@ def augmentation(seed=None, name="augmentation"):
 class _FromScratchClassifier(keras.Model):
     """What both CNNs share: scale pixels to [0, 1], augment in training, then `self.body`.
 
-    A subclass builds `self.body` (a Sequential ending in Dense 1 sigmoid) in its __init__
-    and then calls `self._build_now()`.
+    A subclass builds `self.body` (a Sequential ending in the classifying Dense layer) in its
+    __init__ and then calls `self._build_now()`.
     """
 
     def __init__(self, image_size, augment, seed, **kwargs):
@@ -98,6 +99,7 @@ class CompactCNN(_FromScratchClassifier):
     (B, S, S, 3) -> Rescaling 1/255 -> stages of [Conv2D 3x3 -> BatchNorm -> ReLU] x
     `convs_per_stage`, each stage but the last followed by MaxPool 2x2
     -> GlobalAveragePooling -> Dropout -> Dense 1 sigmoid -> (B, 1)
+    (with `classes=K > 1`: Dense K softmax -> (B, K))
 
     Against the SmallCNN: batch norm lets it train at a higher learning rate (its momentum
     0.9 makes the running statistics usable after a few dozen steps), and global
@@ -107,9 +109,10 @@ class CompactCNN(_FromScratchClassifier):
     """
 
     def __init__(self, image_size=128, filters=(16, 32, 64, 128, 256), convs_per_stage=1,
-                 dropout=0.3, augment=False, seed=None, **kwargs):
+                 dropout=0.3, classes=1, augment=False, seed=None, **kwargs):
         super().__init__(image_size, augment, seed, **kwargs)
         self.filters, self.convs_per_stage, self.dropout = tuple(filters), convs_per_stage, dropout
+        self.classes = classes
         stages = []
         for index, count in enumerate(self.filters):
             for _ in range(convs_per_stage):
@@ -119,11 +122,20 @@ class CompactCNN(_FromScratchClassifier):
                 stages.append(layers.MaxPooling2D(2))
         self.body = keras.Sequential(
             [*stages, layers.GlobalAveragePooling2D(), layers.Dropout(dropout, seed=seed),
-             layers.Dense(1, activation="sigmoid")],
+             layers.Dense(classes, activation="sigmoid" if classes == 1 else "softmax")],
             name="body",
         )
         self._build_now()
 
+    def features(self, images):
+        """(B, S, S, 3) pixels 0-255 -> (B, filters[-1]): the pooled features the last layer
+        classifies, in inference mode (what `zoo.metrics.KID` compares images by)."""
+        x = self.rescale(images)
+        for layer in self.body.layers[:-2]:  # everything before Dropout and Dense
+            x = layer(x, training=False)
+        return x
+
     def get_config(self):
         return {**super().get_config(), "filters": list(self.filters),
-                "convs_per_stage": self.convs_per_stage, "dropout": self.dropout}
+                "convs_per_stage": self.convs_per_stage, "dropout": self.dropout,
+                "classes": self.classes}

@@ -1,0 +1,82 @@
+"""zoo.metrics: KID's estimator, its feature extractors."""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo import metrics
+
+
+def features(count, seed, shift=0.0):
+    return np.random.default_rng(seed).normal(size=(count, 16)) + shift
+
+
+def naive_kid(x, y):
+    """The unbiased MMD^2 estimator written as the paper's sums, pair by pair."""
+    def k(a, b):
+        return (a @ b / len(a) + 1.0) ** 3
+    n, m = len(x), len(y)
+    xx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(n) for j in range(m)) / (n * m)
+    return xx + yy - 2 * xy
+
+
+def test_kid_matches_the_estimator_written_out_pair_by_pair():
+    x, y = features(7, 0), features(5, 1, shift=0.5)
+    assert metrics.kernel_inception_distance(x, y) == pytest.approx(naive_kid(x, y), rel=1e-10)
+
+
+def test_kid_is_about_zero_for_one_distribution_and_grows_with_the_difference():
+    real = features(400, 0)
+    same = metrics.kernel_inception_distance(real, features(400, 1))
+    distances = [metrics.kernel_inception_distance(real, features(400, 1, shift))
+                 for shift in (0.25, 0.5, 1.0)]
+    assert abs(same) < 0.01
+    assert same < distances[0] < distances[1] < distances[2]
+    assert distances[0] > 0.05
+
+
+def test_kid_rejects_features_of_different_widths_or_too_few_images():
+    with pytest.raises(ValueError, match="need features"):
+        metrics.kernel_inception_distance(features(4, 0), features(4, 1)[:, :8])
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.kernel_inception_distance(features(1, 0), features(4, 1))
+
+
+def images(count, seed):
+    """Blobs of colour: a smooth [0, 1] image set."""
+    rng = np.random.default_rng(seed)
+    grid = np.linspace(-1, 1, 16)
+    radius = np.hypot(*np.meshgrid(grid, grid))
+    blobs = np.exp(-(radius[None] / rng.uniform(0.3, 0.8, (count, 1, 1))) ** 2)
+    return (blobs[..., None] * rng.uniform(0.2, 1.0, (count, 1, 1, 3))).astype("float32")
+
+
+def test_kid_of_a_set_with_itself_is_about_zero_and_grows_with_noise():
+    classifier = zoo.CompactCNN(image_size=16, filters=(8, 16), classes=4, seed=0)
+    kid = metrics.KID(metrics.classifier_features(classifier), batch_size=32)
+    real = images(96, seed=0)
+    noise = np.random.default_rng(1).normal(size=real.shape).astype("float32")
+    itself = kid(real, real)
+    noisy = [kid(real, np.clip(real + level * noise, 0, 1)) for level in (0.1, 0.3, 0.6)]
+    assert abs(itself) < 0.1 * noisy[0]
+    assert noisy[0] < noisy[1] < noisy[2]
+
+
+def test_kid_reads_a_saved_classifier_and_resizes_images_to_its_input(tmp_path):
+    classifier = zoo.CompactCNN(image_size=16, filters=(8, 16), classes=4, seed=0)
+    classifier.save(tmp_path / "classifier.keras")
+    extract = metrics.classifier_features(tmp_path / "classifier.keras")
+    kid = metrics.KID(extract, batch_size=5)
+    small = images(12, seed=0)
+    out = kid.features(small.repeat(2, axis=1).repeat(2, axis=2))  # 32x32 in, 16x16 for it
+    assert out.shape == (12, 16)
+    expected = keras.ops.convert_to_numpy(classifier.features(small * 255))
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_inception_features_are_pooled_2048_vectors():
+    extract = metrics.inception_features(weights=None)  # the architecture; no download
+    assert tuple(extract(images(2, seed=0)).shape) == (2, 2048)
