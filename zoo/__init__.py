@@ -14,10 +14,12 @@ per family), `zoo.plots` (curves, heat maps, image grids), `zoo.recipe` (what th
 recipes/ share).
 """
 
-from zoo import attention
+from zoo import attention, decoding, metrics
 from zoo.models.cnn import CompactCNN, SmallCNN, augmentation
 from zoo.models.dcgan import DCGAN
+from zoo.models.seq2seq import Seq2SeqAttention
 from zoo.models.transfer import MobileNetV2Transfer
+from zoo.models.transformer import Transformer
 from zoo.models.vae import VAE
 
 __version__ = "0.1.0"
@@ -27,7 +29,11 @@ __all__ = [
     "VAE",
     "CompactCNN",
     "MobileNetV2Transfer",
+    "Seq2SeqAttention",
     "SmallCNN",
+    "Transformer",
     "attention",
     "augmentation",
+    "decoding",
+    "metrics",
 ]

@@ -1,4 +1,4 @@
-"""How good a model's outputs are: KID for generated images.
+"""How good a model's outputs are: KID for generated images, BLEU for translations.
 
     kid = zoo.metrics.KID(zoo.metrics.inception_features())     # ImageNet InceptionV3
     kid = zoo.metrics.KID(zoo.metrics.classifier_features("flowers.keras"))  # or a zoo classifier
@@ -11,12 +11,23 @@ no bias towards small sets, so it means something for a few hundred images; it i
 for two samples of one distribution (an unbiased estimate, so it can dip slightly below 0)
 and grows as the sets differ. Values depend on the feature extractor: compare KIDs only when
 they were measured with the same one.
+
+    zoo.metrics.corpus_bleu(references, translations)           # sentences -> BLEU-4 in [0, 1]
+    zoo.metrics.sentence_bleu_smoothed(references, translations)
+
+BLEU (Papineni et al., 2002) as nltk computes it, on space-separated words; the vocabularies'
+special tokens (<pad>, <unk>, <start>, <end>) are removed from both sides first, so they
+are never counted as words.
 """
+
+import warnings
 
 import keras
 import numpy as np
+from nltk.translate import bleu_score
 
-__all__ = ["KID", "classifier_features", "inception_features", "kernel_inception_distance"]
+__all__ = ["KID", "classifier_features", "corpus_bleu", "inception_features",
+           "kernel_inception_distance", "sentence_bleu_smoothed"]
 
 
 def kernel_inception_distance(real_features, generated_features):
@@ -108,3 +119,33 @@ def classifier_features(classifier):
         return classifier.features(keras.ops.image.resize(images, (size, size)) * 255.0)
 
     return extract
+
+
+# BLEU ------------------------------------------------------------------------------------
+
+_SPECIAL_TOKENS = {"<pad>", "<unk>", "<start>", "<end>"}
+
+
+def _words(sentence):
+    words = sentence.split() if isinstance(sentence, str) else list(sentence)
+    return [word for word in words if word not in _SPECIAL_TOKENS]
+
+
+def corpus_bleu(references, translations):
+    """Corpus BLEU-4 in [0, 1] (nltk `corpus_bleu`): one reference per translation, each a
+    sentence string or a list of words. n-gram matches are pooled over the corpus."""
+    with warnings.catch_warnings():  # nltk warns whenever some n-gram order has no match
+        warnings.simplefilter("ignore")
+        return float(bleu_score.corpus_bleu([[_words(r)] for r in references],
+                                            [_words(t) for t in translations]))
+
+
+def sentence_bleu_smoothed(references, translations):
+    """The mean of per-sentence BLEU-4 with nltk's `SmoothingFunction().method1`, which
+    gives a short sentence without a 4-gram match a small score instead of 0."""
+    smoothing = bleu_score.SmoothingFunction().method1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = [bleu_score.sentence_bleu([_words(r)], _words(t), smoothing_function=smoothing)
+                  for r, t in zip(references, translations)]
+    return float(np.mean(scores)) if scores else 0.0

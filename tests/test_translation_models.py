@@ -1,0 +1,113 @@
+"""zoo.Transformer and zoo.Seq2SeqAttention: the harness, masks, overfitting a few pairs,
+greedy and beam decoding, save/reload."""
+
+import keras
+import numpy as np
+import pytest
+from harness import ModelTestCase
+
+import zoo
+from zoo import decoding
+from zoo.models.transformer import sinusoidal_positions
+
+START, END = 2, 3  # as in Vocabulary: <pad> 0, <unk> 1, <start> 2, <end> 3
+SOURCE = np.array([[5, 6, 7, 3, 0], [8, 9, 3, 0, 0], [6, 5, 9, 8, 3], [7, 3, 0, 0, 0]], "int32")
+TARGET = np.array([[6, 7, 8, 3], [9, 10, 3, 0], [11, 6, 5, 3], [7, 7, 3, 0]], "int32")
+TARGET_IN = np.concatenate([np.full((4, 1), START, "int32"), TARGET[:, :-1]], axis=1)
+TINY = {
+    "transformer": (zoo.Transformer, {"source_vocab_size": 12, "target_vocab_size": 12,
+                                      "num_layers": 1, "d_model": 16, "num_heads": 2,
+                                      "ffn_dim": 32, "dropout": 0.0, "max_length": 16}),
+    "seq2seq": (zoo.Seq2SeqAttention, {"source_vocab_size": 12, "target_vocab_size": 12,
+                                       "embedding_dim": 8, "units": 16}),
+}
+
+
+def tiny(kind):
+    model_class, kwargs = TINY[kind]
+    return model_class(**kwargs)
+
+
+def compile_for_translation(model, learning_rate=1e-2):
+    model.compile(keras.optimizers.Adam(learning_rate),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+class TestTransformer(ModelTestCase):
+    model_class, init_kwargs = TINY["transformer"]
+    expected_output_shape = (4, 4, 12)
+    compile_kwargs = {"optimizer": keras.optimizers.Adam(1e-2),
+                      "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True)}
+
+    def input_data(self):
+        return [SOURCE, TARGET_IN]
+
+    def fit_data(self):
+        return [SOURCE, TARGET_IN], TARGET
+
+
+class TestSeq2SeqAttention(TestTransformer):
+    model_class, init_kwargs = TINY["seq2seq"]
+
+
+def test_sinusoids_follow_the_paper():
+    table = sinusoidal_positions(50, 8)
+    np.testing.assert_allclose(table[:, 0], np.sin(np.arange(50)), atol=1e-6)
+    np.testing.assert_allclose(table[:, 3], np.cos(np.arange(50) / 10000 ** (2 / 8)), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", TINY)
+def test_padded_source_positions_get_no_attention(kind):
+    maps = tiny(kind).attention_maps(SOURCE, TARGET_IN)
+    padded = SOURCE == 0  # (B, S)
+    names = ["encoder_0/self", "decoder_0/cross"] if kind == "transformer" else ["decoder/cross"]
+    for name in names:
+        weights = maps[name]  # (B, heads, queries, S)
+        assert np.all(weights[np.broadcast_to(padded[:, None, None, :], weights.shape)] == 0), name
+        np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", TINY)
+def test_decoder_cannot_see_the_future(kind):
+    model = tiny(kind)
+    changed = TARGET_IN.copy()
+    changed[:, 2:] = 11  # change every token from position 2 on
+    before = keras.ops.convert_to_numpy(model([SOURCE, TARGET_IN]))
+    after = keras.ops.convert_to_numpy(model([SOURCE, changed]))
+    np.testing.assert_allclose(after[:, :2], before[:, :2], atol=1e-5)
+    assert not np.allclose(after[:, 2:], before[:, 2:])
+    if kind == "transformer":
+        maps = model.attention_maps(SOURCE, TARGET_IN)
+        assert np.all(np.triu(maps["decoder_0/self"], k=1) == 0)
+
+
+@pytest.fixture(scope="module", params=list(TINY))
+def trained(request):
+    keras.utils.set_random_seed(0)
+    model = compile_for_translation(tiny(request.param))
+    model.fit([SOURCE, TARGET_IN], TARGET, sample_weight=(TARGET != 0).astype("float32"),
+              epochs=150, batch_size=4, verbose=0)
+    return model
+
+
+def test_overfits_a_few_pairs_to_exact_greedy_translations(trained):
+    ids = decoding.greedy(trained, SOURCE, START, END, max_length=6)
+    for row, expected in zip(ids, TARGET):
+        expected = expected[: list(expected).index(END) + 1]
+        np.testing.assert_array_equal(row[: len(expected)], expected)
+
+
+def test_beam_of_width_one_is_greedy_and_wider_beams_still_translate(trained):
+    greedy = decoding.greedy(trained, SOURCE, START, END, max_length=6)
+    np.testing.assert_array_equal(
+        decoding.beam_search(trained, SOURCE, START, END, max_length=6, width=1), greedy)
+    wide = decoding.beam_search(trained, SOURCE, START, END, max_length=6, width=3)
+    np.testing.assert_array_equal(wide[:, : greedy.shape[1]], greedy)
+
+
+def test_saved_model_translates_identically(trained, tmp_path):
+    trained.save(tmp_path / "t.keras")
+    reloaded = keras.saving.load_model(tmp_path / "t.keras")
+    np.testing.assert_array_equal(decoding.greedy(reloaded, SOURCE, START, END, 6),
+                                  decoding.greedy(trained, SOURCE, START, END, 6))

@@ -1,0 +1,87 @@
+"""Turning a translation model's next-token scores into sentences: greedy and beam search.
+
+    ids = zoo.decoding.greedy(model, source_ids, start=2, end=3, max_length=30)   # (B, <=30)
+    ids = zoo.decoding.beam_search(model, source_ids, start=2, end=3, width=4)
+
+Both work with any model that has the two methods zoo's translation models have:
+
+    state = model.start_decoding(source_ids)        # once per batch: the encoder's work
+    logits, state = model.decode_step(state, tokens)
+        # tokens (B, t): <start> and what was chosen so far -> (B, vocab) scores for t+1
+
+`state` is a dict of backend tensors with the batch first, so beam search can reorder it.
+The loop runs in Python and the choices in NumPy, identical on every backend. Outputs are
+(B, L) int32 ids without the leading <start>, ending at <end> (kept) and padded with 0.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+__all__ = ["beam_search", "greedy"]
+
+
+def greedy(model, source, start, end, max_length):
+    """Pick the most likely next token each step, for the whole batch at once; stops when
+    every sentence has produced `end` or after `max_length` tokens."""
+    state = model.start_decoding(source)
+    tokens = np.full((len(source), 1), start, "int32")
+    finished = np.zeros(len(source), bool)
+    for _ in range(max_length):
+        logits, state = model.decode_step(state, tokens)
+        next_tokens = np.argmax(ops.convert_to_numpy(logits), axis=-1).astype("int32")
+        next_tokens[finished] = 0  # padding after <end>
+        tokens = np.concatenate([tokens, next_tokens[:, None]], axis=1)
+        finished |= next_tokens == end
+        if finished.all():
+            break
+    return tokens[:, 1:]
+
+
+def beam_search(model, source, start, end, max_length, width=4, length_penalty=0.6):
+    """Keep the `width` most likely partial translations per sentence; return the best
+    finished one by log probability / ((5 + length) / 6) ** length_penalty (Wu et al., 2016).
+
+    Width 1 is greedy decoding. A beam that has produced `end` stays as it is (its score
+    unchanged) while the others grow.
+    """
+    batch = len(source)
+    state = _repeat(model.start_decoding(source), width)  # (B * width, ...), beam-major per row
+    tokens = np.full((batch * width, 1), start, "int32")
+    scores = np.full((batch, width), -np.inf)
+    scores[:, 0] = 0.0  # all beams start identical: expand only the first
+    finished = np.zeros((batch, width), bool)
+    lengths = np.zeros((batch, width), "int32")
+    for _ in range(max_length):
+        logits, state = model.decode_step(state, tokens)
+        log_probs = _log_softmax(ops.convert_to_numpy(logits).astype("float64"))
+        vocab = log_probs.shape[-1]
+        log_probs = log_probs.reshape(batch, width, vocab)
+        # A finished beam has one continuation, padding, at no cost.
+        log_probs[finished] = -np.inf
+        log_probs[finished, 0] = 0.0
+        candidates = (scores[:, :, None] + log_probs).reshape(batch, width * vocab)
+        best = np.argsort(-candidates, axis=1, kind="stable")[:, :width]
+        beam, token = best // vocab, (best % vocab).astype("int32")
+        scores = np.take_along_axis(candidates, best, axis=1)
+        rows = (np.arange(batch)[:, None] * width + beam).reshape(-1)
+        was_finished = np.take_along_axis(finished, beam, axis=1)
+        lengths = np.take_along_axis(lengths, beam, axis=1) + ~was_finished
+        finished = was_finished | (token == end)
+        tokens = np.concatenate([tokens[rows], token.reshape(-1, 1)], axis=1)
+        state = keras.tree.map_structure(lambda s, r=rows: ops.take(s, r, axis=0), state)
+        if finished.all():
+            break
+    normalised = scores / ((5.0 + lengths) / 6.0) ** length_penalty
+    normalised[~finished & finished.any(axis=1, keepdims=True)] = -np.inf  # prefer finished
+    choice = np.argmax(normalised, axis=1)
+    return tokens.reshape(batch, width, -1)[np.arange(batch), choice, 1:]
+
+
+def _repeat(state, times):
+    return keras.tree.map_structure(lambda s: ops.repeat(s, times, axis=0), state)
+
+
+def _log_softmax(logits):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))

@@ -1,0 +1,213 @@
+"""A small encoder-decoder Transformer (Vaswani et al., 2017, "Attention is all you need").
+
+    model = zoo.Transformer(source_vocab_size, target_vocab_size)    # 2+2 layers, d_model 64
+    logits = model([source_ids, target_in_ids])    # (B, S), (B, T) int -> (B, T, target_vocab)
+
+Token id 0 is padding everywhere (zoo's `Vocabulary`), and the masks follow from it:
+encoder self-attention and decoder cross-attention never look at a padded source position,
+and decoder self-attention combines that with a causal (look-ahead) mask, so position t sees
+target positions <= t only. Teacher forcing: `target_in` is the target shifted right, starting
+with <start>; the loss compares the logits with the target followed by <end>.
+
+Every attention layer is `zoo.attention.scaled_dot_product_attention` on split heads, and
+`attention_maps(source, target_in)` returns each layer's weights for plots.
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from zoo.attention import scaled_dot_product_attention
+
+__all__ = ["MultiHeadAttention", "Transformer", "sinusoidal_positions"]
+
+
+def sinusoidal_positions(length, depth):
+    """(length, depth) float32: sin on even channels, cos on odd ones, wavelengths from 2 pi
+    to 10000 * 2 pi, as in the paper (section 3.5)."""
+    positions = np.arange(length)[:, None]
+    rates = 1.0 / np.power(10000.0, (2 * (np.arange(depth) // 2)) / depth)
+    angles = positions * rates[None, :]
+    angles[:, 0::2], angles[:, 1::2] = np.sin(angles[:, 0::2]), np.cos(angles[:, 1::2])
+    return angles.astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MultiHeadAttention(layers.Layer):
+    """Multi-head attention on `zoo.attention.scaled_dot_product_attention`.
+
+    call(query (B, Lq, d_model), memory (B, Lk, d_model), mask broadcastable to
+    (B, heads, Lq, Lk), true where a query may attend) -> (output (B, Lq, d_model),
+    weights (B, heads, Lq, Lk)).
+    """
+
+    def __init__(self, d_model, num_heads, **kwargs):
+        super().__init__(**kwargs)
+        if d_model % num_heads:
+            raise ValueError(f"d_model {d_model} is not divisible by num_heads {num_heads}")
+        self.d_model, self.num_heads = d_model, num_heads
+        self.query_dense = layers.Dense(d_model, name="query")
+        self.key_dense = layers.Dense(d_model, name="key")
+        self.value_dense = layers.Dense(d_model, name="value")
+        self.output_dense = layers.Dense(d_model, name="output")
+
+    def build(self, query_shape, memory_shape=None, mask_shape=None):
+        memory_shape = memory_shape or query_shape
+        self.query_dense.build(query_shape)
+        self.key_dense.build(memory_shape)
+        self.value_dense.build(memory_shape)
+        self.output_dense.build((*query_shape[:-1], self.d_model))
+
+    def _split_heads(self, x):  # (B, L, d_model) -> (B, heads, L, d_model / heads)
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        x = ops.reshape(x, (batch, length, self.num_heads, self.d_model // self.num_heads))
+        return ops.transpose(x, (0, 2, 1, 3))
+
+    def call(self, query, memory, mask=None):
+        q = self._split_heads(self.query_dense(query))
+        k = self._split_heads(self.key_dense(memory))
+        v = self._split_heads(self.value_dense(memory))
+        context, weights = scaled_dot_product_attention(q, k, v, mask)
+        context = ops.transpose(context, (0, 2, 1, 3))  # (B, Lq, heads, depth)
+        batch, length = ops.shape(context)[0], ops.shape(context)[1]
+        return self.output_dense(ops.reshape(context, (batch, length, self.d_model))), weights
+
+    def get_config(self):
+        return {**super().get_config(), "d_model": self.d_model, "num_heads": self.num_heads}
+
+
+class _EncoderLayer(layers.Layer):
+    """Self-attention and a feed-forward block, each with dropout, a residual connection and
+    layer norm after it (the paper's post-norm): (B, S, d) -> (B, S, d), weights."""
+
+    def __init__(self, d_model, num_heads, ffn_dim, dropout, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = MultiHeadAttention(d_model, num_heads, name="self_attention")
+        self.ffn = keras.Sequential([layers.Dense(ffn_dim, activation="relu"),
+                                     layers.Dense(d_model)], name="ffn")
+        self.norm_1, self.norm_2 = layers.LayerNormalization(), layers.LayerNormalization()
+        self.dropout_1, self.dropout_2 = layers.Dropout(dropout), layers.Dropout(dropout)
+
+    def call(self, x, mask, training=False):
+        attended, weights = self.attention(x, x, mask)
+        x = self.norm_1(x + self.dropout_1(attended, training=training))
+        x = self.norm_2(x + self.dropout_2(self.ffn(x), training=training))
+        return x, weights
+
+
+class _DecoderLayer(layers.Layer):
+    """Masked self-attention, cross-attention over the encoder output, feed-forward; each
+    with dropout, residual and post-norm: (B, T, d) -> (B, T, d), (self, cross) weights."""
+
+    def __init__(self, d_model, num_heads, ffn_dim, dropout, **kwargs):
+        super().__init__(**kwargs)
+        self.self_attention = MultiHeadAttention(d_model, num_heads, name="self_attention")
+        self.cross_attention = MultiHeadAttention(d_model, num_heads, name="cross_attention")
+        self.ffn = keras.Sequential([layers.Dense(ffn_dim, activation="relu"),
+                                     layers.Dense(d_model)], name="ffn")
+        self.norms = [layers.LayerNormalization() for _ in range(3)]
+        self.dropouts = [layers.Dropout(dropout) for _ in range(3)]
+
+    def call(self, x, memory, self_mask, cross_mask, training=False):
+        attended, self_weights = self.self_attention(x, x, self_mask)
+        x = self.norms[0](x + self.dropouts[0](attended, training=training))
+        attended, cross_weights = self.cross_attention(x, memory, cross_mask)
+        x = self.norms[1](x + self.dropouts[1](attended, training=training))
+        x = self.norms[2](x + self.dropouts[2](self.ffn(x), training=training))
+        return x, (self_weights, cross_weights)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Transformer(keras.Model):
+    """Encoder-decoder Transformer; see the module docstring.
+
+    ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).
+    Defaults: 2 encoder and 2 decoder layers, d_model 64, 2 heads, feed-forward 128,
+    dropout 0.1; `max_length` bounds S and T (the sinusoid table's length).
+    """
+
+    def __init__(self, source_vocab_size, target_vocab_size, num_layers=2, d_model=64,
+                 num_heads=2, ffn_dim=128, dropout=0.1, max_length=128, **kwargs):
+        super().__init__(**kwargs)
+        self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
+        self.num_layers, self.d_model, self.num_heads = num_layers, d_model, num_heads
+        self.ffn_dim, self.dropout, self.max_length = ffn_dim, dropout, max_length
+        self.source_embedding = layers.Embedding(source_vocab_size, d_model, name="source_embed")
+        self.target_embedding = layers.Embedding(target_vocab_size, d_model, name="target_embed")
+        self.positions = sinusoidal_positions(max_length, d_model)  # a constant, not a weight
+        self.embedding_dropout = layers.Dropout(dropout)
+        self.encoder_layers = [_EncoderLayer(d_model, num_heads, ffn_dim, dropout,
+                                             name=f"encoder_{i}") for i in range(num_layers)]
+        self.decoder_layers = [_DecoderLayer(d_model, num_heads, ffn_dim, dropout,
+                                             name=f"decoder_{i}") for i in range(num_layers)]
+        self.output_dense = layers.Dense(target_vocab_size, name="logits")
+        # Build every weight now, so the model saves, counts and reloads before a first call.
+        self([np.ones((1, 2), "int32"), np.ones((1, 2), "int32")])
+
+    # The forward pass, as in the paper's figure 1 --------------------------------------------
+
+    def _embed(self, ids, embedding, training):
+        length = ops.shape(ids)[1]
+        positions = ops.convert_to_tensor(self.positions)[None, :length]
+        x = embedding(ids) * math.sqrt(self.d_model) + positions
+        return self.embedding_dropout(x, training=training)
+
+    def encode(self, source, training=False):
+        """(B, S) ids -> encoder output (B, S, d_model), its padding mask (B, 1, 1, S), and
+        each encoder layer's self-attention weights (B, heads, S, S)."""
+        source_mask = ops.not_equal(source, 0)[:, None, None, :]
+        x, weights = self._embed(source, self.source_embedding, training), []
+        for layer in self.encoder_layers:
+            x, layer_weights = layer(x, source_mask, training=training)
+            weights.append(layer_weights)
+        return x, source_mask, weights
+
+    def decode(self, target_in, memory, source_mask, training=False):
+        """(B, T) ids, the encoder output and mask -> logits (B, T, target_vocab) and each
+        decoder layer's (self (B, heads, T, T), cross (B, heads, T, S)) weights."""
+        length = ops.shape(target_in)[1]
+        causal = ops.tril(ops.ones((length, length), "bool"))[None, None]  # (1, 1, T, T)
+        self_mask = ops.logical_and(causal, ops.not_equal(target_in, 0)[:, None, None, :])
+        x, weights = self._embed(target_in, self.target_embedding, training), []
+        for layer in self.decoder_layers:
+            x, layer_weights = layer(x, memory, self_mask, source_mask, training=training)
+            weights.append(layer_weights)
+        return self.output_dense(x), weights
+
+    def call(self, inputs, training=False):
+        source, target_in = inputs
+        memory, source_mask, _ = self.encode(source, training=training)
+        logits, _ = self.decode(target_in, memory, source_mask, training=training)
+        return logits
+
+    # For plots and decoding ------------------------------------------------------------------
+
+    def attention_maps(self, source, target_in):
+        """Every layer's attention weights, NumPy, keyed `encoder_0/self`, `decoder_0/self`,
+        `decoder_0/cross`, ...: (B, heads, query length, key length)."""
+        memory, source_mask, encoder_weights = self.encode(source)
+        _, decoder_weights = self.decode(target_in, memory, source_mask)
+        maps = {f"encoder_{i}/self": w for i, w in enumerate(encoder_weights)}
+        for i, (self_weights, cross_weights) in enumerate(decoder_weights):
+            maps[f"decoder_{i}/self"], maps[f"decoder_{i}/cross"] = self_weights, cross_weights
+        return {name: np.asarray(ops.convert_to_numpy(w)) for name, w in maps.items()}
+
+    def start_decoding(self, source):
+        """Decoding state for `zoo.decoding`: the encoder's output, computed once."""
+        memory, source_mask, _ = self.encode(source)
+        return {"memory": memory, "source_mask": source_mask}
+
+    def decode_step(self, state, tokens):
+        """(state, tokens (B, t) so far, from <start>) -> (logits of token t+1 (B, vocab),
+        state). Without a key/value cache the decoder reruns over the prefix: fine for
+        sentences of tens of words."""
+        logits, _ = self.decode(tokens, state["memory"], state["source_mask"])
+        return logits[:, -1], state
+
+    def get_config(self):
+        return {**super().get_config(), "source_vocab_size": self.source_vocab_size,
+                "target_vocab_size": self.target_vocab_size, "num_layers": self.num_layers,
+                "d_model": self.d_model, "num_heads": self.num_heads, "ffn_dim": self.ffn_dim,
+                "dropout": self.dropout, "max_length": self.max_length}
