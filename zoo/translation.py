@@ -1,0 +1,241 @@
+"""What both translation models need around them: arrays for teacher forcing, training
+settings, a `Translator` that turns sentences into sentences and saves itself, and the run
+that recipes/transformer.py and recipes/seq2seq.py share (they differ in the model only).
+
+    x, y, weights = translation.teacher_forcing(pairs, source_vocab, target_vocab)
+    model.fit(x, y, sample_weight=weights)     # x = [source (N, S), target_in (N, T)]
+    translator = translation.Translator(model, source_vocab, target_vocab, max_length=30)
+    translator.translate(["new jersey is quiet in april ."], beam_width=4)
+    translator.save(run_dir); translation.Translator.load(run_dir)
+"""
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from zoo import decoding, metrics, plots, recipe
+from zoo.datasets import DataError, parallel_text
+from zoo.datasets.parallel_text import Vocabulary, clean
+
+__all__ = ["Translator", "compile_for_translation", "run_recipe", "teacher_forcing"]
+
+
+def teacher_forcing(pairs, source_vocab, target_vocab):
+    """Pairs -> ([source (N, S), target_in (N, T)], target_out (N, T), weights (N, T)).
+
+    source: the words and <end>; target_in: <start> and the words; target_out: the words
+    and <end>, what the model must predict at each position. Padding is 0 and has weight 0,
+    so it counts in neither the loss nor the accuracy.
+    """
+    source = source_vocab.encode_batch(pairs.sources)
+    target = target_vocab.encode_batch(pairs.targets, start=True)
+    target_in, target_out = target[:, :-1], target[:, 1:]
+    return [source, target_in], target_out, (target_out != 0).astype("float32")
+
+
+def compile_for_translation(model, learning_rate, total_steps, warmup_steps=None):
+    """Adam with a linear warm-up then cosine decay, cross-entropy on logits, token accuracy."""
+    warmup_steps = warmup_steps or min(500, total_steps // 10)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(total_steps - warmup_steps, 1), alpha=0.05,
+        warmup_target=learning_rate, warmup_steps=warmup_steps)
+    model.compile(keras.optimizers.Adam(schedule),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  weighted_metrics=["accuracy"])  # weighted: padding does not count
+    return model
+
+
+class Translator:
+    """A trained translation model with its vocabularies: sentences in, sentences out.
+
+    `model` is a `zoo.Transformer` or `zoo.Seq2SeqAttention` (anything `zoo.decoding` can
+    drive); `max_length` bounds a translation, in words.
+    """
+
+    def __init__(self, model, source_vocab, target_vocab, max_length):
+        self.model, self.max_length = model, max_length
+        self.source_vocab, self.target_vocab = source_vocab, target_vocab
+
+    def translate(self, sentences, beam_width=1, batch_size=128):
+        """Raw sentences (cleaned here) -> translations, greedy (width 1) or beam search."""
+        return [self.target_vocab.decode(ids) for ids in
+                self.translate_ids(self.encode(sentences), beam_width, batch_size)]
+
+    def encode(self, sentences):
+        return [self.source_vocab.encode(clean(sentence)) for sentence in sentences]
+
+    def translate_ids(self, encoded, beam_width=1, batch_size=128):
+        """Lists of source ids -> lists of target ids, in batches padded to their longest."""
+        vocab, results = self.target_vocab, []
+        for begin in range(0, len(encoded), batch_size):
+            chunk = encoded[begin : begin + batch_size]
+            source = np.zeros((len(chunk), max(map(len, chunk))), "int32")
+            for row, ids in zip(source, chunk):
+                row[: len(ids)] = ids
+            if beam_width == 1:
+                ids = decoding.greedy(self.model, source, vocab.start, vocab.end,
+                                      self.max_length + 1)
+            else:
+                ids = decoding.beam_search(self.model, source, vocab.start, vocab.end,
+                                           self.max_length + 1, width=beam_width)
+            results.extend(ids)
+        return results
+
+    def save(self, folder):
+        """model.keras, source_vocab.json, target_vocab.json and translator.json in `folder`."""
+        folder = Path(folder)
+        self.model.save(folder / "model.keras")
+        self.source_vocab.save(folder / "source_vocab.json")
+        self.target_vocab.save(folder / "target_vocab.json")
+        (folder / "translator.json").write_text(json.dumps({"max_length": self.max_length}))
+
+    @classmethod
+    def load(cls, folder):
+        import zoo  # noqa: F401  (registers the models, so load_model can rebuild them)
+
+        folder = Path(folder)
+        missing = [name for name in ("model.keras", "source_vocab.json", "target_vocab.json",
+                                     "translator.json") if not (folder / name).exists()]
+        if missing:
+            raise FileNotFoundError(f"{folder}: not a finished translation run (missing "
+                                    f"{', '.join(missing)})")
+        settings = json.loads((folder / "translator.json").read_text())
+        return cls(keras.saving.load_model(folder / "model.keras"),
+                   Vocabulary.load(folder / "source_vocab.json"),
+                   Vocabulary.load(folder / "target_vocab.json"), settings["max_length"])
+
+
+# The translation recipes' run -------------------------------------------------------------
+
+def run_recipe(parser, build_model, source_language, argv=None):
+    """Train, evaluate and report one translation model; `python RECIPE translate --model
+    RUN_DIR "sentence" ...` translates with a finished run instead.
+
+    `parser` comes from `recipe.make_parser` with the model's own flags; `build_model(config,
+    source_vocab_size, target_vocab_size)` makes the model; `source_language` is the default
+    direction for inputs that hold it (e.g. "ru" for the Tatoeba English-Russian TSV).
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["translate"]:
+        return _translate_command(parser.prog, argv[1:])
+    group = parser.add_argument_group("translation")
+    group.add_argument("--source-language", default=None,
+                       help=f"direction: the input's language to translate from (default: "
+                            f"{source_language} if the data holds it, else its first)")
+    group.add_argument("--max-length", type=int, default=30,
+                       help="pairs with a longer side (in words) are dropped "
+                            "(default: %(default)s)")
+    group.add_argument("--vocab-size", type=int, default=10_000,
+                       help="per language, special tokens included (default: %(default)s)")
+    group.add_argument("--min-count", type=int, default=1,
+                       help="rarer words become <unk> (default: %(default)s)")
+    group.add_argument("--beam-width", type=int, default=4)
+    group.add_argument("--synthetic-pairs", type=int, default=4000,
+                       help="size of the built-in synthetic language pair (without --data)")
+    run = recipe.start(parser, argv)
+    config = run.config
+
+    # Prepare the data: clean, split 80/10/10, vocabularies from the training split ---------
+    if config.data is None:
+        pairs = parallel_text.make_synthetic(config.synthetic_pairs, seed=config.seed)
+    else:
+        try:
+            pairs = parallel_text.load(config.data)
+            wanted = config.source_language or source_language
+            if wanted in (pairs.source_language, pairs.target_language):
+                pairs = parallel_text.load(config.data, source_language=wanted)
+            elif config.source_language:
+                raise DataError(f"{config.data}: holds {pairs.source_language} and "
+                                f"{pairs.target_language}, not {config.source_language}")
+        except DataError as error:
+            run.abort(str(error))
+    pairs = parallel_text.prepare(pairs, config.max_length)
+    train, val, test = parallel_text.split(pairs, seed=config.seed)
+    source_vocab = Vocabulary.build(train.sources, config.vocab_size, config.min_count)
+    target_vocab = Vocabulary.build(train.targets, config.vocab_size, config.min_count)
+    unknown = {"source_unk_rate": source_vocab.unknown_rate(test.sources),
+               "target_unk_rate": target_vocab.unknown_rate(test.targets)}
+    print(f"{pairs.source_language} -> {pairs.target_language}: {len(train)} train, "
+          f"{len(val)} validation, {len(test)} test pairs; dropped {pairs.dropped or 'none'}; "
+          f"vocabularies {len(source_vocab)} / {len(target_vocab)} words; test <unk> rate "
+          f"{unknown['source_unk_rate']:.2%} / {unknown['target_unk_rate']:.2%}")
+    x_train, y_train, w_train = teacher_forcing(train, source_vocab, target_vocab)
+    x_val, y_val, w_val = teacher_forcing(val, source_vocab, target_vocab)
+    x_test, y_test, w_test = teacher_forcing(test, source_vocab, target_vocab)
+
+    # Build the model and train it, teacher-forced -------------------------------------------
+    model = build_model(config, len(source_vocab), len(target_vocab))
+    total_steps = config.epochs * math.ceil(len(train) / config.batch_size)
+    compile_for_translation(model, config.learning_rate, total_steps)
+    model.fit(x_train, y_train, sample_weight=w_train, validation_data=(x_val, y_val, w_val),
+              epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
+              callbacks=run.callbacks(), verbose=run.verbose)
+
+    # Evaluate on the test split: greedy and beam translations, BLEU --------------------------
+    translator = Translator(model, source_vocab, target_vocab, config.max_length)
+    encoded = [source_vocab.encode(sentence) for sentence in test.sources]  # already clean
+    print(f"decoding {len(test)} test sentences, greedy and with beams of {config.beam_width}")
+    greedy = [target_vocab.decode(ids) for ids in translator.translate_ids(encoded)]
+    beam = [target_vocab.decode(ids) for ids in
+            translator.translate_ids(encoded, beam_width=config.beam_width)]
+    final = {
+        "corpus_bleu": metrics.corpus_bleu(test.targets, greedy),
+        "sentence_bleu_smoothed": metrics.sentence_bleu_smoothed(test.targets, greedy),
+        "corpus_bleu_beam": metrics.corpus_bleu(test.targets, beam),
+        "sentence_bleu_smoothed_beam": metrics.sentence_bleu_smoothed(test.targets, beam),
+        "token_accuracy": model.evaluate(x_test, y_test, sample_weight=w_test, verbose=0,
+                                         return_dict=True)["accuracy"],
+        **unknown,
+        "test_pairs": len(test),
+        "train_minutes": round(sum(run.history().get("epoch_seconds", [])) / 60, 2),
+    }
+
+    # Report: example translations and attention heat maps ----------------------------------
+    rows = ["| source | reference | greedy | beam |", "| --- | --- | --- | --- |"]
+    rows += [f"| {s} | {r} | {g} | {b} |" for s, r, g, b in
+             list(zip(test.sources, test.targets, greedy, beam))[:20]]
+    run.path("translations.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    heat_maps = []
+    for index in range(min(3, len(test))):
+        heat_maps.append(_plot_cross_attention(model, source_vocab, target_vocab, encoded[index],
+                                               greedy[index], run.path(f"attention_{index}.png")))
+    translator.save(run.dir)
+    run.finish(
+        final=final,
+        report="## Test translations\n\n" + "\n".join(rows) + "\n\n"
+               + "\n".join(f"![attention]({path.name})" for path in heat_maps) + "\n",
+        title=f"{type(model).__name__}, {pairs.source_language} -> {pairs.target_language} "
+              f"({'synthetic pairs' if config.data is None else config.data})",
+    )
+    return final
+
+
+def _plot_cross_attention(model, source_vocab, target_vocab, source_ids, translation, path):
+    """Heat map of the last cross-attention (mean over heads) for one greedy translation."""
+    target_ids = target_vocab.encode(translation, start=True, end=False)
+    maps = model.attention_maps(np.array([source_ids], "int32"), np.array([target_ids], "int32"))
+    cross = maps[[name for name in maps if name.endswith("cross")][-1]][0].mean(axis=0)
+    return plots.plot_attention(
+        cross, path, query_labels=[target_vocab.words[i] for i in target_ids],
+        key_labels=[source_vocab.words[i] for i in source_ids],
+        title=f"{type(model).__name__} cross-attention: which source word each step reads")
+
+
+def _translate_command(prog, argv):
+    parser = argparse.ArgumentParser(prog=f"{prog} translate",
+                                     description="Translate sentences with a finished run.")
+    parser.add_argument("--model", type=Path, required=True, help="the run directory")
+    parser.add_argument("--beam-width", type=int, default=1, help="1: greedy (default)")
+    parser.add_argument("sentences", nargs="+")
+    args = parser.parse_args(argv)
+    try:
+        translator = Translator.load(args.model)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    for sentence in translator.translate(args.sentences, beam_width=args.beam_width):
+        print(sentence)
