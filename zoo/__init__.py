@@ -8,10 +8,14 @@ The public API is what this module exports, plus the submodules named below:
     model = zoo.MobileNetV2Transfer(image_size=160, weights="imagenet")
     zoo.attention.scaled_dot_product_attention(q, k, v, mask)   # keras.ops, any backend
     zoo.attention.scaled_dot_product_attention_numpy(q, k, v)   # the NumPy reference
+    model = zoo.VAE(latent_dim=128); model = zoo.DCGAN(latent_dim=100)   # 64x64 generators
+    model = zoo.Transformer(source_vocab_size, target_vocab_size)        # ids -> logits
+    model = zoo.Seq2SeqAttention(source_vocab_size, target_vocab_size)
 
-Submodules: `zoo.attention` (attention functions), `zoo.datasets` (data loading, one module
-per family), `zoo.plots` (curves, heat maps, image grids), `zoo.recipe` (what the scripts in
-recipes/ share).
+Submodules: `zoo.attention` (attention functions), `zoo.decoding` (greedy and beam search),
+`zoo.metrics` (KID, BLEU), `zoo.datasets` (data loading, one module per family),
+`zoo.plots` (curves, heat maps, image grids), `zoo.translation` (a model and its
+vocabularies as a `Translator`), `zoo.recipe` (what the scripts in recipes/ share).
 """
 
 from zoo import attention, decoding, metrics
