@@ -145,15 +145,11 @@ def run_recipe(parser, build_model, source_language, argv=None):
         pairs = parallel_text.make_synthetic(config.synthetic_pairs, seed=config.seed)
     else:
         try:
-            pairs = parallel_text.load(config.data)
-            wanted = config.source_language or source_language
-            if wanted in (pairs.source_language, pairs.target_language):
-                pairs = parallel_text.load(config.data, source_language=wanted)
-            elif config.source_language:
-                raise DataError(f"{config.data}: holds {pairs.source_language} and "
-                                f"{pairs.target_language}, not {config.source_language}")
+            pairs = parallel_text.load(config.data, source_language=config.source_language)
         except DataError as error:
             run.abort(str(error))
+        if config.source_language is None and pairs.target_language == source_language:
+            pairs = pairs.reversed()  # this recipe's default direction, where the data has it
     pairs = parallel_text.prepare(pairs, config.max_length)
     train, val, test = parallel_text.split(pairs, seed=config.seed)
     source_vocab = Vocabulary.build(train.sources, config.vocab_size, config.min_count)

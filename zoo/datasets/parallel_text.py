@@ -50,6 +50,11 @@ class Pairs:
     def __len__(self):
         return len(self.sources)
 
+    def reversed(self):
+        """The same pairs translated the other way."""
+        return Pairs(self.targets, self.sources, self.target_language, self.source_language,
+                     dict(self.dropped))
+
     def select(self, indices):
         return Pairs([self.sources[i] for i in indices], [self.targets[i] for i in indices],
                      self.source_language, self.target_language, dict(self.dropped))
@@ -76,12 +81,12 @@ def load(path, source_language=None, other_language="ru"):
         raise DataError(f"{path}: expected a folder of aligned files, a .tsv or a .csv")
     if not pairs.sources:
         raise DataError(f"{path}: no sentence pairs found")
-    languages = (pairs.source_language, pairs.target_language)
-    if source_language is None or source_language == languages[0]:
+    if source_language in (None, pairs.source_language):
         return pairs
-    if source_language != languages[1]:
-        raise DataError(f"{path}: holds {languages[0]} and {languages[1]}, not {source_language}")
-    return Pairs(pairs.targets, pairs.sources, languages[1], languages[0], pairs.dropped)
+    if source_language != pairs.target_language:
+        raise DataError(f"{path}: holds {pairs.source_language} and {pairs.target_language}, "
+                        f"not {source_language}")
+    return pairs.reversed()
 
 
 def _read_lines(path):
