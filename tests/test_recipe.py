@@ -35,12 +35,13 @@ def fit(run, *extra_callbacks):
     x, y = tiny_problem(run.config.seed)
     model = tiny_model()
     model.fit(x, y, epochs=run.config.epochs, batch_size=run.config.batch_size, verbose=0,
-              callbacks=run.callbacks(*extra_callbacks))
+              callbacks=[*run.callbacks(), *extra_callbacks])
     return model
 
 
 class StopAfterEpoch(keras.callbacks.Callback):
-    """Simulates a crash once epoch `epoch` (0-based) has been backed up and logged."""
+    """Simulates a crash once epoch `epoch` (0-based) has been backed up and logged: it goes
+    after the run's callbacks, whose on_epoch_end (the backup) must have run first."""
 
     def __init__(self, epoch):
         super().__init__()
