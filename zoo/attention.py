@@ -62,7 +62,10 @@ def scaled_dot_product_attention(query, key, value, mask=None):
     if mask is not None:
         allowed = ops.cast(mask, "bool")
         scores = ops.where(allowed, scores, _large_negative(scores.dtype))
-    weights = ops.softmax(scores, axis=-1)
+    if scores.shape[-1] == 1:  # one key (a decoder's first step): softmax is 1 exactly,
+        weights = ops.ones_like(scores)  # and keras.ops.softmax would warn about that axis
+    else:
+        weights = ops.softmax(scores, axis=-1)
     if mask is not None:
         weights = weights * ops.cast(allowed, weights.dtype)
     return ops.matmul(weights, value), weights
