@@ -92,6 +92,16 @@ def test_resume_continues_from_the_last_finished_epoch(tmp_path):
     assert len(run.history()["loss"]) == 5
 
 
+def test_time_limit_stops_a_fit_after_the_epoch_that_reaches_it(tmp_path, capsys):
+    run = start(["--out", str(tmp_path / "run"), "--epochs", "50", "--time-limit", "1e-9"])
+    fit(run)
+    assert len(run.history()["loss"]) == 1
+    assert "training stops after epoch 1" in capsys.readouterr().out
+    unlimited = start(["--out", str(tmp_path / "unlimited"), "--epochs", "3"])
+    fit(unlimited)
+    assert len(unlimited.history()["loss"]) == 3
+
+
 def test_resume_takes_the_saved_settings(tmp_path):
     out = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):

@@ -10,7 +10,8 @@ A recipe reads like a keras.io example, and this module keeps the bookkeeping ou
     run.finish(model, final={"val_loss": ...})   # metrics.json, curves.png, model.keras, report.md
 
 Shared flags: `--data PATH` (omitted: the recipe's built-in synthetic data), `--out DIR`,
-`--epochs`, `--batch-size`, `--seed`, `--resume`, `--data-parallel` (JAX only).
+`--epochs`, `--batch-size`, `--seed`, `--resume`, `--time-limit` (minutes of training),
+`--data-parallel` (JAX only).
 
 The run directory holds:
 
@@ -71,6 +72,9 @@ def make_parser(name, description, *, epochs, batch_size, seed=0):
                         help="seeds Python, NumPy and the backend (default: %(default)s)")
     shared.add_argument("--resume", action="store_true",
                         help="continue the interrupted run in --out from its last finished epoch")
+    shared.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                        help="stop a fit before its training time (summed epoch times, across "
+                             "--resume) would pass this many minutes; default: no limit")
     shared.add_argument("--data-parallel", action="store_true",
                         help="JAX only: split each batch over all devices "
                              "(keras.distribution.DataParallel)")
@@ -196,8 +200,10 @@ class Run:
         A second `fit` in the same run (fine-tuning after a frozen stage) names its own
         `backup` folder, since BackupAndRestore deletes its folder when a fit completes.
         """
+        limit = self.config.time_limit
+        trained = sum(self.history().get("epoch_seconds", []))
         return [
-            EpochClock(),
+            EpochClock(None if limit is None else limit * 60, already=trained),
             # before CSVLogger, which logs what they add (epoch_seconds, kid); None: left out
             *(callback for callback in extra if callback is not None),
             keras.callbacks.BackupAndRestore(str(self.dir / backup)),
@@ -336,15 +342,29 @@ class KIDLog(keras.callbacks.Callback):
 class EpochClock(keras.callbacks.Callback):
     """Adds `epoch_seconds`, the wall time of each epoch, to the logs (and so to history.csv).
 
-    Summed over history.csv it gives a run's training time, across --resume too.
+    Summed over history.csv it gives a run's training time, across --resume too. With a
+    `limit` (seconds), it stops the fit after the epoch past which one more epoch as long as
+    the last would take the training time (`already` spent before this fit, plus this fit's
+    epochs) over the limit.
     """
+
+    def __init__(self, limit=None, already=0.0):
+        super().__init__()
+        self.limit = limit
+        self.trained = already
 
     def on_epoch_begin(self, epoch, logs=None):
         self.began = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        seconds = time.time() - self.began
+        self.trained += seconds
         if logs is not None:
-            logs["epoch_seconds"] = time.time() - self.began
+            logs["epoch_seconds"] = seconds
+        if self.limit is not None and self.trained + seconds > self.limit:
+            print(f"Time limit: {self.trained / 60:.1f} min trained; another epoch would "
+                  f"pass {self.limit / 60:g} min, so training stops after epoch {epoch + 1}")
+            self.model.stop_training = True
 
 
 def _jsonable(value):
