@@ -6,36 +6,46 @@
 Both work with any model that has the two methods zoo's translation models have:
 
     state = model.start_decoding(source_ids)        # once per batch: the encoder's work
-    logits, state = model.decode_step(state, tokens)
-        # tokens (B, t): <start> and what was chosen so far -> (B, vocab) scores for t+1
+    logits, state = model.decode_step(state, tokens, step)
+        # tokens (B, T): <start> and what was chosen so far in columns 0..step, padding (0)
+        # after them -> (B, vocab) scores for the token in column step + 1
 
 `state` is a dict of backend tensors with the batch first, so beam search can reorder it.
 The loop runs in Python and the choices in NumPy, identical on every backend. Outputs are
 (B, L) int32 ids without the leading <start>, ending at <end> (kept) and padded with 0.
+
+Shapes come in multiples of `BUCKET` columns (sources and tokens padded with 0): on JAX
+every new shape compiles each operation again, and a shape that grew by one column per step
+made decoding a few sentences take minutes there.
 """
 
 import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["beam_search", "greedy"]
+__all__ = ["BUCKET", "beam_search", "greedy"]
+
+BUCKET = 8
 
 
 def greedy(model, source, start, end, max_length):
     """Pick the most likely next token each step, for the whole batch at once; stops when
     every sentence has produced `end` or after `max_length` tokens."""
-    state = model.start_decoding(source)
-    tokens = np.full((len(source), 1), start, "int32")
+    state = model.start_decoding(_pad_columns(source))
+    tokens = np.zeros((len(source), max_length + 1), "int32")
+    tokens[:, 0] = start
     finished = np.zeros(len(source), bool)
-    for _ in range(max_length):
-        logits, state = model.decode_step(state, tokens)
+    generated = 0
+    for step in range(max_length):
+        logits, state = model.decode_step(state, _pad_columns(tokens[:, : step + 1]), step)
         next_tokens = np.argmax(ops.convert_to_numpy(logits), axis=-1).astype("int32")
         next_tokens[finished] = 0  # padding after <end>
-        tokens = np.concatenate([tokens, next_tokens[:, None]], axis=1)
+        tokens[:, step + 1] = next_tokens
+        generated += 1
         finished |= next_tokens == end
         if finished.all():
             break
-    return tokens[:, 1:]
+    return tokens[:, 1 : generated + 1]
 
 
 def beam_search(model, source, start, end, max_length, width=4, length_penalty=0.6):
@@ -46,14 +56,14 @@ def beam_search(model, source, start, end, max_length, width=4, length_penalty=0
     unchanged) while the others grow.
     """
     batch = len(source)
-    state = _repeat(model.start_decoding(source), width)  # (B * width, ...), beam-major per row
-    tokens = np.full((batch * width, 1), start, "int32")
+    state = _repeat(model.start_decoding(_pad_columns(source)), width)  # (B * width, ...)
+    tokens = np.full((batch * width, 1), start, "int32")  # beam-major within each sentence
     scores = np.full((batch, width), -np.inf)
     scores[:, 0] = 0.0  # all beams start identical: expand only the first
     finished = np.zeros((batch, width), bool)
     lengths = np.zeros((batch, width), "int32")
-    for _ in range(max_length):
-        logits, state = model.decode_step(state, tokens)
+    for step in range(max_length):
+        logits, state = model.decode_step(state, _pad_columns(tokens), step)
         log_probs = _log_softmax(ops.convert_to_numpy(logits).astype("float64"))
         vocab = log_probs.shape[-1]
         log_probs = log_probs.reshape(batch, width, vocab)
@@ -76,6 +86,12 @@ def beam_search(model, source, start, end, max_length, width=4, length_penalty=0
     normalised[~finished & finished.any(axis=1, keepdims=True)] = -np.inf  # prefer finished
     choice = np.argmax(normalised, axis=1)
     return tokens.reshape(batch, width, -1)[np.arange(batch), choice, 1:]
+
+
+def _pad_columns(ids):
+    """(B, n) -> (B, n rounded up to a multiple of BUCKET), padded with 0."""
+    missing = -ids.shape[1] % BUCKET
+    return np.pad(ids, ((0, 0), (0, missing))) if missing else ids
 
 
 def _repeat(state, times):

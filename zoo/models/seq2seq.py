@@ -82,10 +82,10 @@ class Seq2SeqAttention(keras.Model):
         encoder_outputs, source_mask, (h, c) = self.encode(source)
         return {"encoder_outputs": encoder_outputs, "source_mask": source_mask, "h": h, "c": c}
 
-    def decode_step(self, state, tokens):
-        """(state, tokens (B, t)) -> (logits for token t+1 (B, vocab), state): one LSTM step
-        on the last token, from the carried (h, c)."""
-        logits, _, (h, c) = self.decode(tokens[:, -1:], state["encoder_outputs"],
+    def decode_step(self, state, tokens, step):
+        """(state, tokens (B, T) with the latest in column `step`) -> (logits of the next
+        token (B, vocab), state): one LSTM step on that token, from the carried (h, c)."""
+        logits, _, (h, c) = self.decode(tokens[:, step : step + 1], state["encoder_outputs"],
                                         state["source_mask"], [state["h"], state["c"]])
         return logits[:, -1], {**state, "h": h, "c": c}
 

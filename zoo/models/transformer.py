@@ -199,12 +199,13 @@ class Transformer(keras.Model):
         memory, source_mask, _ = self.encode(source)
         return {"memory": memory, "source_mask": source_mask}
 
-    def decode_step(self, state, tokens):
-        """(state, tokens (B, t) so far, from <start>) -> (logits of token t+1 (B, vocab),
-        state). Without a key/value cache the decoder reruns over the prefix: fine for
-        sentences of tens of words."""
+    def decode_step(self, state, tokens, step):
+        """(state, tokens (B, T): <start> and the tokens so far in columns 0..step, padding
+        after) -> (logits of the token in column step + 1 (B, vocab), state). Without a
+        key/value cache the decoder reruns over the prefix (the causal mask hides the
+        padding after it): fine for sentences of tens of words."""
         logits, _ = self.decode(tokens, state["memory"], state["source_mask"])
-        return logits[:, -1], state
+        return logits[:, step], state
 
     def get_config(self):
         return {**super().get_config(), "source_vocab_size": self.source_vocab_size,
