@@ -135,7 +135,7 @@ def evaluate(stage, model, title):
         "best_val_accuracy": max(history.get("val_accuracy", [0.0])),
         "epochs": len(history.get("loss", [])),
         "parameters": int(model.count_params()),
-        "train_minutes": round(sum(history.get("epoch_seconds", [])) / 60, 2),
+        "train_minutes": round(stage.training_seconds() / 60, 2),
         "confusion": confusion,
     }
     rows = "\n".join(f"| {t} | {c[f'predicted {names[0]}']} | {c[f'predicted {names[1]}']} |"

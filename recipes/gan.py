@@ -22,19 +22,14 @@ parser = recipe.make_parser("gan", __doc__, epochs=20, batch_size=64)
 parser.add_argument("--latent-dim", type=int, default=100)
 parser.add_argument("--learning-rate", type=float, default=1e-4,
                     help="of both Adam optimizers (beta_1 = 0.5)")
-parser.add_argument("--image-size", type=int, default=64)
-parser.add_argument("--val-fraction", type=float, default=0.1,
-                    help="held out from training, the real images KID compares samples with")
-parser.add_argument("--synthetic-images", type=int, default=800,
-                    help="size of the built-in synthetic flower set (without --data)")
+flowers.add_arguments(parser)
 recipe.add_kid_arguments(parser)
 run = recipe.start(parser)
 config = run.config
 
 # Prepare the data: [-1, 1] floats for training, [0, 1] for KID ---------------------------
-source = config.data or flowers.make_synthetic(count=config.synthetic_images)
 try:
-    data = flowers.load(source, config.image_size)
+    data = flowers.load_from_flags(config)
 except DataError as error:
     run.abort(str(error))
 train, held_out = flowers.split(data, config.val_fraction, config.seed)
@@ -58,7 +53,7 @@ history = run.history()
 run.finish(
     model,
     final={name: values[-1] for name, values in history.items() if name != "epoch_seconds"}
-    | {"train_minutes": round(sum(history.get("epoch_seconds", [])) / 60, 2),
+    | {"train_minutes": round(run.training_seconds() / 60, 2),
        "steps": int(model.d_optimizer.iterations)},
     report="![samples](samples.gif)\n",
     title=f"DCGAN on {'synthetic flowers' if config.data is None else config.data} "

@@ -24,18 +24,14 @@ parser = recipe.make_parser("vae", __doc__, epochs=30, batch_size=64)
 parser.add_argument("--latent-dim", type=int, default=128)
 parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
 parser.add_argument("--learning-rate", type=float, default=1e-3)
-parser.add_argument("--image-size", type=int, default=64)
-parser.add_argument("--val-fraction", type=float, default=0.1)
-parser.add_argument("--synthetic-images", type=int, default=800,
-                    help="size of the built-in synthetic flower set (without --data)")
+flowers.add_arguments(parser)
 recipe.add_kid_arguments(parser)
 run = recipe.start(parser)
 config = run.config
 
 # Prepare the data: [0, 1] floats ---------------------------------------------------------
-source = config.data or flowers.make_synthetic(count=config.synthetic_images)
 try:
-    data = flowers.load(source, config.image_size)
+    data = flowers.load_from_flags(config)
 except DataError as error:
     run.abort(str(error))
 train, val = (images.astype("float32") / 255 for images in
@@ -74,7 +70,7 @@ run.finish(
     final={name: history[name][-1] for name in
            ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss",
             "val_kl_loss", "kid") if name in history}
-    | {"train_minutes": round(sum(history.get("epoch_seconds", [])) / 60, 2)},
+    | {"train_minutes": round(run.training_seconds() / 60, 2)},
     report="![samples](samples.gif)\n\n![reconstructions](reconstructions.png)\n\n"
            "![interpolation](interpolation.png)\n",
     title=f"VAE on {'synthetic flowers' if config.data is None else config.data} "

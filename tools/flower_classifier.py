@@ -24,21 +24,17 @@ from zoo.datasets import DataError, ImageBatches, flowers
 
 # Setup -------------------------------------------------------------------------------------
 parser = recipe.make_parser("flower_classifier", __doc__, epochs=40, batch_size=32)
-parser.add_argument("--image-size", type=int, default=64, help="as the generative recipes")
+flowers.add_arguments(parser)  # as the generative recipes: their held-out images stay unseen
 parser.add_argument("--filters", type=int, nargs="+", default=[32, 64, 128, 256])
 parser.add_argument("--learning-rate", type=float, default=2e-3)
-parser.add_argument("--val-fraction", type=float, default=0.1,
-                    help="as the generative recipes, so that their held-out images stay unseen")
-parser.add_argument("--synthetic-images", type=int, default=800)
 parser.add_argument("--save-to", type=Path, default=recipe.DEFAULT_KID_CLASSIFIER,
                     help="where the recipes look for it (default: %(default)s)")
 run = recipe.start(parser)
 config = run.config
 
 # Prepare the data --------------------------------------------------------------------------
-source = config.data or flowers.make_synthetic(count=config.synthetic_images)
 try:
-    data = flowers.load(source, config.image_size)
+    data = flowers.load_from_flags(config)
 except DataError as error:
     run.abort(str(error))
 train, val = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
@@ -69,11 +65,10 @@ plots.plot_image_grid(
             for p, t in zip(predicted[:32], data.labels[shown])],
     title=f"validation images, predicted class (true class where wrong): {accuracy:.1%} right",
 )
-history = run.history()
 run.finish(
     model,
     final={"val_accuracy": accuracy, "classes": classes, "chance": 1 / classes,
-           "train_minutes": round(sum(history.get("epoch_seconds", [])) / 60, 2)},
+           "train_minutes": round(run.training_seconds() / 60, 2)},
     report="![predictions](predictions.png)\n",
     title=f"Flower classifier for KID ({classes} classes, {config.image_size}px)",
 )

@@ -201,9 +201,8 @@ class Run:
         `backup` folder, since BackupAndRestore deletes its folder when a fit completes.
         """
         limit = self.config.time_limit
-        trained = sum(self.history().get("epoch_seconds", []))
         return [
-            EpochClock(None if limit is None else limit * 60, already=trained),
+            EpochClock(None if limit is None else limit * 60, already=self.training_seconds()),
             # before CSVLogger, which logs what they add (epoch_seconds, kid); None: left out
             *(callback for callback in extra if callback is not None),
             keras.callbacks.BackupAndRestore(str(self.dir / backup)),
@@ -256,6 +255,11 @@ class Run:
                     history.setdefault(name, []).append(float("nan" if value == "NA" else value))
         # CSVLogger writes "NA" for a val_ column when fit() has no validation data.
         return {name: values for name, values in history.items() if not np.isnan(values).all()}
+
+    def training_seconds(self):
+        """The run's training time so far: its epochs' wall times (EpochClock) summed over
+        history.csv, across --resume."""
+        return sum(self.history().get("epoch_seconds", []))
 
     def finish(self, model=None, final=None, report="", title=None):
         """Write metrics.json, curves.png, model.keras and report.md; print where they are.

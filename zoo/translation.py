@@ -188,7 +188,7 @@ def run_recipe(parser, build_model, source_language, argv=None):
                                          return_dict=True)["accuracy"],
         **unknown,
         "test_pairs": len(test),
-        "train_minutes": round(sum(run.history().get("epoch_seconds", [])) / 60, 2),
+        "train_minutes": round(run.training_seconds() / 60, 2),
     }
 
     # Report: example translations and attention heat maps ----------------------------------
