@@ -7,7 +7,7 @@ import pytest
 from harness import ModelTestCase
 
 import zoo
-from zoo import decoding
+from zoo import decoding, translation
 from zoo.models.transformer import sinusoidal_positions
 
 START, END = 2, 3  # as in Vocabulary: <pad> 0, <unk> 1, <start> 2, <end> 3
@@ -111,3 +111,50 @@ def test_saved_model_translates_identically(trained, tmp_path):
     reloaded = keras.saving.load_model(tmp_path / "t.keras")
     np.testing.assert_array_equal(decoding.greedy(reloaded, SOURCE, START, END, 6),
                                   decoding.greedy(trained, SOURCE, START, END, 6))
+
+
+def padded_pairs(count=40, longest=12, width=30, seed=0):
+    """Teacher-forcing arrays of `count` pairs of 1 to `longest` words each, padded to
+    `width` columns (as `teacher_forcing` pads to the longest of a whole corpus)."""
+    rng = np.random.default_rng(seed)
+    source, target_in, target_out = (np.zeros((count, width), "int32") for _ in range(3))
+    for row in range(count):
+        source_words, target_words = (rng.integers(4, 12, length)
+                                      for length in rng.integers(1, longest + 1, 2))
+        source[row, : len(source_words) + 1] = [*source_words, END]
+        target_out[row, : len(target_words) + 1] = [*target_words, END]
+        target_in[row, : len(target_words) + 1] = [START, *target_words]
+    return [source, target_in], target_out, (target_out != 0).astype("float32")
+
+
+def test_length_batches_hold_every_pair_once_cut_to_multiples_of_the_bucket():
+    x, y, weights = padded_pairs()
+    batches = translation.LengthBatches(x, y, weights, batch_size=8, shuffle=True, seed=1)
+    epochs = []
+    for _ in range(2):
+        seen = []
+        for index in range(len(batches)):
+            (source, target_in), target_out, batch_weights = batches[index]
+            assert source.shape[1] == target_in.shape[1] == target_out.shape[1]
+            assert source.shape[1] in (8, 16)  # longest 12 words + <end>: 16 at most
+            seen += [tuple(row[row != 0]) for row in source]
+            np.testing.assert_array_equal(batch_weights, target_out != 0)
+        assert sum(int(w.sum()) for w in (batches[i][2] for i in range(len(batches)))) \
+            == int(weights.sum())  # no target token cut
+        assert sorted(seen) == sorted(tuple(row[row != 0]) for row in x[0])  # each source once
+        epochs.append(seen)
+        batches.on_epoch_end()
+    assert epochs[0] != epochs[1]  # a new order every epoch
+
+
+@pytest.mark.parametrize("kind", TINY)
+def test_length_batches_give_the_loss_and_accuracy_of_the_full_width_arrays(kind):
+    x, y, weights = padded_pairs(longest=6, width=16)  # the tiny transformer takes 16 at most
+    model = translation.compile_for_translation(tiny(kind), 1e-3, total_steps=10)
+    full = model.evaluate(x, y, sample_weight=weights, batch_size=len(y), verbose=0,
+                          return_dict=True)
+    batches = translation.LengthBatches(x, y, weights, batch_size=len(y))
+    assert batches[0][1].shape[1] == 8 < y.shape[1]  # one batch, really cut
+    cut = model.evaluate(batches, verbose=0, return_dict=True)
+    np.testing.assert_allclose(cut["loss"], full["loss"], rtol=1e-5)
+    np.testing.assert_allclose(cut["accuracy"], full["accuracy"], rtol=1e-6)

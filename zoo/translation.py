@@ -4,6 +4,7 @@ that recipes/transformer.py and recipes/seq2seq.py share (they differ in the mod
 
     x, y, weights = translation.teacher_forcing(pairs, source_vocab, target_vocab)
     model.fit(x, y, sample_weight=weights)     # x = [source (N, S), target_in (N, T)]
+    model.fit(translation.LengthBatches(x, y, weights, batch_size=64, shuffle=True))
     translator = translation.Translator(model, source_vocab, target_vocab, max_length=30)
     translator.translate(["new jersey is quiet in april ."], beam_width=4)
     translator.save(run_dir); translation.Translator.load(run_dir)
@@ -11,7 +12,6 @@ that recipes/transformer.py and recipes/seq2seq.py share (they differ in the mod
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -22,7 +22,8 @@ from zoo import decoding, metrics, plots, recipe
 from zoo.datasets import DataError, parallel_text
 from zoo.datasets.parallel_text import Vocabulary, clean
 
-__all__ = ["Translator", "compile_for_translation", "run_recipe", "teacher_forcing"]
+__all__ = ["LengthBatches", "Translator", "compile_for_translation", "run_recipe",
+           "teacher_forcing"]
 
 
 def teacher_forcing(pairs, source_vocab, target_vocab):
@@ -38,14 +39,82 @@ def teacher_forcing(pairs, source_vocab, target_vocab):
     return [source, target_in], target_out, (target_out != 0).astype("float32")
 
 
+class LengthBatches(keras.utils.PyDataset):
+    """Teacher-forcing batches of sentences of similar length, cut to their longest.
+
+    `teacher_forcing` pads every sentence to the longest of the whole set; on Tatoeba that
+    is 31 tokens for a median of 7, so most of each step would be spent on padding. Here
+    each batch holds sentences of similar length and keeps only as many columns as its
+    longest sentence needs, rounded up to a multiple of `decoding.BUCKET` (one width for
+    source and target), so JAX and TensorFlow compile a handful of shapes, not one per
+    batch. Padding is masked and has weight 0, so the loss is the same as on the full-width
+    arrays.
+
+    With `shuffle`, every epoch draws a new order from `seed`: sentences are shuffled, sorted
+    by length within pools of 32 batches, cut into batches, and the batches shuffled.
+    Yields `((source, target_in), target_out, weights)`, each (B, L) int32 / float32.
+    """
+
+    POOL = 32  # batches sorted together: larger pools pad less, shuffle less
+
+    def __init__(self, x, y, weights, batch_size, shuffle=False, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        (self.source, self.target_in), self.target_out, self.weights = x, y, weights
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.source_lengths = _lengths(self.source)
+        self.target_lengths = _lengths(self.target_out)
+        self.rng = np.random.default_rng(seed)
+        self.batches = self._draw_batches()
+
+    def _draw_batches(self):
+        order = (self.rng.permutation(len(self.source)) if self.shuffle
+                 else np.arange(len(self.source)))
+        longest = np.maximum(self.source_lengths, self.target_lengths)
+        pool_size = self.POOL * self.batch_size
+        batches = []
+        for begin in range(0, len(order), pool_size):
+            pool = order[begin : begin + pool_size]
+            pool = pool[np.argsort(longest[pool], kind="stable")]
+            batches += [pool[i : i + self.batch_size] for i in range(0, len(pool),
+                                                                     self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        return batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        rows = np.sort(self.batches[index])
+        width = _round_up(max(self.source_lengths[rows].max(), self.target_lengths[rows].max()))
+        return ((self.source[rows, :width], self.target_in[rows, :width]),
+                self.target_out[rows, :width], self.weights[rows, :width])
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.batches = self._draw_batches()
+
+
+def _lengths(ids):
+    """(N, T) padded ids -> (N,) the position after each row's last non-padding id."""
+    nonzero = ids != 0
+    return np.where(nonzero.any(axis=1), ids.shape[1] - np.argmax(nonzero[:, ::-1], axis=1), 0)
+
+
+def _round_up(length):
+    return max(-(-int(length) // decoding.BUCKET) * decoding.BUCKET, decoding.BUCKET)
+
+
 def compile_for_translation(model, learning_rate, total_steps, warmup_steps=None):
-    """Adam with a linear warm-up then cosine decay, cross-entropy on logits, token accuracy."""
+    """Adam with a linear warm-up then cosine decay, cross-entropy on logits averaged over the
+    real (weight 1) tokens, so a batch's loss does not depend on its padding; token accuracy."""
     warmup_steps = warmup_steps or min(500, total_steps // 10)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=max(total_steps - warmup_steps, 1), alpha=0.05,
         warmup_target=learning_rate, warmup_steps=warmup_steps)
     model.compile(keras.optimizers.Adam(schedule),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True, reduction="mean_with_sample_weight"),  # per real token
                   weighted_metrics=["accuracy"])  # weighted: padding does not count
     return model
 
@@ -160,16 +229,16 @@ def run_recipe(parser, build_model, source_language, argv=None):
           f"{len(val)} validation, {len(test)} test pairs; dropped {pairs.dropped or 'none'}; "
           f"vocabularies {len(source_vocab)} / {len(target_vocab)} words; test <unk> rate "
           f"{unknown['source_unk_rate']:.2%} / {unknown['target_unk_rate']:.2%}")
-    x_train, y_train, w_train = teacher_forcing(train, source_vocab, target_vocab)
-    x_val, y_val, w_val = teacher_forcing(val, source_vocab, target_vocab)
-    x_test, y_test, w_test = teacher_forcing(test, source_vocab, target_vocab)
+    train_batches, val_batches, test_batches = (
+        LengthBatches(*teacher_forcing(split_pairs, source_vocab, target_vocab),
+                      config.batch_size, shuffle=split_pairs is train, seed=config.seed)
+        for split_pairs in (train, val, test))
 
     # Build the model and train it, teacher-forced -------------------------------------------
     model = build_model(config, len(source_vocab), len(target_vocab))
-    total_steps = config.epochs * math.ceil(len(train) / config.batch_size)
+    total_steps = config.epochs * len(train_batches)
     compile_for_translation(model, config.learning_rate, total_steps)
-    model.fit(x_train, y_train, sample_weight=w_train, validation_data=(x_val, y_val, w_val),
-              epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
+    model.fit(train_batches, validation_data=val_batches, epochs=config.epochs,
               callbacks=run.callbacks(), verbose=run.verbose)
 
     # Evaluate on the test split: greedy and beam translations, BLEU --------------------------
@@ -184,8 +253,7 @@ def run_recipe(parser, build_model, source_language, argv=None):
         "sentence_bleu_smoothed": metrics.sentence_bleu_smoothed(test.targets, greedy),
         "corpus_bleu_beam": metrics.corpus_bleu(test.targets, beam),
         "sentence_bleu_smoothed_beam": metrics.sentence_bleu_smoothed(test.targets, beam),
-        "token_accuracy": model.evaluate(x_test, y_test, sample_weight=w_test, verbose=0,
-                                         return_dict=True)["accuracy"],
+        "token_accuracy": model.evaluate(test_batches, verbose=0, return_dict=True)["accuracy"],
         **unknown,
         "test_pairs": len(test),
         "train_minutes": round(run.training_seconds() / 60, 2),
