@@ -1,0 +1,48 @@
+"""tools/bench.py --quick on this session's backend: the report's structure, not its speed."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+from test_flowers import write_image
+
+BENCH = Path(__file__).resolve().parent.parent / "tools" / "bench.py"
+MODELS = ["small-cnn", "compact-cnn", "dcgan", "vae", "transformer", "seq2seq"]
+
+
+def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
+    data = tmp_path / "data"  # a few real-looking images for the input-pipeline timings
+    for index in range(4):
+        for kind in ("cat", "dog"):
+            write_image(data / "dogs_vs_cats" / "train" / f"{kind}.{index}.jpg", seed=index)
+        write_image(data / "oxford17" / "daisy" / f"image_{index:04d}.jpg", seed=index)
+    backend = keras.backend.backend()
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--backends", backend, "--out",
+         str(tmp_path / "out"), "--data", str(data)],
+        capture_output=True, text=True, env=dict(os.environ, ZOO_CACHE=str(tmp_path / "cache")))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    report = json.loads((tmp_path / "out" / "BENCHMARKS.json").read_text())
+    assert report["matmul_gflops"] > 0
+    assert [(row["model"], row["backend"]) for row in report["rows"]] == [
+        (model, backend) for model in MODELS]
+    for row in report["rows"]:
+        assert not [key for key in row if key.endswith("error")], row
+        for variant in ("zoo", "reference"):
+            for key in ("train_per_s", "first_step_s", "inference_per_s", "peak_memory_mib"):
+                assert row[f"{variant}_{key}"] > 0, (row["model"], variant, key)
+        assert row["zoo_over_reference"] > 0
+    cnn = report["rows"][0]
+    assert 0 < cnn["zoo_share_of_limit"] and cnn["training_gflops_per_sample"] > 0
+    assert set(report["pipelines"]) == {"dogs_vs_cats/train 150px", "dogs_vs_cats/train 128px",
+                                        "oxford17 64px"}
+    assert all(p["images"] == (8 if "dogs" in name else 4) and p["images_per_s"] > 0
+               for name, p in report["pipelines"].items())
+    assert cnn["pipeline_over_training"] > 0
+
+    markdown = (tmp_path / "out" / "BENCHMARKS.md").read_text()
+    assert "| small-cnn | " + backend in markdown and "Machine limit" in markdown

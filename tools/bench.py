@@ -1,0 +1,590 @@
+"""Every zoo model on every backend, against plain Keras and against the machine's limit.
+
+    python tools/bench.py                                    # all models, all backends
+    python tools/bench.py --models small-cnn,transformer --backends jax --repeats 7
+    python tools/bench.py --quick --out /tmp/bench           # tiny sizes: checks the tool
+
+Writes BENCHMARKS.md and BENCHMARKS.json (in --out, by default the project root).
+
+What it measures, each zoo model and its reference in a subprocess of its own (so one
+backend's threads, caches and memory do not leak into the next measurement):
+- training throughput: `fit` on synthetic data of the real shapes; after --warmup steps,
+  --repeats windows of --steps steps are timed (wall time between a step's begin and end
+  callbacks) and the median window gives samples/s;
+- time to the first finished step: from calling `fit` to the end of the first batch (the
+  tracing and compilation a user waits for);
+- inference throughput: `predict` over --repeats x --steps batches, after one warm-up call;
+- peak resident memory of the subprocess (`wait4`'s ru_maxrss);
+- the plain-Keras reference: the same architecture written as a user would write it
+  (`keras.Sequential`, the functional API with keras-hub's Transformer layers, the classic
+  two-model `train_on_batch` GAN, a VAE whose KL term is an `add_loss`), default `compile`.
+The ratio zoo/reference compares training throughput.
+
+And, once per run: the machine's float32 matmul limit (NumPy, all cores), the training FLOPs
+per sample of the conv models (counted from the layers, see `training_flops`) and so the
+share of that limit each reached, and each image recipe's input pipeline alone on the real
+images of ../shared/data (decoded once into the cache, then batches per second).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("tensorflow", "torch", "jax")
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+# The models: sizes, synthetic data, zoo model and plain-Keras reference ----------------------
+# Each entry: what one sample is, the full and quick sizes, and how to build both models.
+
+MODELS = {
+    "small-cnn": {"unit": "images", "full": {"image_size": 150, "batch_size": 32},
+                  "quick": {"image_size": 32, "batch_size": 8}},
+    "compact-cnn": {"unit": "images", "full": {"image_size": 128, "batch_size": 32},
+                    "quick": {"image_size": 32, "batch_size": 8}},
+    "dcgan": {"unit": "images", "full": {"image_size": 64, "batch_size": 64},
+              "quick": {"image_size": 32, "batch_size": 8}},
+    "vae": {"unit": "images", "full": {"image_size": 64, "batch_size": 64},
+            "quick": {"image_size": 32, "batch_size": 8}},
+    "transformer": {"unit": "sentences",
+                    "full": {"length": 16, "vocab": 8000, "batch_size": 64},
+                    "quick": {"length": 8, "vocab": 100, "batch_size": 8}},
+    "seq2seq": {"unit": "sentences", "full": {"length": 16, "vocab": 8000, "batch_size": 64},
+                "quick": {"length": 8, "vocab": 100, "batch_size": 8}},
+}
+
+
+def build(model_name, variant, sizes):
+    """-> (model compiled for training, its training data (x, y) for `count` samples as a
+    function, its inference inputs as a function of `count`)."""
+    import keras
+
+    import zoo
+
+    rng = np.random.default_rng(0)
+    if model_name in ("small-cnn", "compact-cnn"):
+        size = sizes["image_size"]
+        if variant == "zoo":
+            model = (zoo.SmallCNN if model_name == "small-cnn" else zoo.CompactCNN)(size)
+        else:
+            model = reference_cnn(model_name, size)
+        model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+
+        def images(count):
+            return rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8)
+
+        return model, lambda count: (images(count), rng.integers(0, 2, (count, 1))), images
+
+    if model_name in ("dcgan", "vae"):
+        size = sizes["image_size"]
+
+        def images(count):  # [-1, 1] for the GAN, [0, 1] for the VAE, as the recipes feed
+            pixels = rng.random((count, size, size, 3), dtype=np.float32)
+            return pixels * 2 - 1 if model_name == "dcgan" else pixels
+
+        if model_name == "dcgan":
+            model = zoo.DCGAN(image_size=size) if variant == "zoo" else ReferenceGAN(size)
+            model.compile()
+            latents = lambda count: rng.normal(size=(count, 100)).astype("float32")  # noqa: E731
+            return model, lambda count: (images(count), None), latents
+        model = zoo.VAE(image_size=size) if variant == "zoo" else reference_vae(size)
+        if variant == "zoo":
+            model.compile(keras.optimizers.Adam(1e-3))
+            return model, lambda count: (images(count), None), images
+        model.compile(keras.optimizers.Adam(1e-3), loss=summed_binary_crossentropy)
+        return model, lambda count: (lambda x: (x, x))(images(count)), images
+
+    length, vocab = sizes["length"], sizes["vocab"]
+    if variant == "zoo":
+        model = (zoo.Transformer(vocab, vocab, max_length=length + 2)
+                 if model_name == "transformer" else zoo.Seq2SeqAttention(vocab, vocab))
+    else:
+        model = reference_translator(model_name, vocab, length)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    def sentences(count):  # every sentence `length` tokens, no padding: the same work for both
+        ids = lambda: rng.integers(4, vocab, (count, length)).astype("int32")  # noqa: E731
+        return (ids(), ids())
+
+    return (model, lambda count: (sentences(count), rng.integers(4, vocab, (count, length))),
+            sentences)
+
+
+def reference_cnn(model_name, size):
+    from keras import Input, Sequential, layers
+
+    stack = [Input((size, size, 3)), layers.Rescaling(1 / 255)]
+    if model_name == "small-cnn":
+        for count in (32, 64, 128):
+            stack += [layers.Conv2D(count, 3, activation="relu"), layers.MaxPooling2D(2)]
+        stack += [layers.Flatten(), layers.Dense(512, activation="relu"),
+                  layers.Dense(1, activation="sigmoid")]
+    else:
+        for index, count in enumerate((16, 32, 64, 128, 256)):
+            stack += [layers.Conv2D(count, 3, padding="same", use_bias=False),
+                      layers.BatchNormalization(momentum=0.9), layers.ReLU()]
+            if index < 4:
+                stack.append(layers.MaxPooling2D(2))
+        stack += [layers.GlobalAveragePooling2D(), layers.Dropout(0.3),
+                  layers.Dense(1, activation="sigmoid")]
+    return Sequential(stack)
+
+
+class ReferenceGAN:
+    """The classic Keras GAN: a compiled discriminator, and generator + frozen discriminator
+    compiled as one model; each step is two `train_on_batch` calls."""
+
+    def __init__(self, size, latent_dim=100):
+        import keras
+        from keras import layers
+
+        self.latent_dim, side = latent_dim, size // 8
+        self.generator = keras.Sequential([
+            keras.Input((latent_dim,)), layers.Dense(side * side * 256, use_bias=False),
+            layers.BatchNormalization(), layers.ReLU(), layers.Reshape((side, side, 256)),
+            layers.Conv2DTranspose(128, 4, strides=2, padding="same", use_bias=False),
+            layers.BatchNormalization(), layers.ReLU(),
+            layers.Conv2DTranspose(64, 4, strides=2, padding="same", use_bias=False),
+            layers.BatchNormalization(), layers.ReLU(),
+            layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh")])
+        self.discriminator = keras.Sequential(
+            [keras.Input((size, size, 3))]
+            + [block for count in (64, 128, 256) for block in (
+                layers.Conv2D(count, 4, strides=2, padding="same"), layers.LeakyReLU(0.2),
+                layers.Dropout(0.3))]
+            + [layers.Flatten(), layers.Dense(1)])
+
+    def compile(self):
+        import keras
+
+        loss = keras.losses.BinaryCrossentropy(from_logits=True)
+        self.discriminator.compile(keras.optimizers.Adam(1e-4, beta_1=0.5), loss)
+        self.discriminator.trainable = False
+        latents = keras.Input((self.latent_dim,))
+        self.combined = keras.Model(latents, self.discriminator(self.generator(latents)))
+        self.combined.compile(keras.optimizers.Adam(1e-4, beta_1=0.5), loss)
+
+    def train_step(self, real):
+        count = len(real)
+        noise = np.random.normal(size=(count, self.latent_dim)).astype("float32")
+        fake = self.generator.predict_on_batch(noise)
+        self.discriminator.train_on_batch(np.concatenate([real, fake]),
+                                          np.concatenate([np.ones(count), np.zeros(count)]))
+        self.combined.train_on_batch(noise, np.ones(count))
+
+    def predict(self, latents, batch_size, verbose=0):
+        return self.generator.predict(latents, batch_size=batch_size, verbose=verbose)
+
+
+def reference_vae(size, latent_dim=128):
+    """The keras.io VAE written with the functional API: the KL term is an `add_loss` of the
+    sampling layer, the reconstruction loss the compiled loss."""
+    import keras
+    from keras import layers, ops
+
+    class Sampling(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(0)
+
+        def call(self, mean, log_variance):
+            self.add_loss(ops.mean(-0.5 * ops.sum(
+                1 + log_variance - ops.square(mean) - ops.exp(log_variance), axis=1)))
+            epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+            return mean + ops.exp(0.5 * log_variance) * epsilon
+
+    images = keras.Input((size, size, 3))
+    x = images
+    for count in (32, 64, 128):
+        x = layers.Conv2D(count, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    latents = Sampling()(layers.Dense(latent_dim)(x), layers.Dense(latent_dim)(x))
+    side = size // 8
+    x = layers.Dense(side * side * 128, activation="relu")(latents)
+    x = layers.Reshape((side, side, 128))(x)
+    for count in (128, 64, 32):
+        x = layers.Conv2DTranspose(count, 3, strides=2, padding="same", activation="relu")(x)
+    return keras.Model(images, layers.Conv2DTranspose(3, 3, padding="same",
+                                                      activation="sigmoid")(x))
+
+
+def summed_binary_crossentropy(images, reconstructions):
+    from keras import ops
+
+    return ops.sum(ops.binary_crossentropy(images, reconstructions), axis=(1, 2, 3))
+
+
+def reference_translator(model_name, vocab, length):
+    """The tutorial versions: keras-hub's Transformer layers with sinusoidal positions (the
+    keras.io English-Spanish example), or Keras LSTMs with `keras.layers.Attention`."""
+    import keras
+    from keras import layers
+
+    source = keras.Input((None,), dtype="int32")
+    target = keras.Input((None,), dtype="int32")
+    if model_name == "transformer":
+        import keras_hub
+
+        def embed(ids):
+            x = layers.Embedding(vocab, 64, mask_zero=True)(ids)
+            return x + keras_hub.layers.SinePositionEncoding()(x)
+
+        memory = embed(source)
+        for _ in range(2):
+            memory = keras_hub.layers.TransformerEncoder(128, 2, dropout=0.1)(memory)
+        x = embed(target)
+        for _ in range(2):
+            x = keras_hub.layers.TransformerDecoder(128, 2, dropout=0.1)(x, memory)
+        return keras.Model([source, target], layers.Dense(vocab)(x))
+    memory, hidden, cell = layers.LSTM(128, return_sequences=True, return_state=True)(
+        layers.Embedding(vocab, 64, mask_zero=True)(source))
+    x = layers.LSTM(128, return_sequences=True)(
+        layers.Embedding(vocab, 64, mask_zero=True)(target), initial_state=[hidden, cell])
+    context = layers.Attention()([x, memory])
+    return keras.Model([source, target],
+                       layers.Dense(vocab)(layers.Concatenate()([x, context])))
+
+
+# One measurement, inside its own subprocess ----------------------------------------------
+
+def measure(model_name, variant, sizes, args):
+    import keras
+
+    batch_size = sizes["batch_size"]
+    model, training_data, inference_inputs = build(model_name, variant, sizes)
+    steps = args.warmup + args.repeats * args.steps
+    x, y = training_data(steps * batch_size)
+    step_times, started = [], time.perf_counter()
+    first_step = None
+
+    if isinstance(model, ReferenceGAN):
+        for index in range(steps):
+            begin = time.perf_counter()
+            model.train_step(x[index * batch_size : (index + 1) * batch_size])
+            step_times.append(time.perf_counter() - begin)
+            first_step = first_step or time.perf_counter() - started
+    else:
+        class StepTimer(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                self.begin = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                nonlocal first_step
+                step_times.append(time.perf_counter() - self.begin)
+                first_step = first_step or time.perf_counter() - started
+
+        model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+                  callbacks=[StepTimer()])
+    windows = [sum(step_times[args.warmup + w * args.steps : args.warmup + (w + 1) * args.steps])
+               for w in range(args.repeats)]
+
+    inputs = inference_inputs(args.repeats * args.steps * batch_size)
+    model.predict(_first(inputs, batch_size), batch_size=batch_size, verbose=0)  # warm-up
+    begin = time.perf_counter()
+    model.predict(inputs, batch_size=batch_size, verbose=0)
+    inference = len(_first(inputs)) / (time.perf_counter() - begin)
+
+    train = args.steps * batch_size / statistics.median(windows)
+    result = {"model": model_name, "variant": variant, "backend": keras.backend.backend(),
+              "sizes": sizes, "train_per_s": round(train, 1),
+              "train_windows_s": [round(w, 3) for w in windows],
+              "first_step_s": round(first_step, 2), "inference_per_s": round(inference, 1)}
+    if variant == "reference" and model_name.endswith("-cnn"):
+        result["training_flops_per_sample"] = training_flops(model)
+    print(json.dumps(result))
+
+
+def _first(inputs, count=None):
+    """The first `count` samples of an array or of each array in a tuple (all, if None)."""
+    if isinstance(inputs, tuple):
+        return inputs[0] if count is None else tuple(part[:count] for part in inputs)
+    return inputs if count is None else inputs[:count]
+
+
+def training_flops(model):
+    """FLOPs to train on one sample: 3 x the forward pass (the backward pass costs about
+    twice the forward: gradients for the inputs and for the weights), counting a
+    multiply-add as 2 FLOPs in every Conv2D (2 k^2 C_in per output value) and Dense layer
+    (2 n_in per output); pooling, normalisation and activations are left out (under 1%)."""
+    from keras import layers
+
+    forward = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            kernel = int(np.prod(layer.kernel_size))
+            outputs = int(np.prod(layer.output.shape[1:]))
+            forward += 2 * kernel * layer.input.shape[-1] * outputs
+        elif isinstance(layer, layers.Dense):
+            forward += 2 * layer.input.shape[-1] * layer.units
+    return 3 * forward
+
+
+# The machine and the input pipelines, in this process --------------------------------------
+
+def matmul_gflops(size=2048, repeats=10):
+    """The machine's float32 limit: the median GFLOP/s of NumPy matmuls on all cores."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((size, size), dtype=np.float32) for _ in range(2))
+    a @ b  # warm-up
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - begin)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+# Which input pipeline feeds which model: the recipe's data at the model's full size.
+PIPELINES = {"small-cnn": ("dogs_vs_cats/train", 150), "compact-cnn": ("dogs_vs_cats/train", 128),
+             "dcgan": ("oxford17", 64), "vae": ("oxford17", 64)}
+
+
+def pipeline_images_per_s(data_root, models, batches_timed):
+    """Each image recipe's input pipeline alone, on the real images under `data_root`:
+    decoded once into the cache (as the recipes do; `load_s` is that first load, or the
+    cache read), then the uint8 batches `ImageBatches` gives a training epoch (the models
+    scale and augment inside, on the backend). For the GAN the [-1, 1] scaling recipes/gan.py
+    does is included."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from zoo.datasets import ImageBatches, cats_vs_dogs, flowers
+
+    results = {}
+    for folder, size in dict.fromkeys(PIPELINES[m] for m in models if m in PIPELINES):
+        source = data_root / folder
+        if not source.exists():
+            continue
+        begin = time.perf_counter()
+        loader = cats_vs_dogs if folder.startswith("dogs") else flowers
+        data = loader.load(source, size, progress=lambda *_: None)
+        load_seconds = time.perf_counter() - begin
+        batches = ImageBatches(data.images, data.labels, 32, shuffle=True)
+        count = min(len(batches), batches_timed)
+        begin = time.perf_counter()
+        for index in range(count):
+            images, _ = batches[index]
+            if loader is flowers:
+                images = images.astype("float32") / 127.5 - 1.0
+        results[f"{folder} {size}px"] = {
+            "images_per_s": round(count * 32 / (time.perf_counter() - begin)),
+            "images": len(data.images), "load_s": round(load_seconds, 1)}
+    return results
+
+
+# The run: subprocesses, the report ---------------------------------------------------------
+
+def run_in_subprocess(measurements, backend, args):
+    """(model, variant) measurements in one fresh subprocess -> {(model, variant): result},
+    each with the subprocess's peak memory, or with the error that stopped it."""
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    command = [sys.executable, __file__,
+               "--inside", ",".join(f"{model}:{variant}" for model, variant in measurements),
+               *(["--quick"] if args.quick else []), "--warmup", str(args.warmup),
+               "--repeats", str(args.repeats), "--steps", str(args.steps)]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+        out.seek(0), err.seek(0)
+        results = [json.loads(line) for line in out.read().splitlines() if line.startswith("{")]
+        error = err.read()[-1500:] if os.waitstatus_to_exitcode(status) else None
+    found = {(r["model"], r["variant"]): r | {"peak_memory_mib": round(usage.ru_maxrss / 1024)}
+             for r in results}  # ru_maxrss: KiB on Linux
+    return {(model, variant): found.get((model, variant)) or {
+                "model": model, "variant": variant, "backend": backend,
+                "error": error or "no result"}
+            for model, variant in measurements}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help="comma-separated, of: " + ", ".join(MODELS))
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--repeats", type=int, default=5, help="timed windows (median)")
+    parser.add_argument("--steps", type=int, default=5, help="training steps per window")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, 1 step per window, one subprocess per backend: "
+                             "checks the tool in minutes; its numbers compare nothing")
+    parser.add_argument("--out", type=Path, default=ROOT,
+                        help="folder for BENCHMARKS.md and BENCHMARKS.json")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA,
+                        help="folder with dogs_vs_cats/train and oxford17, for the input "
+                             "pipelines (default: ../shared/data)")
+    parser.add_argument("--inside", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.warmup = 1, 1
+    if args.inside:
+        for measurement in args.inside.split(","):
+            model_name, variant = measurement.split(":")
+            measure(model_name, variant, MODELS[model_name]["quick" if args.quick else "full"],
+                    args)
+        return None
+
+    models, backends = args.models.split(","), args.backends.split(",")
+    unknown = [m for m in models if m not in MODELS] + [b for b in backends if b not in BACKENDS]
+    if unknown:
+        parser.error(f"unknown model or backend: {', '.join(unknown)}")
+    report = {"date": datetime.date.today().isoformat(), "machine": machine(),
+              "command": "python tools/bench.py " + " ".join(argv or sys.argv[1:]),
+              "settings": {"repeats": args.repeats, "steps": args.steps, "warmup": args.warmup,
+                           "quick": args.quick},
+              "matmul_gflops": round(matmul_gflops(1024 if args.quick else 2048), 1)}
+    print(f"matmul limit: {report['matmul_gflops']} GFLOP/s (float32, NumPy, all cores)",
+          flush=True)
+    # One subprocess per measurement; in quick mode, one per backend (the peak memory is then
+    # that of the whole process).
+    results = {}
+    for backend in backends:
+        measurements = [(model, variant) for model in models for variant in ("zoo", "reference")]
+        for group in ([measurements] if args.quick else [[m] for m in measurements]):
+            for (model_name, variant), result in run_in_subprocess(group, backend, args).items():
+                results[model_name, variant, backend] = result
+                print(f"{model_name:12} {backend:10} {variant:9} "
+                      + (f"error: {result['error'].strip().splitlines()[-1:]}"
+                         if "error" in result else
+                         f"train {result['train_per_s']:8.1f}/s  first step "
+                         f"{result['first_step_s']:6.1f} s  predict "
+                         f"{result['inference_per_s']:8.1f}/s  {result['peak_memory_mib']} MiB"),
+                      flush=True)
+    rows = [summarize(model_name, backend, {variant: results[model_name, variant, backend]
+                                            for variant in ("zoo", "reference")},
+                      report["matmul_gflops"])
+            for model_name in models for backend in backends]
+    report["rows"] = rows
+    report["pipelines"] = pipeline_images_per_s(args.data, models, 20 if args.quick else 300)
+    for row in rows:
+        folder, size = PIPELINES.get(row["model"], (None, None))
+        pipeline = report["pipelines"].get(f"{folder} {size}px")
+        if pipeline and row.get("zoo_train_per_s"):
+            row["pipeline_over_training"] = round(pipeline["images_per_s"]
+                                                  / row["zoo_train_per_s"], 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "BENCHMARKS.json").write_text(json.dumps(report, indent=1) + "\n")
+    (args.out / "BENCHMARKS.md").write_text(markdown(report))
+    print(f"wrote {args.out / 'BENCHMARKS.md'} and BENCHMARKS.json")
+
+
+def summarize(model_name, backend, pair, limit_gflops):
+    zoo_result, reference = pair["zoo"], pair["reference"]
+    row = {"model": model_name, "backend": backend, "unit": MODELS[model_name]["unit"]}
+    for variant, result in pair.items():
+        if "error" in result:
+            row[f"{variant}_error"] = result["error"]
+            continue
+        for key in ("train_per_s", "first_step_s", "inference_per_s", "peak_memory_mib"):
+            row[f"{variant}_{key}"] = result[key]
+    if "error" not in zoo_result and "error" not in reference:
+        row["zoo_over_reference"] = round(zoo_result["train_per_s"] / reference["train_per_s"], 2)
+    if "training_flops_per_sample" in reference:
+        flops = row["training_gflops_per_sample"] = round(
+            reference["training_flops_per_sample"] / 1e9, 3)
+        for variant in ("zoo", "reference"):
+            if f"{variant}_train_per_s" in row:
+                row[f"{variant}_share_of_limit"] = round(
+                    row[f"{variant}_train_per_s"] * flops / limit_gflops, 3)
+    return row
+
+
+def machine():
+    import importlib.metadata as metadata
+
+    versions = {}
+    for package in ("keras", "numpy", "tensorflow", "torch", "jax", "keras-hub"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "versions": versions}
+
+
+def markdown(report):
+    machine_, settings, rows = report["machine"], report["settings"], report["rows"]
+    versions = ", ".join(f"{name} {version}" for name, version in machine_["versions"].items())
+    quick_note = " Quick mode: tiny sizes, for checking the tool, not for comparison." \
+        if settings["quick"] else ""
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {report['date']} by `{report['command'].strip()}` on {machine_['cpu']}, "
+        f"{machine_['cores']} cores, Python {machine_['python']}; {versions}. Written by "
+        f"tools/bench.py (do not edit by hand); how it measures: its docstring. Training "
+        f"throughput is the median of {settings['repeats']} windows of {settings['steps']} "
+        f"steps after {settings['warmup']} warm-up steps.{quick_note}",
+        "",
+        f"Machine limit: **{report['matmul_gflops']} GFLOP/s** (float32 matmul, NumPy, all "
+        f"cores).",
+        "",
+        "## Training and inference, zoo against plain Keras",
+        "",
+        "| model | backend | unit | zoo train /s | reference train /s | zoo / reference "
+        "| zoo first step s | reference first step s | zoo predict /s | reference predict /s "
+        "| zoo peak MiB | reference peak MiB | share of limit (zoo / reference) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        def cell(key, row=row):
+            return "error" if row.get(key) is None else f"{row[key]:g}"
+
+        share = (f"{row['zoo_share_of_limit']:.0%} / {row['reference_share_of_limit']:.0%}"
+                 if "zoo_share_of_limit" in row and "reference_share_of_limit" in row else "")
+        lines.append(" | ".join([
+            f"| {row['model']}", row["backend"], row["unit"],
+            *(cell(f"{variant}_{key}") for key in ("train_per_s",) for variant in ("zoo",
+                                                                                  "reference")),
+            cell("zoo_over_reference"),
+            *(cell(f"{variant}_{key}") for key in ("first_step_s", "inference_per_s",
+                                                   "peak_memory_mib")
+              for variant in ("zoo", "reference")),
+            f"{share} |"]))
+    errors = [(row, key) for row in rows for key in row if key.endswith("_error")]
+    if errors:
+        lines += ["", "Errors (last line of each):", ""]
+        lines += [f"- {row['model']} {row['backend']} {key.removesuffix('_error')}: "
+                  f"`{(row[key].strip().splitlines() or ['?'])[-1]}`" for row, key in errors]
+    sizes = {name: MODELS[name]["quick" if settings["quick"] else "full"]
+                            for name in dict.fromkeys(row["model"] for row in rows)}
+    lines += ["", "Sizes: " + "; ".join(
+        f"{name} " + ", ".join(f"{key} {value}" for key, value in sizes[name].items())
+        for name in sizes) + "."]
+    flops = {row["model"]: row["training_gflops_per_sample"] for row in rows
+             if "training_gflops_per_sample" in row}
+    if flops:
+        lines.append("Training FLOPs per sample, counted from the layers (3 x the forward "
+                     "pass's 2 FLOPs per multiply-add in Conv2D and Dense): "
+                     + ", ".join(f"{name} {value} GFLOP" for name, value in flops.items()) + ".")
+    lines += ["", "## Input pipelines alone (real images)", ""]
+    if report["pipelines"]:
+        lines += ["| pipeline | images | first load (decode, or cache read) s | images/s |",
+                  "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {name} | {p['images']} | {p['load_s']} | {p['images_per_s']} |"
+                  for name, p in report["pipelines"].items()]
+        lines += ["", "Pipeline over the zoo model's training throughput: " + ", ".join(
+            f"{row['model']} on {row['backend']} {row['pipeline_over_training']}x"
+            for row in rows if "pipeline_over_training" in row) + "."]
+    else:
+        lines.append("Not measured: the images were not found (--data).")
+    lines += ["", "## Re-run", "",
+              "    python tools/bench.py            # every model and backend: about an hour",
+              "    python tools/bench.py --quick    # the tool's own check, a few minutes", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
