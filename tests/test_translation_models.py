@@ -142,6 +142,7 @@ def test_length_batches_hold_every_pair_once_cut_to_multiples_of_the_bucket():
         assert sum(int(w.sum()) for w in (batches[i][2] for i in range(len(batches)))) \
             == int(weights.sum())  # no target token cut
         assert sorted(seen) == sorted(tuple(row[row != 0]) for row in x[0])  # each source once
+        assert batches[0][1].shape[1] != batches[1][1].shape[1]  # TensorFlow: length free
         epochs.append(seen)
         batches.on_epoch_end()
     assert epochs[0] != epochs[1]  # a new order every epoch
@@ -158,3 +159,10 @@ def test_length_batches_give_the_loss_and_accuracy_of_the_full_width_arrays(kind
     cut = model.evaluate(batches, verbose=0, return_dict=True)
     np.testing.assert_allclose(cut["loss"], full["loss"], rtol=1e-5)
     np.testing.assert_allclose(cut["accuracy"], full["accuracy"], rtol=1e-6)
+
+    # And training on batches of several widths works (TensorFlow once fixed the width it saw
+    # in the first two batches, then failed on the next).
+    x, y, weights = padded_pairs(longest=12, width=16)  # widths 8 and 16
+    history = model.fit(translation.LengthBatches(x, y, weights, batch_size=4, shuffle=True),
+                        epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))

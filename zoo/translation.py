@@ -79,14 +79,24 @@ class LengthBatches(keras.utils.PyDataset):
                                                                      self.batch_size)]
         if self.shuffle:
             batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        # TensorFlow's data adapter fixes every dimension that is the same in the first two
+        # batches: give them different widths (where any differ), so the length stays free.
+        other = next((i for i, rows in enumerate(batches)
+                      if self._width(rows) != self._width(batches[0])), None)
+        if other is not None:
+            batches[1], batches[other] = batches[other], batches[1]
         return batches
+
+    def _width(self, rows):
+        longest = max(self.source_lengths[rows].max(), self.target_lengths[rows].max())
+        return max(-(-int(longest) // decoding.BUCKET) * decoding.BUCKET, decoding.BUCKET)
 
     def __len__(self):
         return len(self.batches)
 
     def __getitem__(self, index):
         rows = np.sort(self.batches[index])
-        width = _round_up(max(self.source_lengths[rows].max(), self.target_lengths[rows].max()))
+        width = self._width(rows)
         return ((self.source[rows, :width], self.target_in[rows, :width]),
                 self.target_out[rows, :width], self.weights[rows, :width])
 
@@ -99,10 +109,6 @@ def _lengths(ids):
     """(N, T) padded ids -> (N,) the position after each row's last non-padding id."""
     nonzero = ids != 0
     return np.where(nonzero.any(axis=1), ids.shape[1] - np.argmax(nonzero[:, ::-1], axis=1), 0)
-
-
-def _round_up(length):
-    return max(-(-int(length) // decoding.BUCKET) * decoding.BUCKET, decoding.BUCKET)
 
 
 def compile_for_translation(model, learning_rate, total_steps, warmup_steps=None):
