@@ -94,6 +94,17 @@ def test_prepare_drops_and_counts_empty_and_long_pairs():
     assert prepared.dropped == {"empty": 1, "longer than 3 words": 1}
 
 
+def test_prepare_drops_pairs_repeated_after_cleaning_so_none_is_on_both_sides_of_a_split():
+    sources = ["Я дома.", "Я дома. ", "я ДОМА .", "Я дома.", "Я дома!"]
+    targets = ["I'm home.", "I'm home. ", "i'm home.", "I am home.", "I'm home!"]
+    prepared = parallel_text.prepare(parallel_text.Pairs(sources * 8, targets * 8, "ru", "en"))
+    assert list(zip(prepared.sources, prepared.targets)) == [
+        ("я дома .", "i'm home ."), ("я дома .", "i am home ."), ("я дома !", "i'm home !")]
+    assert prepared.dropped == {"repeated": 37}
+    train, _, test = parallel_text.split(prepared, fractions=(0.4, 0.3, 0.3), seed=0)
+    assert not set(zip(train.sources, train.targets)) & set(zip(test.sources, test.targets))
+
+
 def test_split_is_seeded_disjoint_and_covers_every_pair():
     pairs = parallel_text.Pairs([f"s{i}" for i in range(50)], [f"t{i}" for i in range(50)],
                                 "en", "fr")

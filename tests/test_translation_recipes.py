@@ -47,8 +47,9 @@ def test_seq2seq_recipe_reads_a_tatoeba_tsv_russian_to_english(tmp_path):
     tsv = tmp_path / "eng_rus.tsv"
     english = ["I'm home.", "Tom is here.", "It's cold.", "I see a cat.", "We are late."]
     russian = ["Я дома.", "Том здесь.", "Холодно.", "Я вижу кошку.", "Мы опаздываем."]
-    tsv.write_text("".join(f"{e}\t{r}\n" for e, r in zip(english, russian)) * 4,
-                   encoding="utf-8")
+    tsv.write_text("".join(f"{e}\t{r}\n" for e, r in zip(english, russian))
+                   + "".join(f"{n} {e}\t{n} {r}\n" for n in range(1, 4)
+                             for e, r in zip(english, russian)), encoding="utf-8")
     out = tmp_path / "run"
     result = run_recipe("seq2seq", *TINY["seq2seq"], "--data", str(tsv), "--out", str(out),
                         "--epochs", "1", "--batch-size", "8")
@@ -70,5 +71,9 @@ def test_translation_recipes_name_bad_input_and_leave_nothing(tmp_path):
     result = run_recipe("transformer", "--data", str(tsv), "--source-language", "fr",
                         "--out", str(tmp_path / "run"))
     assert result.returncode == 2 and "holds en and ru, not fr" in result.stderr
+    tsv.write_text("Hi.\tПривет.\nHi. \tПривет. \nhi.\tпривет.\n" * 5, encoding="utf-8")
+    result = run_recipe("seq2seq", "--data", str(tsv), "--out", str(tmp_path / "run"))
+    assert result.returncode == 2 and "bad.tsv: 1 distinct pairs after cleaning" in result.stderr
+    assert "too few for an 80/10/10" in result.stderr and not (tmp_path / "run").exists()
     result = run_recipe("transformer", "translate", "--model", str(tmp_path), "hello")
     assert result.returncode == 2 and "not a finished translation run" in result.stderr

@@ -227,6 +227,10 @@ def run_recipe(parser, build_model, source_language, argv=None):
             pairs = pairs.reversed()  # this recipe's default direction, where the data has it
     pairs = parallel_text.prepare(pairs, config.max_length)
     train, val, test = parallel_text.split(pairs, seed=config.seed)
+    if not (len(train) and len(val) and len(test)):
+        run.abort(f"{config.data or 'the synthetic pairs'}: {len(pairs)} distinct pairs after "
+                  f"cleaning (dropped {pairs.dropped or 'none'}), too few for an 80/10/10 "
+                  f"train/validation/test split")
     source_vocab = Vocabulary.build(train.sources, config.vocab_size, config.min_count)
     target_vocab = Vocabulary.build(train.targets, config.vocab_size, config.min_count)
     unknown = {"source_unk_rate": source_vocab.unknown_rate(test.sources),

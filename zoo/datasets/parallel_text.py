@@ -165,16 +165,24 @@ def clean(text):
 
 
 def prepare(pairs, max_length=None):
-    """Clean both sides; drop (and count in `dropped`) empty pairs and pairs with a side
-    longer than `max_length` words."""
-    sources, targets, dropped = [], [], Counter(pairs.dropped)
+    """Clean both sides; drop (and count in `dropped`) empty pairs, pairs with a side
+    longer than `max_length` words and repeats of a pair already kept.
+
+    Repeats are compared after cleaning: the Tatoeba file holds thousands of pairs twice,
+    differing only by a trailing space, and a repeat left in would put the same pair on
+    both sides of the train/test split (a third of the test pairs, before this).
+    """
+    sources, targets, dropped, kept = [], [], Counter(pairs.dropped), set()
     for source, target in zip(pairs.sources, pairs.targets):
         source, target = clean(source), clean(target)
         if not source or not target:
             dropped["empty"] += 1
         elif max_length and max(len(source.split()), len(target.split())) > max_length:
             dropped[f"longer than {max_length} words"] += 1
+        elif (source, target) in kept:
+            dropped["repeated"] += 1
         else:
+            kept.add((source, target))
             sources.append(source)
             targets.append(target)
     return Pairs(sources, targets, pairs.source_language, pairs.target_language, dict(dropped))
