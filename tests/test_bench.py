@@ -1,5 +1,7 @@
-"""tools/bench.py --quick on this session's backend: the report's structure, not its speed."""
+"""tools/bench.py --quick on this session's backend: the report's structure, not its speed;
+and that its plain-Keras references do the work they stand for."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -7,6 +9,7 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 from test_flowers import write_image
 
 BENCH = Path(__file__).resolve().parent.parent / "tools" / "bench.py"
@@ -46,3 +49,27 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
 
     markdown = (tmp_path / "out" / "BENCHMARKS.md").read_text()
     assert "| small-cnn | " + backend in markdown and "Machine limit" in markdown
+
+
+def test_reference_gan_step_trains_both_networks_and_its_generator_step_only_the_generator():
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    gan = bench.ReferenceGAN(16)
+    gan.compile()
+    real = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+
+    def weights():
+        return gan.discriminator.get_weights(), gan.generator.get_weights()
+
+    def changed(before, after):
+        return any(not np.allclose(a, b) for a, b in zip(before, after))
+
+    d_before, g_before = weights()
+    gan.train_step(real)
+    d_after, g_after = weights()
+    assert changed(d_before, d_after) and changed(g_before, g_after)
+    # The generator's step (the combined model) must leave the discriminator as it is.
+    gan.combined.train_on_batch(np.zeros((8, gan.latent_dim), "float32"), np.ones(8))
+    d_final, g_final = weights()
+    assert not changed(d_after, d_final) and changed(g_after, g_final)

@@ -143,7 +143,12 @@ def reference_cnn(model_name, size):
 
 class ReferenceGAN:
     """The classic Keras GAN: a compiled discriminator, and generator + frozen discriminator
-    compiled as one model; each step is two `train_on_batch` calls."""
+    compiled as one model; each step is two `train_on_batch` calls.
+
+    Keras 2 fixed a model's trainable weights when it was compiled, so the classic code froze
+    the discriminator once, between the two `compile` calls. Keras 3 reads `trainable` at every
+    step: frozen once, the discriminator's own `train_on_batch` has no weights to train and
+    only runs forward. So the step sets `trainable` before each call."""
 
     def __init__(self, size, latent_dim=100):
         import keras
@@ -170,7 +175,6 @@ class ReferenceGAN:
 
         loss = keras.losses.BinaryCrossentropy(from_logits=True)
         self.discriminator.compile(keras.optimizers.Adam(1e-4, beta_1=0.5), loss)
-        self.discriminator.trainable = False
         latents = keras.Input((self.latent_dim,))
         self.combined = keras.Model(latents, self.discriminator(self.generator(latents)))
         self.combined.compile(keras.optimizers.Adam(1e-4, beta_1=0.5), loss)
@@ -179,8 +183,10 @@ class ReferenceGAN:
         count = len(real)
         noise = np.random.normal(size=(count, self.latent_dim)).astype("float32")
         fake = self.generator.predict_on_batch(noise)
+        self.discriminator.trainable = True
         self.discriminator.train_on_batch(np.concatenate([real, fake]),
                                           np.concatenate([np.ones(count), np.zeros(count)]))
+        self.discriminator.trainable = False
         self.combined.train_on_batch(noise, np.ones(count))
 
     def predict(self, latents, batch_size, verbose=0):
