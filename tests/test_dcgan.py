@@ -92,6 +92,20 @@ def test_compiled_step_matches_eager_step():
             np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-5, err_msg=name)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "torch",
+                    reason="PyTorch's autograd only: TensorFlow's tape and JAX's grad already "
+                           "differentiate only with respect to the step's variables")
+def test_torch_step_computes_gradients_only_for_the_variables_it_updates():
+    model = zoo.DCGAN(**KWARGS)
+    model.compile()
+    model.fit(real_images(), epochs=1, batch_size=8, verbose=0)
+    # The batch's last step was the generator's: it left the discriminator without gradients
+    # and every variable trainable again.
+    assert all(v.value.grad is None for v in model.discriminator.trainable_variables)
+    assert all(v.value.grad is not None for v in model.generator.trainable_variables)
+    assert all(v.value.requires_grad for v in model.trainable_variables)
+
+
 def test_generate_is_repeatable_and_in_tanh_range():
     model = zoo.DCGAN(**KWARGS)
     first, again = (keras.ops.convert_to_numpy(model.generate(3, seed=5)) for _ in range(2))

@@ -137,9 +137,20 @@ class GradientStepModel(keras.Model):
             elif backend == "torch":
                 import torch
 
+                # backward() computes a gradient for every tensor that requires one: freeze
+                # the other steps' variables, so that the generator's step, say, does not
+                # also compute the discriminator's weight gradients it would throw away.
+                targets = {id(v) for v in variables}
+                others = [v.value for v in self.trainable_variables if id(v) not in targets]
                 self.zero_grad()
-                loss, reported = step.loss_fn(data, training=True)
-                loss.backward()
+                try:
+                    for tensor in others:
+                        tensor.requires_grad_(False)
+                    loss, reported = step.loss_fn(data, training=True)
+                    loss.backward()
+                finally:
+                    for tensor in others:
+                        tensor.requires_grad_(True)
                 gradients = [v.value.grad for v in variables]
                 with torch.no_grad():
                     step.optimizer.apply(gradients, variables)
