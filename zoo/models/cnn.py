@@ -10,6 +10,8 @@ images only in training.
 import keras
 from keras import layers
 
+from zoo.models.layers import MaxPooling2D
+
 __all__ = ["CompactCNN", "SmallCNN", "augmentation"]
 
 
@@ -79,7 +81,7 @@ class SmallCNN(_FromScratchClassifier):
         self.filters, self.dense_units = tuple(filters), dense_units
         convolutions = []
         for count in self.filters:
-            convolutions += [layers.Conv2D(count, 3, activation="relu"), layers.MaxPooling2D(2)]
+            convolutions += [layers.Conv2D(count, 3, activation="relu"), MaxPooling2D(2)]
         self.body = keras.Sequential(
             [*convolutions, layers.Flatten(), layers.Dense(dense_units, activation="relu"),
              layers.Dense(1, activation="sigmoid")],
@@ -119,7 +121,7 @@ class CompactCNN(_FromScratchClassifier):
                 stages += [layers.Conv2D(count, 3, padding="same", use_bias=False),
                            layers.BatchNormalization(momentum=0.9), layers.ReLU()]
             if index < len(self.filters) - 1:
-                stages.append(layers.MaxPooling2D(2))
+                stages.append(MaxPooling2D(2))
         self.body = keras.Sequential(
             [*stages, layers.GlobalAveragePooling2D(), layers.Dropout(dropout, seed=seed),
              layers.Dense(classes, activation="sigmoid" if classes == 1 else "softmax")],

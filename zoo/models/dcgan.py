@@ -15,6 +15,7 @@ discriminator's accuracy on real and on fake images.
 import keras
 from keras import layers, ops
 
+from zoo.models.layers import Conv2DTranspose
 from zoo.models.train_step import GradientStep, GradientStepModel, OptimizerGroup
 
 __all__ = ["DCGAN"]
@@ -36,8 +37,7 @@ class DCGAN(GradientStepModel):
         side = image_size // 2 ** len(self.filters)
         upsampling = []
         for count in self.filters[1:]:
-            upsampling += [layers.Conv2DTranspose(count, 4, strides=2, padding="same",
-                                                  use_bias=False),
+            upsampling += [Conv2DTranspose(count, 4, strides=2, padding="same", use_bias=False),
                            layers.BatchNormalization(), layers.ReLU()]
         self.generator = keras.Sequential(
             [keras.Input((latent_dim,)),
@@ -45,7 +45,7 @@ class DCGAN(GradientStepModel):
              layers.BatchNormalization(), layers.ReLU(),
              layers.Reshape((side, side, self.filters[0])),
              *upsampling,
-             layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh")],
+             Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh")],
             name="generator",
         )
         downsampling = []

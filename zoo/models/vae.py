@@ -18,6 +18,7 @@ from the logits, which is the same function, numerically safer.
 import keras
 from keras import layers, ops
 
+from zoo.models.layers import Conv2DTranspose
 from zoo.models.train_step import GradientStep, GradientStepModel
 
 __all__ = ["VAE"]
@@ -46,9 +47,9 @@ class VAE(GradientStepModel):
             [keras.Input((latent_dim,)),
              layers.Dense(side * side * self.filters[-1], activation="relu"),
              layers.Reshape((side, side, self.filters[-1]))]
-            + [layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu")
+            + [Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu")
                for f in reversed(self.filters)]
-            + [layers.Conv2DTranspose(3, 3, padding="same", name="logits")],
+            + [Conv2DTranspose(3, 3, padding="same", name="logits")],
             name="decoder",
         )
         features = self.encoder.output_shape[-1]

@@ -1,0 +1,108 @@
+"""zoo.models.layers: the faster routes compute what Keras computes, values and gradients."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from zoo.models import layers as fast_layers
+from zoo.models.layers import (
+    Conv2DTranspose,
+    MaxPooling2D,
+    conv_transpose_by_matmul,
+    max_pool_by_slices,
+)
+
+RNG = np.random.default_rng(0)
+
+
+def normal(*shape):
+    return RNG.normal(size=shape).astype("float32")
+
+
+@pytest.mark.parametrize("height, width, pool_size", [(8, 8, (2, 2)), (7, 9, (2, 2)),
+                                                      (9, 10, (3, 2))])
+def test_max_pool_by_slices_equals_keras(height, width, pool_size):
+    images = normal(2, height, width, 3)
+    expected = ops.max_pool(images, pool_size, strides=pool_size, padding="valid")
+    got = max_pool_by_slices(ops.convert_to_tensor(images), pool_size)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(ops.convert_to_numpy(got), ops.convert_to_numpy(expected))
+
+
+@pytest.mark.parametrize("height, width, kernel, strides, padding", [
+    (8, 8, (4, 4), (2, 2), "same"),     # the DCGAN's layers
+    (7, 9, (3, 3), (2, 2), "same"),     # the VAE's, with odd sizes
+    (5, 6, (3, 3), (2, 2), "valid"),
+    (4, 4, (5, 5), (3, 3), "same"),
+    (4, 5, (3, 4), (1, 2), "valid"),
+    (6, 6, (3, 3), (1, 1), "same"),     # the VAE's last layer
+])
+def test_conv_transpose_by_matmul_equals_keras(height, width, kernel, strides, padding):
+    inputs, weights = normal(2, height, width, 3), normal(*kernel, 4, 3)
+    expected = ops.conv_transpose(inputs, weights, strides, padding=padding)
+    got = conv_transpose_by_matmul(ops.convert_to_tensor(inputs), ops.convert_to_tensor(weights),
+                                   strides, padding)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(ops.convert_to_numpy(got), ops.convert_to_numpy(expected),
+                               atol=1e-5)
+
+
+def stack(pooling, transposed):
+    return keras.Sequential([keras.Input((9, 9, 3)), pooling(2),
+                             transposed(5, 4, strides=2, padding="same", activation="tanh"),
+                             keras.layers.Flatten(), keras.layers.Dense(1)])
+
+
+def test_layers_train_like_keras_layers():
+    """Same weights, same batch, two SGD steps: same outputs and same updated weights, so the
+    faster routes' gradients are Keras' gradients (normal noise: no ties in a pooling window)."""
+    ours, theirs = (stack(MaxPooling2D, Conv2DTranspose),
+                    stack(keras.layers.MaxPooling2D, keras.layers.Conv2DTranspose))
+    theirs.set_weights(ours.get_weights())
+    images, targets = normal(8, 9, 9, 3), normal(8, 1)
+    np.testing.assert_allclose(ours.predict(images, verbose=0), theirs.predict(images, verbose=0),
+                               atol=1e-5)
+    for model in (ours, theirs):
+        model.compile(keras.optimizers.SGD(0.1), "mse")
+        model.fit(images, targets, batch_size=8, epochs=2, verbose=0)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, atol=1e-5)
+    assert not np.allclose(ours.get_weights()[0], stack(MaxPooling2D, Conv2DTranspose)
+                           .get_weights()[0])  # the step did move the weights
+
+
+def test_faster_routes_are_taken_on_jax_only(monkeypatch):
+    model, calls = stack(MaxPooling2D, Conv2DTranspose), []
+    for name in ("max_pool_by_slices", "conv_transpose_by_matmul"):
+        original = getattr(fast_layers, name)
+        monkeypatch.setattr(fast_layers, name,
+                            lambda *args, _f=original, _n=name: calls.append(_n) or _f(*args))
+    model(normal(2, 9, 9, 3))
+    expected = ["max_pool_by_slices", "conv_transpose_by_matmul"]
+    assert calls == (expected if keras.backend.backend() == "jax" else [])
+
+
+def test_settings_without_a_faster_route_fall_back_to_keras():
+    inputs = normal(2, 9, 9, 3)
+    overlapping = MaxPooling2D(3, strides=2)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(overlapping(inputs)),
+        ops.convert_to_numpy(ops.max_pool(inputs, 3, strides=2, padding="valid")))
+    dilated = Conv2DTranspose(2, 3, dilation_rate=2)
+    reference = keras.layers.Conv2DTranspose(2, 3, dilation_rate=2)
+    reference.build(inputs.shape)
+    dilated.build(inputs.shape)
+    dilated.set_weights(reference.get_weights())
+    np.testing.assert_allclose(ops.convert_to_numpy(dilated(inputs)),
+                               ops.convert_to_numpy(reference(inputs)), atol=1e-5)
+
+
+def test_saved_and_reloaded_with_their_own_class(tmp_path):
+    model = stack(MaxPooling2D, Conv2DTranspose)
+    images = normal(2, 9, 9, 3)
+    model.save(tmp_path / "stack.keras")
+    reloaded = keras.saving.load_model(tmp_path / "stack.keras")
+    assert [type(layer) for layer in reloaded.layers[:2]] == [MaxPooling2D, Conv2DTranspose]
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0),
+                               model.predict(images, verbose=0), atol=1e-6)

@@ -1,0 +1,110 @@
+"""Two Keras layers with a faster computation on JAX: the one place for backend speed work.
+
+On JAX's CPU backend (XLA), the gradients of two common layers are slow, for zoo's models and
+for plain Keras alike (measured in BENCHMARKS.md and tools/bench.py):
+
+- `keras.layers.MaxPooling2D`: the gradient of `lax.reduce_window` is XLA's
+  `select_and_scatter`, which ran about 4x slower on this CPU (2x2 pooling of a
+  (32, 148, 148, 32) map: 475 ms backward) than the same pooling written as elementwise
+  maxima of strided slices (110 ms, same values);
+- `keras.layers.Conv2DTranspose`: `lax.conv_transpose` inserts zeros between the input pixels
+  (`lhs_dilation`), and the gradient convolutions XLA derives from that were 5-20x slower than
+  writing the layer as one matrix product followed by an overlap-add of shifted blocks (4x4
+  kernel, stride 2, 8x8x256 -> 16x16x128, batch 64: 870 ms forward + both gradients, against
+  47 ms).
+
+`MaxPooling2D` and `Conv2DTranspose` below are those Keras layers (same arguments, weights,
+outputs and saved configs) that take the faster route on JAX when their settings allow it, and
+are the Keras layers unchanged on TensorFlow and PyTorch, whose native kernels are fast. The
+faster routes are written in `keras.ops`, so the tests check them against Keras on every
+backend.
+"""
+
+import functools
+
+import keras
+from keras import ops
+
+__all__ = ["Conv2DTranspose", "MaxPooling2D", "max_pool_by_slices", "conv_transpose_by_matmul"]
+
+
+def _on_jax():
+    return keras.backend.backend() == "jax"
+
+
+def max_pool_by_slices(images, pool_size):
+    """Non-overlapping max pooling, "valid" padding, as maxima of strided slices.
+
+    images (B, H, W, C) -> (B, H // ph, W // pw, C), equal to
+    `ops.max_pool(images, pool_size, strides=pool_size, padding="valid")`. Where a window
+    holds several equal maxima, the gradient is shared between them rather than given to one.
+    """
+    ph, pw = pool_size
+    rows, columns = images.shape[1] // ph * ph, images.shape[2] // pw * pw
+    pooled = functools.reduce(ops.maximum, [images[:, i:rows:ph] for i in range(ph)])
+    return functools.reduce(ops.maximum, [pooled[:, :, j:columns:pw] for j in range(pw)])
+
+
+def conv_transpose_by_matmul(inputs, kernel, strides, padding):
+    """A transposed 2D convolution as one matrix product and an overlap-add.
+
+    inputs (B, H, W, C_in); kernel (kh, kw, C_out, C_in), Keras' Conv2DTranspose layout;
+    strides (sh, sw) with kh >= sh and kw >= sw; padding "same" -> (B, H*sh, W*sw, C_out),
+    "valid" -> (B, (H-1)*sh + kh, (W-1)*sw + kw, C_out). Equal to
+    `ops.conv_transpose(inputs, kernel, strides, padding)` (no dilation or output padding).
+
+    Every input pixel adds `pixel @ kernel[i, j]` to the output pixel (y*sh + i, x*sw + j).
+    With the kernel zero-padded to (mh*sh, mw*sw) and its offsets split as i = a*sh + r,
+    the block of sh x sw output pixels at (y + a, x + b) receives the products for offsets
+    (a, *, b, *) of input pixel (y, x): so one product of every pixel with the whole kernel,
+    then mh*mw shifted adds of blocks, then the blocks laid out as pixels.
+    """
+    (sh, sw), (kh, kw) = strides, kernel.shape[:2]
+    batch, height, width, channels_in = inputs.shape
+    channels_out = kernel.shape[2]
+    mh, mw = -(-kh // sh), -(-kw // sw)  # kernel size in output blocks
+    kernel = ops.pad(kernel, ((0, mh * sh - kh), (0, mw * sw - kw), (0, 0), (0, 0)))
+    kernel = ops.reshape(ops.transpose(kernel, (3, 0, 1, 2)), (channels_in, -1))
+    products = ops.matmul(ops.reshape(inputs, (-1, channels_in)), kernel)
+    products = ops.reshape(products, (-1, height, width, mh, sh, mw, sw, channels_out))
+    blocks = 0
+    for a in range(mh):
+        for b in range(mw):
+            shifted = ops.pad(products[:, :, :, a, :, b],
+                              ((0, 0), (a, mh - 1 - a), (b, mw - 1 - b), (0, 0), (0, 0), (0, 0)))
+            blocks = blocks + shifted
+    rows, columns = (height + mh - 1) * sh, (width + mw - 1) * sw
+    full = ops.reshape(ops.transpose(blocks, (0, 1, 3, 2, 4, 5)), (-1, rows, columns, channels_out))
+    if padding == "same":  # Keras crops (k - s) // 2 in front and the rest behind
+        top, left = (kh - sh) // 2, (kw - sw) // 2
+        return full[:, top:top + height * sh, left:left + width * sw]
+    return full[:, :(height - 1) * sh + kh, :(width - 1) * sw + kw]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MaxPooling2D(keras.layers.MaxPooling2D):
+    """`keras.layers.MaxPooling2D`; on JAX, non-overlapping "valid" pooling of channels-last
+    maps runs as `max_pool_by_slices` (same values, about 4x faster gradient)."""
+
+    def call(self, inputs):
+        if (_on_jax() and tuple(self.strides) == tuple(self.pool_size)
+                and self.padding == "valid" and self.data_format == "channels_last"):
+            return max_pool_by_slices(inputs, self.pool_size)
+        return super().call(inputs)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose`; on JAX, channels-last layers without dilation or
+    output padding, with kernel >= stride, run as `conv_transpose_by_matmul` (same values,
+    5-20x faster gradients)."""
+
+    def call(self, inputs):
+        if not (_on_jax() and self.data_format == "channels_last"
+                and self.output_padding is None and tuple(self.dilation_rate) == (1, 1)
+                and all(k >= s for k, s in zip(self.kernel_size, self.strides))):
+            return super().call(inputs)
+        outputs = conv_transpose_by_matmul(inputs, self.kernel, self.strides, self.padding)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs) if self.activation is not None else outputs
