@@ -73,14 +73,18 @@ def test_layers_train_like_keras_layers():
 
 
 def test_faster_routes_are_taken_on_jax_only(monkeypatch):
+    """And the pooling's only in training, where its gradient is needed."""
     model, calls = stack(MaxPooling2D, Conv2DTranspose), []
     for name in ("max_pool_by_slices", "conv_transpose_by_matmul"):
         original = getattr(fast_layers, name)
         monkeypatch.setattr(fast_layers, name,
                             lambda *args, _f=original, _n=name: calls.append(_n) or _f(*args))
-    model(normal(2, 9, 9, 3))
-    expected = ["max_pool_by_slices", "conv_transpose_by_matmul"]
-    assert calls == (expected if keras.backend.backend() == "jax" else [])
+    on_jax = keras.backend.backend() == "jax"
+    model(normal(2, 9, 9, 3), training=True)
+    assert calls == (["max_pool_by_slices", "conv_transpose_by_matmul"] if on_jax else [])
+    calls.clear()
+    model(normal(2, 9, 9, 3), training=False)  # inference pools the Keras way
+    assert calls == (["conv_transpose_by_matmul"] if on_jax else [])
 
 
 def test_settings_without_a_faster_route_fall_back_to_keras():
