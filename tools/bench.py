@@ -587,7 +587,7 @@ def markdown(report):
     else:
         lines.append("Not measured: the images were not found (--data).")
     lines += ["", "## Re-run", "",
-              "    python tools/bench.py          # all models, all backends: 33 min, 2 idle cores",
+              "    python tools/bench.py          # every model, every backend: 13-33 min, idle",
               "    python tools/bench.py --quick  # the tool's own check, a few minutes", ""]
     return "\n".join(lines)
 
