@@ -89,6 +89,11 @@ def train_cnn(stage, augment):
 
 
 def train_transfer(stage):
+    if config.weights is None:
+        print("warning: MobileNetV2 without pretrained weights (--weights): its frozen random "
+              "base passes near-zero features (about 1e-11), so the frozen stage learns "
+              "nothing; pass --weights imagenet or a local file, or use --model cnn-aug",
+              flush=True)
     model = zoo.MobileNetV2Transfer(image_size=image_size, weights=config.weights)
     # Frozen stage: the base never changes, so each image's features are computed once.
     features_file = stage.path("features.npz")

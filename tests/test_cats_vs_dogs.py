@@ -215,6 +215,7 @@ def test_recipe_trains_all_models_and_writes_every_output(tmp_path):
             assert (out / model / name).stat().st_size > 0, f"{model}/{name}"
     final = json.loads((out / "metrics.json").read_text())["final"]
     assert set(final) == {"cnn", "cnn-aug", "mobilenetv2"}
+    assert "MobileNetV2 without pretrained weights" in result.stdout  # random base: warned
     confusion = final["cnn"]["confusion"]
     assert sum(sum(row.values()) for row in confusion.values()) == 4  # round(12 * 0.2) a class
 
