@@ -15,10 +15,9 @@ for plain Keras alike (measured in BENCHMARKS.md and tools/bench.py):
 
 `MaxPooling2D` and `Conv2DTranspose` below are those Keras layers (same arguments, weights,
 outputs and saved configs) that take the faster route on JAX when their settings allow it (the
-pooling in training only), and
-are the Keras layers unchanged on TensorFlow and PyTorch, whose native kernels are fast. The
-faster routes are written in `keras.ops`, so the tests check them against Keras on every
-backend.
+pooling in training only), and are the Keras layers unchanged on TensorFlow and PyTorch, whose
+native kernels are fast. The faster routes are written in `keras.ops`, so the tests check them
+against Keras on every backend.
 """
 
 import functools
@@ -61,7 +60,7 @@ def conv_transpose_by_matmul(inputs, kernel, strides, padding):
     then mh*mw shifted adds of blocks, then the blocks laid out as pixels.
     """
     (sh, sw), (kh, kw) = strides, kernel.shape[:2]
-    batch, height, width, channels_in = inputs.shape
+    _, height, width, channels_in = inputs.shape
     channels_out = kernel.shape[2]
     mh, mw = -(-kh // sh), -(-kw // sw)  # kernel size in output blocks
     kernel = ops.pad(kernel, ((0, mh * sh - kh), (0, mw * sw - kw), (0, 0), (0, 0)))
