@@ -39,6 +39,9 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
             for key in ("train_per_s", "first_step_s", "inference_per_s", "peak_memory_mib"):
                 assert row[f"{variant}_{key}"] > 0, (row["model"], variant, key)
         assert row["zoo_over_reference"] > 0
+        assert len(row["ratios"]) == report["settings"]["repeats"] and all(row["ratios"])
+        assert min(row["ratios"]) <= row["zoo_over_reference"] <= max(row["ratios"])
+        assert row["rounds_zoo_faster"] == sum(ratio >= 1 for ratio in row["ratios"])
     cnn = report["rows"][0]
     assert 0 < cnn["zoo_share_of_limit"] and cnn["training_gflops_per_sample"] > 0
     assert set(report["pipelines"]) == {"dogs_vs_cats/train 150px", "dogs_vs_cats/train 128px",

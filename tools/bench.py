@@ -6,19 +6,23 @@
 
 Writes BENCHMARKS.md and BENCHMARKS.json (in --out, by default the project root).
 
-What it measures, each zoo model and its reference in a subprocess of its own (so one
+What it measures, for each model on each backend, in three subprocesses of their own (so one
 backend's threads, caches and memory do not leak into the next measurement):
-- training throughput: `fit` on synthetic data of the real shapes; after --warmup steps,
-  --repeats windows of --steps steps are timed (wall time between a step's begin and end
-  callbacks) and the median window gives samples/s;
-- time to the first finished step: from calling `fit` to the end of the first batch (the
-  tracing and compilation a user waits for);
-- inference throughput: `predict` over --repeats x --steps batches, after one warm-up call;
-- peak resident memory of the subprocess (`wait4`'s ru_maxrss);
-- the plain-Keras reference: the same architecture written as a user would write it
-  (`keras.Sequential`, the functional API with keras-hub's Transformer layers, the classic
-  two-model `train_on_batch` GAN, a VAE whose KL term is an `add_loss`), default `compile`.
-The ratio zoo/reference compares training throughput.
+- zoo alone, then the reference alone: the time to the first finished step (from calling
+  `fit` to the end of the first batch: the tracing and compilation a user waits for), then
+  --warmup - 1 more steps; inference throughput (`predict` over --repeats x --steps batches,
+  after one warm-up call); the subprocess's peak resident memory (`wait4`'s ru_maxrss);
+- both together: training throughput, `fit` on synthetic data of the real shapes. After
+  --warmup steps of each, --repeats rounds of one window of --steps steps of each, the order
+  swapped every round; a window's time is the sum of its steps' (from a step's begin to its
+  end callback). Throughput is the median window; the ratio zoo/reference the median of the
+  rounds' ratios, with the rounds' range and how many rounds zoo won. Taking turns within
+  one process matters: between separate processes minutes apart, the same two models'
+  ratio moved by up to 0.1 from run to run on this kind of machine, more than most of the
+  differences measured.
+The reference is the same architecture written as a user would write it (`keras.Sequential`,
+the functional API with keras-hub's Transformer layers, the classic two-model
+`train_on_batch` GAN, a VAE whose KL term is an `add_loss`), default `compile`.
 
 And, once per run: the machine's float32 matmul limit (NumPy, all cores), the training FLOPs
 per sample of the conv models (counted from the layers, see `training_flops`) and so the
@@ -262,38 +266,57 @@ def reference_translator(model_name, vocab, length):
                        layers.Dense(vocab)(layers.Concatenate()([x, context])))
 
 
-# One measurement, inside its own subprocess ----------------------------------------------
+# The measurements, inside their own subprocesses ------------------------------------------
 
-def measure(model_name, variant, sizes, args):
-    import keras
+class TrainingWindows:
+    """Trains `model` on the same synthetic batches again and again; `run(steps)` trains that
+    many steps (one `fit` call, or the GAN's `train_step` calls) and returns the seconds spent
+    inside the steps (from each step's begin to its end), so `fit`'s own setup is not timed."""
 
-    batch_size = sizes["batch_size"]
-    model, training_data, inference_inputs = build(model_name, variant, sizes)
-    steps = args.warmup + args.repeats * args.steps
-    x, y = training_data(steps * batch_size)
-    step_times, started = [], time.perf_counter()
-    first_step = None
+    def __init__(self, model, training_data, batch_size, steps):
+        self.model, self.batch_size = model, batch_size
+        self.x, self.y = training_data(steps * batch_size)
+        self.step_ends = []  # time.perf_counter() at the end of every step so far
 
-    if isinstance(model, ReferenceGAN):
-        for index in range(steps):
-            begin = time.perf_counter()
-            model.train_step(x[index * batch_size : (index + 1) * batch_size])
-            step_times.append(time.perf_counter() - begin)
-            first_step = first_step or time.perf_counter() - started
-    else:
+    def run(self, steps):
+        import keras
+
+        count, times = steps * self.batch_size, []
+        if isinstance(self.model, ReferenceGAN):
+            for index in range(steps):
+                begin = time.perf_counter()
+                self.model.train_step(self.x[index * self.batch_size:
+                                             (index + 1) * self.batch_size])
+                self.step_ends.append(time.perf_counter())
+                times.append(self.step_ends[-1] - begin)
+            return sum(times)
+        windows = self
+
         class StepTimer(keras.callbacks.Callback):
             def on_train_batch_begin(self, batch, logs=None):
                 self.begin = time.perf_counter()
 
             def on_train_batch_end(self, batch, logs=None):
-                nonlocal first_step
-                step_times.append(time.perf_counter() - self.begin)
-                first_step = first_step or time.perf_counter() - started
+                windows.step_ends.append(time.perf_counter())
+                times.append(windows.step_ends[-1] - self.begin)
 
-        model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-                  callbacks=[StepTimer()])
-    windows = [sum(step_times[args.warmup + w * args.steps : args.warmup + (w + 1) * args.steps])
-               for w in range(args.repeats)]
+        self.model.fit(_first(self.x, count), None if self.y is None else self.y[:count],
+                       batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0,
+                       callbacks=[StepTimer()])
+        return sum(times)
+
+
+def measure(model_name, variant, sizes, args):
+    """One model alone in this process: time to the first finished step (through the warm-up
+    steps), inference throughput, and (in run_in_subprocess) the process's peak memory."""
+    import keras
+
+    batch_size = sizes["batch_size"]
+    model, training_data, inference_inputs = build(model_name, variant, sizes)
+    windows = TrainingWindows(model, training_data, batch_size, args.warmup)
+    started = time.perf_counter()
+    windows.run(args.warmup)
+    first_step = windows.step_ends[0] - started
 
     inputs = inference_inputs(args.repeats * args.steps * batch_size)
     model.predict(_first(inputs, batch_size), batch_size=batch_size, verbose=0)  # warm-up
@@ -301,13 +324,42 @@ def measure(model_name, variant, sizes, args):
     model.predict(inputs, batch_size=batch_size, verbose=0)
     inference = len(_first(inputs)) / (time.perf_counter() - begin)
 
-    train = args.steps * batch_size / statistics.median(windows)
     result = {"model": model_name, "variant": variant, "backend": keras.backend.backend(),
-              "sizes": sizes, "train_per_s": round(train, 1),
-              "train_windows_s": [round(w, 3) for w in windows],
-              "first_step_s": round(first_step, 2), "inference_per_s": round(inference, 1)}
+              "sizes": sizes, "first_step_s": round(first_step, 2),
+              "inference_per_s": round(inference, 1)}
     if variant == "reference" and model_name.endswith("-cnn"):
         result["training_flops_per_sample"] = training_flops(model)
+    print(json.dumps(result))
+
+
+def measure_training_pair(model_name, sizes, args):
+    """zoo and its reference trained in this one process, window by window in turn: after
+    --warmup steps of each, --repeats rounds of one --steps window of each, the order swapped
+    every round (zoo first, then the reference first). Each variant's throughput is the median
+    of its windows; the ratio zoo/reference is the median of the rounds' ratios. Slow drifts
+    of the machine (other load, clock, memory) touch both sides of a round alike, which
+    separate processes minutes apart do not."""
+    import keras
+
+    batch_size = sizes["batch_size"]
+    windows = {}
+    for variant in ("zoo", "reference"):
+        model, training_data, _ = build(model_name, variant, sizes)
+        windows[variant] = TrainingWindows(model, training_data, batch_size,
+                                           max(args.steps, args.warmup))
+        windows[variant].run(args.warmup)
+    seconds = {"zoo": [], "reference": []}
+    for round_ in range(args.repeats):
+        for variant in ("zoo", "reference") if round_ % 2 == 0 else ("reference", "zoo"):
+            seconds[variant].append(windows[variant].run(args.steps))
+    ratios = [reference / zoo_ for zoo_, reference in zip(seconds["zoo"], seconds["reference"])]
+    result = {"model": model_name, "variant": "pair", "backend": keras.backend.backend(),
+              "sizes": sizes, "ratios": [round(r, 3) for r in ratios],
+              "zoo_over_reference": round(statistics.median(ratios), 3)}
+    for variant, times in seconds.items():
+        result[f"{variant}_train_per_s"] = round(
+            args.steps * batch_size / statistics.median(times), 1)
+        result[f"{variant}_train_windows_s"] = [round(t, 3) for t in times]
     print(json.dumps(result))
 
 
@@ -417,7 +469,9 @@ def main(argv=None):
     parser.add_argument("--models", default=",".join(MODELS),
                         help="comma-separated, of: " + ", ".join(MODELS))
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--repeats", type=int, default=5, help="timed windows (median)")
+    parser.add_argument("--repeats", type=int, default=8,
+                        help="rounds of timed training windows, one of zoo and one of the "
+                             "reference each (median)")
     parser.add_argument("--steps", type=int, default=5, help="training steps per window")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     parser.add_argument("--quick", action="store_true",
@@ -435,8 +489,11 @@ def main(argv=None):
     if args.inside:
         for measurement in args.inside.split(","):
             model_name, variant = measurement.split(":")
-            measure(model_name, variant, MODELS[model_name]["quick" if args.quick else "full"],
-                    args)
+            sizes = MODELS[model_name]["quick" if args.quick else "full"]
+            if variant == "pair":
+                measure_training_pair(model_name, sizes, args)
+            else:
+                measure(model_name, variant, sizes, args)
         return None
 
     models, backends = args.models.split(","), args.backends.split(",")
@@ -454,19 +511,15 @@ def main(argv=None):
     # that of the whole process).
     results = {}
     for backend in backends:
-        measurements = [(model, variant) for model in models for variant in ("zoo", "reference")]
+        measurements = [(model, variant) for model in models
+                        for variant in ("zoo", "reference", "pair")]
         for group in ([measurements] if args.quick else [[m] for m in measurements]):
             for (model_name, variant), result in run_in_subprocess(group, backend, args).items():
                 results[model_name, variant, backend] = result
-                print(f"{model_name:12} {backend:10} {variant:9} "
-                      + (f"error: {result['error'].strip().splitlines()[-1:]}"
-                         if "error" in result else
-                         f"train {result['train_per_s']:8.1f}/s  first step "
-                         f"{result['first_step_s']:6.1f} s  predict "
-                         f"{result['inference_per_s']:8.1f}/s  {result['peak_memory_mib']} MiB"),
+                print(f"{model_name:12} {backend:10} {variant:9} " + progress_line(result),
                       flush=True)
     rows = [summarize(model_name, backend, {variant: results[model_name, variant, backend]
-                                            for variant in ("zoo", "reference")},
+                                            for variant in ("zoo", "reference", "pair")},
                       report["matmul_gflops"])
             for model_name in models for backend in backends]
     report["rows"] = rows
@@ -483,17 +536,33 @@ def main(argv=None):
     print(f"wrote {args.out / 'BENCHMARKS.md'} and BENCHMARKS.json")
 
 
-def summarize(model_name, backend, pair, limit_gflops):
-    zoo_result, reference = pair["zoo"], pair["reference"]
+def progress_line(result):
+    if "error" in result:
+        return f"error: {result['error'].strip().splitlines()[-1:]}"
+    if result["variant"] == "pair":
+        return (f"train zoo {result['zoo_train_per_s']:.1f}/s, reference "
+                f"{result['reference_train_per_s']:.1f}/s: zoo/reference "
+                f"{result['zoo_over_reference']:.3f} (rounds {min(result['ratios']):.3f}-"
+                f"{max(result['ratios']):.3f})")
+    return (f"first step {result['first_step_s']:6.1f} s  predict "
+            f"{result['inference_per_s']:8.1f}/s  {result['peak_memory_mib']} MiB")
+
+
+def summarize(model_name, backend, results, limit_gflops):
+    """The three subprocesses' results for one model on one backend -> one report row."""
     row = {"model": model_name, "backend": backend, "unit": MODELS[model_name]["unit"]}
-    for variant, result in pair.items():
+    for variant, result in results.items():
         if "error" in result:
             row[f"{variant}_error"] = result["error"]
-            continue
-        for key in ("train_per_s", "first_step_s", "inference_per_s", "peak_memory_mib"):
-            row[f"{variant}_{key}"] = result[key]
-    if "error" not in zoo_result and "error" not in reference:
-        row["zoo_over_reference"] = round(zoo_result["train_per_s"] / reference["train_per_s"], 2)
+        elif variant == "pair":
+            for key in ("zoo_train_per_s", "reference_train_per_s", "zoo_over_reference",
+                        "ratios"):
+                row[key] = result[key]
+            row["rounds_zoo_faster"] = sum(ratio >= 1 for ratio in result["ratios"])
+        else:
+            for key in ("first_step_s", "inference_per_s", "peak_memory_mib"):
+                row[f"{variant}_{key}"] = result[key]
+    reference = results["reference"]
     if "training_flops_per_sample" in reference:
         flops = row["training_gflops_per_sample"] = round(
             reference["training_flops_per_sample"] / 1e9, 3)
@@ -530,9 +599,11 @@ def markdown(report):
         "",
         f"Measured {report['date']} by `{report['command'].strip()}` on {machine_['cpu']}, "
         f"{machine_['cores']} cores, Python {machine_['python']}; {versions}. Written by "
-        f"tools/bench.py (do not edit by hand); how it measures: its docstring. Training "
-        f"throughput is the median of {settings['repeats']} windows of {settings['steps']} "
-        f"steps after {settings['warmup']} warm-up steps.{quick_note}",
+        f"tools/bench.py (do not edit by hand); how it measures: its docstring. Training: "
+        f"zoo and reference in one process, {settings['repeats']} rounds of one window of "
+        f"{settings['steps']} steps each, taking turns which goes first, after "
+        f"{settings['warmup']} warm-up steps; throughput is the median window, zoo / "
+        f"reference the median of the rounds' ratios.{quick_note}",
         "",
         f"Machine limit: **{report['matmul_gflops']} GFLOP/s** (float32 matmul, NumPy, all "
         f"cores).",
@@ -540,9 +611,11 @@ def markdown(report):
         "## Training and inference, zoo against plain Keras",
         "",
         "| model | backend | unit | zoo train /s | reference train /s | zoo / reference "
-        "| zoo first step s | reference first step s | zoo predict /s | reference predict /s "
-        "| zoo peak MiB | reference peak MiB | share of limit (zoo / reference) |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| rounds zoo faster | rounds' range | zoo first step s | reference first step s "
+        "| zoo predict /s | reference predict /s | zoo peak MiB | reference peak MiB "
+        "| share of limit (zoo / reference) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: | ---: |",
     ]
     for row in rows:
         def cell(key, row=row):
@@ -550,11 +623,13 @@ def markdown(report):
 
         share = (f"{row['zoo_share_of_limit']:.0%} / {row['reference_share_of_limit']:.0%}"
                  if "zoo_share_of_limit" in row and "reference_share_of_limit" in row else "")
+        rounds = (f"{row['rounds_zoo_faster']} of {len(row['ratios'])}",
+                  f"{min(row['ratios']):.2f}-{max(row['ratios']):.2f}") if "ratios" in row \
+            else ("error", "error")
         lines.append(" | ".join([
             f"| {row['model']}", row["backend"], row["unit"],
-            *(cell(f"{variant}_{key}") for key in ("train_per_s",) for variant in ("zoo",
-                                                                                  "reference")),
-            cell("zoo_over_reference"),
+            cell("zoo_train_per_s"), cell("reference_train_per_s"), cell("zoo_over_reference"),
+            *rounds,
             *(cell(f"{variant}_{key}") for key in ("first_step_s", "inference_per_s",
                                                    "peak_memory_mib")
               for variant in ("zoo", "reference")),
