@@ -149,6 +149,16 @@ def test_length_batches_hold_every_pair_once_cut_to_multiples_of_the_bucket():
 
 
 @pytest.mark.parametrize("kind", TINY)
+def test_default_compile_uses_xla_on_tensorflow_and_jax_and_an_explicit_choice_wins(kind):
+    model = compile_for_translation(tiny(kind))
+    assert model.jit_compile is (keras.backend.backend() in ("tensorflow", "jax"))
+    model.fit([SOURCE, TARGET_IN], TARGET, epochs=1, verbose=0)  # and it trains so
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=False)
+    assert model.jit_compile is False
+
+
+@pytest.mark.parametrize("kind", TINY)
 def test_length_batches_give_the_loss_and_accuracy_of_the_full_width_arrays(kind):
     x, y, weights = padded_pairs(longest=6, width=16)  # the tiny transformer takes 16 at most
     model = translation.compile_for_translation(tiny(kind), 1e-3, total_steps=10)

@@ -1,4 +1,5 @@
-"""Two Keras layers with a faster computation on JAX: the one place for backend speed work.
+"""The one place for backend speed work: two Keras layers with a faster computation on JAX,
+and XLA for the translation models on TensorFlow.
 
 On JAX's CPU backend (XLA), the gradients of two common layers are slow, for zoo's models and
 for plain Keras alike (measured in BENCHMARKS.md and tools/bench.py):
@@ -18,6 +19,13 @@ outputs and saved configs) that take the faster route on JAX when their settings
 pooling in training only), and are the Keras layers unchanged on TensorFlow and PyTorch, whose
 native kernels are fast. The faster routes are written in `keras.ops`, so the tests check them
 against Keras on every backend.
+
+On TensorFlow, `compile(jit_compile="auto")` leaves XLA off unless a GPU is present. The
+translation models' training steps are many small ops (embeddings, LSTM steps, attention
+heads, layer norms), which XLA fuses: on a 2-core CPU the Transformer trained 1.24x and the
+Seq2SeqAttention 1.18x faster with it (tools/bench.py's models, 5-step windows taken in
+turns), while the conv models trained at half speed (oneDNN's convolutions beat XLA's). So
+the translation models take `XLAOnTensorFlow`, and the conv models keep Keras' choice.
 """
 
 import functools
@@ -25,7 +33,8 @@ import functools
 import keras
 from keras import ops
 
-__all__ = ["Conv2DTranspose", "MaxPooling2D", "max_pool_by_slices", "conv_transpose_by_matmul"]
+__all__ = ["Conv2DTranspose", "MaxPooling2D", "XLAOnTensorFlow", "max_pool_by_slices",
+           "conv_transpose_by_matmul"]
 
 
 def _on_jax():
@@ -110,3 +119,20 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         if self.use_bias:
             outputs = outputs + self.bias
         return self.activation(outputs) if self.activation is not None else outputs
+
+
+class XLAOnTensorFlow:
+    """Mixin for a `keras.Model`: `compile(jit_compile="auto")`, the default, compiles the
+    steps with XLA on TensorFlow even without a GPU (Keras' own "auto" does so only with
+    one; under `tf.distribute` it still does not). An explicit `jit_compile` is used as given;
+    other backends keep Keras' choice (jax.jit on JAX, eager PyTorch). Like Keras' "auto",
+    the resolved value is what the saved compile config records."""
+
+    def _resolve_auto_jit_compile(self):  # what Keras' compile() asks when given "auto"
+        if _on_tensorflow() and not getattr(self, "_distribute_strategy", None):
+            return True
+        return super()._resolve_auto_jit_compile()
+
+
+def _on_tensorflow():
+    return keras.backend.backend() == "tensorflow"

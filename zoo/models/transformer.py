@@ -20,6 +20,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.attention import scaled_dot_product_attention
+from zoo.models.layers import XLAOnTensorFlow
 
 __all__ = ["MultiHeadAttention", "Transformer", "sinusoidal_positions"]
 
@@ -120,7 +121,7 @@ class _DecoderLayer(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Transformer(keras.Model):
+class Transformer(XLAOnTensorFlow, keras.Model):
     """Encoder-decoder Transformer; see the module docstring.
 
     ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).
