@@ -16,6 +16,13 @@ BENCH = Path(__file__).resolve().parent.parent / "tools" / "bench.py"
 MODELS = ["small-cnn", "compact-cnn", "dcgan", "vae", "transformer", "seq2seq"]
 
 
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
 def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
     data = tmp_path / "data"  # a few real-looking images for the input-pipeline timings
     for index in range(4):
@@ -41,7 +48,10 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
         assert row["zoo_over_reference"] > 0
         assert len(row["ratios"]) == report["settings"]["repeats"] and all(row["ratios"])
         assert min(row["ratios"]) <= row["zoo_over_reference"] <= max(row["ratios"])
-        assert row["rounds_zoo_faster"] == sum(ratio >= 1 for ratio in row["ratios"])
+        assert row["rounds_zoo_faster"] == sum(ratio > 1 for ratio in row["ratios"])
+        low, high = row["ratio_interval_95"]
+        assert low <= row["zoo_over_reference"] <= high
+        assert row["verdict"] == ("faster" if low > 1 else "slower" if high < 1 else "same")
     cnn = report["rows"][0]
     assert 0 < cnn["zoo_share_of_limit"] and cnn["training_gflops_per_sample"] > 0
     assert set(report["pipelines"]) == {"dogs_vs_cats/train 150px", "dogs_vs_cats/train 128px",
@@ -52,12 +62,30 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
 
     markdown = (tmp_path / "out" / "BENCHMARKS.md").read_text()
     assert "| small-cnn | " + backend in markdown and "Machine limit" in markdown
+    assert "measurably slower" in markdown
+
+    # --rewrite writes the same report again from the JSON alone.
+    (tmp_path / "out" / "BENCHMARKS.md").unlink()
+    subprocess.run([sys.executable, str(BENCH), "--rewrite",
+                    str(tmp_path / "out" / "BENCHMARKS.json")], check=True, capture_output=True)
+    assert (tmp_path / "out" / "BENCHMARKS.md").read_text() == markdown
+
+
+def test_median_interval_is_the_order_statistics_that_cover_the_median_95_percent():
+    bench = load_bench()
+    assert bench.median_interval([3, 1, 2, 5, 4]) is None  # 5 rounds: the range covers 94%
+    assert bench.median_interval([8, 1, 7, 2, 6, 3, 5, 4]) == (1, 8)  # 8: only the range
+    # 24 rounds: the 7th smallest and 7th largest (a median outside: 2 P(Bin(24, 1/2) <= 6)
+    # = 2.3%; the 8th would miss it 6.4% of the time).
+    assert bench.median_interval(list(range(24, 0, -1))) == (7, 18)
+    assert bench.pair_verdict([0.95, 1.04] * 12) == {
+        "rounds_zoo_faster": 12, "ratio_interval_95": (0.95, 1.04), "verdict": "same"}
+    assert bench.pair_verdict([0.85, 0.99] * 12)["verdict"] == "slower"
+    assert bench.pair_verdict([1.01, 1.5] * 12)["verdict"] == "faster"
 
 
 def test_reference_gan_step_trains_both_networks_and_its_generator_step_only_the_generator():
-    spec = importlib.util.spec_from_file_location("bench", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench()
     gan = bench.ReferenceGAN(16)
     gan.compile()
     real = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")

@@ -3,6 +3,7 @@
     python tools/bench.py                                    # all models, all backends
     python tools/bench.py --models small-cnn,transformer --backends jax --repeats 7
     python tools/bench.py --quick --out /tmp/bench           # tiny sizes: checks the tool
+    python tools/bench.py --rewrite /tmp/bench/BENCHMARKS.json  # its BENCHMARKS.md again
 
 Writes BENCHMARKS.md and BENCHMARKS.json (in --out, by default the project root).
 
@@ -16,9 +17,11 @@ backend's threads, caches and memory do not leak into the next measurement):
   --warmup steps of each, --repeats rounds of one window of --steps steps of each, the order
   swapped every round; a window's time is the sum of its steps' (from a step's begin to its
   end callback). Throughput is the median window; the ratio zoo/reference the median of the
-  rounds' ratios, with the rounds' range and how many rounds zoo won. Taking turns within
-  one process matters: between separate processes minutes apart, the same two models'
-  ratio moved by up to 0.1 from run to run on this kind of machine, more than most of the
+  rounds' ratios, with how many rounds zoo won and a 95% confidence interval for that
+  median (`median_interval`: distribution-free, from the rounds' order statistics), so a
+  reader can tell a real difference from the rounds' scatter. Taking turns within one
+  process matters: between separate processes minutes apart, the same two models' ratio
+  moved by up to 0.1 from run to run on this kind of machine, more than most of the
   differences measured.
 The reference is the same architecture written as a user would write it (`keras.Sequential`,
 the functional API with keras-hub's Transformer layers, the classic two-model
@@ -32,7 +35,9 @@ images of ../shared/data (decoded once into the cache, then batches per second).
 
 import argparse
 import datetime
+import importlib.util
 import json
+import math
 import os
 import platform
 import statistics
@@ -359,13 +364,38 @@ def measure_training_pair(model_name, sizes, args):
             seconds[variant].append(windows[variant].run(args.steps))
     ratios = [reference / zoo_ for zoo_, reference in zip(seconds["zoo"], seconds["reference"])]
     result = {"model": model_name, "variant": "pair", "backend": keras.backend.backend(),
-              "sizes": sizes, "ratios": [round(r, 3) for r in ratios],
+              "sizes": sizes, "ratios": [round(r, 4) for r in ratios],
               "zoo_over_reference": round(statistics.median(ratios), 3)}
     for variant, times in seconds.items():
         result[f"{variant}_train_per_s"] = round(
             args.steps * batch_size / statistics.median(times), 1)
         result[f"{variant}_train_windows_s"] = [round(t, 3) for t in times]
     print(json.dumps(result))
+
+
+def median_interval(values, confidence=0.95):
+    """A distribution-free confidence interval for the median of `values`: (the k-th smallest,
+    the k-th largest), with k as large as it can be while the chance that the true median lies
+    outside stays at most 1 - confidence. The median lies below the k-th smallest value only
+    if at most k - 1 values fall below it, a Binomial(n, 1/2) event; likewise above. None for
+    fewer than 6 values (then even the full range covers the median less than 95% of the time).
+    """
+    n, ordered = len(values), sorted(values)
+    k = 0
+    while 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n <= 1 - confidence:
+        k += 1
+    return (ordered[k - 1], ordered[n - k]) if k else None
+
+
+def pair_verdict(ratios):
+    """What a row's rounds say about zoo against its reference: the rounds zoo won, the 95%
+    interval of the median ratio, and "faster", "slower" (the interval wholly above or below
+    1.0) or "same" (the rounds cannot tell the two apart)."""
+    interval = median_interval(ratios)
+    verdict = None if interval is None else (
+        "faster" if interval[0] > 1 else "slower" if interval[1] < 1 else "same")
+    return {"rounds_zoo_faster": sum(ratio > 1 for ratio in ratios),
+            "ratio_interval_95": interval, "verdict": verdict}
 
 
 def _first(inputs, count=None):
@@ -474,7 +504,7 @@ def main(argv=None):
     parser.add_argument("--models", default=",".join(MODELS),
                         help="comma-separated, of: " + ", ".join(MODELS))
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--repeats", type=int, default=8,
+    parser.add_argument("--repeats", type=int, default=24,
                         help="rounds of timed training windows, one of zoo and one of the "
                              "reference each (median)")
     parser.add_argument("--steps", type=int, default=5, help="training steps per window")
@@ -487,8 +517,13 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=SHARED_DATA,
                         help="folder with dogs_vs_cats/train and oxford17, for the input "
                              "pipelines (default: ../shared/data)")
+    parser.add_argument("--rewrite", type=Path, metavar="JSON",
+                        help="measure nothing: write BENCHMARKS.md (next to JSON) again from "
+                             "an earlier run's BENCHMARKS.json, after a change to the report")
     parser.add_argument("--inside", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rewrite:
+        return rewrite(args.rewrite)
     if args.quick:
         args.steps, args.warmup = 1, 1
     if args.inside:
@@ -505,6 +540,8 @@ def main(argv=None):
     unknown = [m for m in models if m not in MODELS] + [b for b in backends if b not in BACKENDS]
     if unknown:
         parser.error(f"unknown model or backend: {', '.join(unknown)}")
+    if importlib.util.find_spec("zoo") is None:  # each subprocess imports it: say so once
+        sys.exit("tools/bench.py: cannot import zoo; install the project first: pip install -e .")
     report = {"date": datetime.date.today().isoformat(), "machine": machine(),
               "command": "python tools/bench.py " + " ".join(argv or sys.argv[1:]),
               "settings": {"repeats": args.repeats, "steps": args.steps, "warmup": args.warmup,
@@ -541,6 +578,22 @@ def main(argv=None):
     print(f"wrote {args.out / 'BENCHMARKS.md'} and BENCHMARKS.json")
 
 
+def rewrite(json_path):
+    """BENCHMARKS.md again from a run's BENCHMARKS.json (the rows' verdicts recomputed from
+    their rounds, so a report from before they existed gets them too)."""
+    try:
+        report = json.loads(json_path.read_text())
+        rows = report["rows"]
+    except (OSError, ValueError, KeyError) as error:
+        sys.exit(f"tools/bench.py --rewrite: {json_path}: not a BENCHMARKS.json ({error})")
+    for row in rows:
+        if "ratios" in row:
+            row |= pair_verdict(row["ratios"])
+    json_path.write_text(json.dumps(report, indent=1) + "\n")
+    json_path.with_name("BENCHMARKS.md").write_text(markdown(report))
+    print(f"wrote {json_path.with_name('BENCHMARKS.md')} and {json_path.name}")
+
+
 def progress_line(result):
     if "error" in result:
         return f"error: {result['error'].strip().splitlines()[-1:]}"
@@ -563,7 +616,7 @@ def summarize(model_name, backend, results, limit_gflops):
             for key in ("zoo_train_per_s", "reference_train_per_s", "zoo_over_reference",
                         "ratios"):
                 row[key] = result[key]
-            row["rounds_zoo_faster"] = sum(ratio >= 1 for ratio in result["ratios"])
+            row |= pair_verdict(result["ratios"])
         else:
             for key in ("first_step_s", "inference_per_s", "peak_memory_mib"):
                 row[f"{variant}_{key}"] = result[key]
@@ -608,7 +661,9 @@ def markdown(report):
         f"zoo and reference in one process, {settings['repeats']} rounds of one window of "
         f"{settings['steps']} steps each, taking turns which goes first, after "
         f"{settings['warmup']} warm-up steps; throughput is the median window, zoo / "
-        f"reference the median of the rounds' ratios.{quick_note}",
+        f"reference the median of the rounds' ratios, with a 95% confidence interval for that "
+        f"median (from the rounds' order statistics; none for fewer than 6 rounds)."
+        f"{quick_note}",
         "",
         f"Machine limit: **{report['matmul_gflops']} GFLOP/s** (float32 matmul, NumPy, all "
         f"cores).",
@@ -616,7 +671,7 @@ def markdown(report):
         "## Training and inference, zoo against plain Keras",
         "",
         "| model | backend | unit | zoo train /s | reference train /s | zoo / reference "
-        "| rounds zoo faster | rounds' range | zoo first step s | reference first step s "
+        "| 95% interval | rounds zoo faster | zoo first step s | reference first step s "
         "| zoo predict /s | reference predict /s | zoo peak MiB | reference peak MiB "
         "| share of limit (zoo / reference) |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
@@ -628,8 +683,9 @@ def markdown(report):
 
         share = (f"{row['zoo_share_of_limit']:.0%} / {row['reference_share_of_limit']:.0%}"
                  if "zoo_share_of_limit" in row and "reference_share_of_limit" in row else "")
-        rounds = (f"{row['rounds_zoo_faster']} of {len(row['ratios'])}",
-                  f"{min(row['ratios']):.2f}-{max(row['ratios']):.2f}") if "ratios" in row \
+        interval = row.get("ratio_interval_95")
+        rounds = ("" if interval is None else f"{interval[0]:.3f}-{interval[1]:.3f}",
+                  f"{row['rounds_zoo_faster']} of {len(row['ratios'])}") if "ratios" in row \
             else ("error", "error")
         lines.append(" | ".join([
             f"| {row['model']}", row["backend"], row["unit"],
@@ -639,6 +695,14 @@ def markdown(report):
                                                    "peak_memory_mib")
               for variant in ("zoo", "reference")),
             f"{share} |"]))
+    verdicts = {verdict: [f"{row['model']} on {row['backend']}" for row in rows
+                          if row.get("verdict") == verdict] for verdict in ("slower", "faster")}
+    below = [f"{row['model']} on {row['backend']} ({row['zoo_over_reference']:.3f})"
+             for row in rows if row.get("zoo_over_reference", 1) < 1]
+    lines += ["", "zoo measurably slower than its reference (the interval wholly below 1.0): "
+              + (", ".join(verdicts["slower"]) or "none") + ". Measurably faster: "
+              + (", ".join(verdicts["faster"]) or "none") + ". Median ratio below 1.0: "
+              + (", ".join(below) or "none") + "."]
     errors = [(row, key) for row in rows for key in row if key.endswith("_error")]
     if errors:
         lines += ["", "Errors (last line of each):", ""]
@@ -667,7 +731,8 @@ def markdown(report):
     else:
         lines.append("Not measured: the images were not found (--data).")
     lines += ["", "## Re-run", "",
-              "    python tools/bench.py          # every model, every backend: 13-33 min, idle",
+              "    python tools/bench.py          # every model, every backend: about 50 min"
+              " on 2 idle cores",
               "    python tools/bench.py --quick  # the tool's own check, a few minutes", ""]
     return "\n".join(lines)
 
