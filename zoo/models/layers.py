@@ -126,7 +126,9 @@ class XLAOnTensorFlow:
     steps with XLA on TensorFlow even without a GPU (Keras' own "auto" does so only with
     one; under `tf.distribute` it still does not). An explicit `jit_compile` is used as given;
     other backends keep Keras' choice (jax.jit on JAX, eager PyTorch). Like Keras' "auto",
-    the resolved value is what the saved compile config records."""
+    the resolved value is what the saved compile config records. XLA, like jax.jit, compiles
+    once per batch shape: feed a few widths (`zoo.translation.LengthBatches` rounds them up
+    to buckets) or pass `jit_compile=False`."""
 
     def _resolve_auto_jit_compile(self):  # what Keras' compile() asks when given "auto"
         if _on_tensorflow() and not getattr(self, "_distribute_strategy", None):
