@@ -731,7 +731,7 @@ def markdown(report):
     else:
         lines.append("Not measured: the images were not found (--data).")
     lines += ["", "## Re-run", "",
-              "    python tools/bench.py          # every model, every backend: about 50 min"
+              "    python tools/bench.py          # every model, every backend: about 40 min"
               " on 2 idle cores",
               "    python tools/bench.py --quick  # the tool's own check, a few minutes", ""]
     return "\n".join(lines)
