@@ -130,7 +130,9 @@ class XLAOnTensorFlow:
     once per batch shape: feed a few widths (`zoo.translation.LengthBatches` rounds them up
     to buckets) or pass `jit_compile=False`."""
 
-    def _resolve_auto_jit_compile(self):  # what Keras' compile() asks when given "auto"
+    # Keras' compile() calls this private method to resolve "auto" (keras 3.15); if Keras
+    # renames it, tests/test_translation_models.py's default-compile test fails on TensorFlow.
+    def _resolve_auto_jit_compile(self):
         if _on_tensorflow() and not getattr(self, "_distribute_strategy", None):
             return True
         return super()._resolve_auto_jit_compile()
