@@ -572,10 +572,14 @@ def main(argv=None):
         if pipeline and row.get("zoo_train_per_s"):
             row["pipeline_over_training"] = round(pipeline["images_per_s"]
                                                   / row["zoo_train_per_s"], 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "BENCHMARKS.json").write_text(json.dumps(report, indent=1) + "\n")
-    (args.out / "BENCHMARKS.md").write_text(markdown(report))
-    print(f"wrote {args.out / 'BENCHMARKS.md'} and BENCHMARKS.json")
+    write_report(report, args.out)
+
+
+def write_report(report, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "BENCHMARKS.json").write_text(json.dumps(report, indent=1) + "\n")
+    (folder / "BENCHMARKS.md").write_text(markdown(report))
+    print(f"wrote {folder / 'BENCHMARKS.md'} and BENCHMARKS.json")
 
 
 def rewrite(json_path):
@@ -589,9 +593,7 @@ def rewrite(json_path):
     for row in rows:
         if "ratios" in row:
             row |= pair_verdict(row["ratios"])
-    json_path.write_text(json.dumps(report, indent=1) + "\n")
-    json_path.with_name("BENCHMARKS.md").write_text(markdown(report))
-    print(f"wrote {json_path.with_name('BENCHMARKS.md')} and {json_path.name}")
+    write_report(report, json_path.parent)
 
 
 def progress_line(result):
