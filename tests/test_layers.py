@@ -8,6 +8,7 @@ from keras import ops
 from zoo.models import layers as fast_layers
 from zoo.models.layers import (
     Conv2DTranspose,
+    Dense,
     MaxPooling2D,
     conv_transpose_by_matmul,
     max_pool_by_slices,
@@ -110,3 +111,49 @@ def test_saved_and_reloaded_with_their_own_class(tmp_path):
     assert [type(layer) for layer in reloaded.layers[:2]] == [MaxPooling2D, Conv2DTranspose]
     np.testing.assert_allclose(reloaded.predict(images, verbose=0),
                                model.predict(images, verbose=0), atol=1e-6)
+
+
+def sequence_model(dense):
+    inputs = keras.Input((None, 4, 5))
+    features = keras.layers.Reshape((-1, 24))(dense(6, activation="tanh")(inputs))
+    return keras.Model(inputs, dense(3)(features))
+
+
+def test_dense_on_sequences_trains_like_keras_dense():
+    """(B, T, 4, 5) and (B, T, 24) inputs: same outputs, symbolic shapes and SGD updates."""
+    ours, theirs = sequence_model(Dense), sequence_model(keras.layers.Dense)
+    assert ours.output.shape == theirs.output.shape == (None, None, 3)
+    theirs.set_weights(ours.get_weights())
+    initial = ours.get_weights()
+    for length in (7, 3):  # one model, two sequence lengths
+        inputs = normal(2, length, 4, 5)
+        np.testing.assert_allclose(ours.predict(inputs, verbose=0),
+                                   theirs.predict(inputs, verbose=0), atol=1e-5)
+    inputs, targets = normal(8, 7, 4, 5), normal(8, 7, 3)
+    for model in (ours, theirs):
+        model.compile(keras.optimizers.SGD(0.1), "mse")
+        model.fit(inputs, targets, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, atol=1e-5)
+    assert not np.allclose(ours.get_weights()[0], initial[0])
+
+
+def test_dense_multiplies_a_matrix(monkeypatch):
+    """The product Keras' Dense computes is always (rows, d) @ (d, units)."""
+    ranks, keras_call = [], keras.layers.Dense.call
+    monkeypatch.setattr(keras.layers.Dense, "call",
+                        lambda self, x, **kw: ranks.append(x.ndim) or keras_call(self, x, **kw))
+    layer = Dense(3)
+    assert layer(normal(2, 7, 5)).shape == (2, 7, 3)
+    assert layer(normal(2, 5)).shape == (2, 3)
+    assert ranks == [2, 2]
+
+
+def test_dense_saved_and_reloaded_with_its_own_class(tmp_path):
+    model, inputs = sequence_model(Dense), normal(2, 7, 4, 5)
+    model.save(tmp_path / "sequence.keras")
+    reloaded = keras.saving.load_model(tmp_path / "sequence.keras")
+    assert [type(layer) for layer in reloaded.layers] == [keras.layers.InputLayer, Dense,
+                                                          keras.layers.Reshape, Dense]
+    np.testing.assert_allclose(reloaded.predict(inputs, verbose=0),
+                               model.predict(inputs, verbose=0), atol=1e-6)

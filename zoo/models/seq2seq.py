@@ -18,7 +18,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.attention import scaled_dot_product_attention
-from zoo.models.layers import XLAOnTensorFlow
+from zoo.models.layers import Dense, XLAOnTensorFlow
 
 __all__ = ["Seq2SeqAttention"]
 
@@ -43,7 +43,7 @@ class Seq2SeqAttention(XLAOnTensorFlow, keras.Model):
                                                  name="target_embed")
         self.decoder_lstm = layers.LSTM(units, return_sequences=True, return_state=True,
                                         name="decoder")
-        self.output_dense = layers.Dense(target_vocab_size, name="logits")
+        self.output_dense = Dense(target_vocab_size, name="logits")
         # Build every weight now, so the model saves, counts and reloads before a first call.
         self([np.ones((1, 2), "int32"), np.ones((1, 2), "int32")])
 

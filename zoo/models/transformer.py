@@ -20,7 +20,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.attention import scaled_dot_product_attention
-from zoo.models.layers import XLAOnTensorFlow
+from zoo.models.layers import Dense, XLAOnTensorFlow
 
 __all__ = ["MultiHeadAttention", "Transformer", "sinusoidal_positions"]
 
@@ -49,10 +49,10 @@ class MultiHeadAttention(layers.Layer):
         if d_model % num_heads:
             raise ValueError(f"d_model {d_model} is not divisible by num_heads {num_heads}")
         self.d_model, self.num_heads = d_model, num_heads
-        self.query_dense = layers.Dense(d_model, name="query")
-        self.key_dense = layers.Dense(d_model, name="key")
-        self.value_dense = layers.Dense(d_model, name="value")
-        self.output_dense = layers.Dense(d_model, name="output")
+        self.query_dense = Dense(d_model, name="query")
+        self.key_dense = Dense(d_model, name="key")
+        self.value_dense = Dense(d_model, name="value")
+        self.output_dense = Dense(d_model, name="output")
 
     def build(self, query_shape, memory_shape=None, mask_shape=None):
         memory_shape = memory_shape or query_shape
@@ -86,8 +86,8 @@ class _EncoderLayer(layers.Layer):
     def __init__(self, d_model, num_heads, ffn_dim, dropout, **kwargs):
         super().__init__(**kwargs)
         self.attention = MultiHeadAttention(d_model, num_heads, name="self_attention")
-        self.ffn = keras.Sequential([layers.Dense(ffn_dim, activation="relu"),
-                                     layers.Dense(d_model)], name="ffn")
+        self.ffn = keras.Sequential([Dense(ffn_dim, activation="relu"),
+                                     Dense(d_model)], name="ffn")
         self.norm_1, self.norm_2 = layers.LayerNormalization(), layers.LayerNormalization()
         self.dropout_1, self.dropout_2 = layers.Dropout(dropout), layers.Dropout(dropout)
 
@@ -106,8 +106,8 @@ class _DecoderLayer(layers.Layer):
         super().__init__(**kwargs)
         self.self_attention = MultiHeadAttention(d_model, num_heads, name="self_attention")
         self.cross_attention = MultiHeadAttention(d_model, num_heads, name="cross_attention")
-        self.ffn = keras.Sequential([layers.Dense(ffn_dim, activation="relu"),
-                                     layers.Dense(d_model)], name="ffn")
+        self.ffn = keras.Sequential([Dense(ffn_dim, activation="relu"),
+                                     Dense(d_model)], name="ffn")
         self.norms = [layers.LayerNormalization() for _ in range(3)]
         self.dropouts = [layers.Dropout(dropout) for _ in range(3)]
 
@@ -143,7 +143,7 @@ class Transformer(XLAOnTensorFlow, keras.Model):
                                              name=f"encoder_{i}") for i in range(num_layers)]
         self.decoder_layers = [_DecoderLayer(d_model, num_heads, ffn_dim, dropout,
                                              name=f"decoder_{i}") for i in range(num_layers)]
-        self.output_dense = layers.Dense(target_vocab_size, name="logits")
+        self.output_dense = Dense(target_vocab_size, name="logits")
         # Build every weight now, so the model saves, counts and reloads before a first call.
         self([np.ones((1, 2), "int32"), np.ones((1, 2), "int32")])
 
