@@ -10,6 +10,7 @@ from zoo.models.layers import (
     Conv2DTranspose,
     Dense,
     MaxPooling2D,
+    ToDataFormat,
     conv_transpose_by_matmul,
     max_pool_by_slices,
 )
@@ -157,3 +158,14 @@ def test_dense_saved_and_reloaded_with_its_own_class(tmp_path):
                                                           keras.layers.Reshape, Dense]
     np.testing.assert_allclose(reloaded.predict(inputs, verbose=0),
                                model.predict(inputs, verbose=0), atol=1e-6)
+
+
+def test_to_data_format_transposes_for_channels_first_only():
+    images = normal(2, 5, 6, 3)
+    channels_first = ToDataFormat("channels_first")
+    np.testing.assert_array_equal(ops.convert_to_numpy(channels_first(images)),
+                                  images.transpose(0, 3, 1, 2))
+    assert channels_first.compute_output_shape((None, 5, 6, 3)) == (None, 3, 5, 6)
+    np.testing.assert_array_equal(ops.convert_to_numpy(ToDataFormat("channels_last")(images)),
+                                  images)
+    assert ToDataFormat.from_config(channels_first.get_config()).data_format == "channels_first"

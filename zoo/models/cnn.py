@@ -4,13 +4,14 @@ Both take uint8 (or 0-255 float) RGB images `(batch, size, size, 3)` and return 
 probability of the positive class (dog, in Dogs vs Cats) `(batch, 1)`; the CompactCNN with
 `classes=K > 1` returns K softmax probabilities `(batch, K)` instead. They scale the pixels
 themselves, and with `augment=True` put the `augmentation` block in front, which changes
-images only in training.
+images only in training. Inputs are channels-last on every backend; inside, the convolutions
+run in `zoo.models.layers.cnn_data_format()` (channels-first on PyTorch, where that is faster).
 """
 
 import keras
 from keras import layers
 
-from zoo.models.layers import MaxPooling2D
+from zoo.models.layers import MaxPooling2D, ToDataFormat, cnn_data_format
 
 __all__ = ["CompactCNN", "SmallCNN", "augmentation"]
 
@@ -79,11 +80,15 @@ class SmallCNN(_FromScratchClassifier):
                  seed=None, **kwargs):
         super().__init__(image_size, augment, seed, **kwargs)
         self.filters, self.dense_units = tuple(filters), dense_units
-        convolutions = []
+        data_format = cnn_data_format()
+        convolutions = [ToDataFormat(data_format)]
         for count in self.filters:
-            convolutions += [layers.Conv2D(count, 3, activation="relu"), MaxPooling2D(2)]
+            convolutions += [layers.Conv2D(count, 3, activation="relu", data_format=data_format),
+                             MaxPooling2D(2, data_format=data_format)]
         self.body = keras.Sequential(
-            [*convolutions, layers.Flatten(), layers.Dense(dense_units, activation="relu"),
+            # Flatten in channels-last order on every backend, so the Dense weights mean the same
+            [*convolutions, layers.Flatten(data_format=data_format),
+             layers.Dense(dense_units, activation="relu"),
              layers.Dense(1, activation="sigmoid")],
             name="body",
         )
@@ -115,15 +120,20 @@ class CompactCNN(_FromScratchClassifier):
         super().__init__(image_size, augment, seed, **kwargs)
         self.filters, self.convs_per_stage, self.dropout = tuple(filters), convs_per_stage, dropout
         self.classes = classes
-        stages = []
+        data_format = cnn_data_format()
+        channel_axis = 1 if data_format == "channels_first" else -1
+        stages = [ToDataFormat(data_format)]
         for index, count in enumerate(self.filters):
             for _ in range(convs_per_stage):
-                stages += [layers.Conv2D(count, 3, padding="same", use_bias=False),
-                           layers.BatchNormalization(momentum=0.9), layers.ReLU()]
+                stages += [layers.Conv2D(count, 3, padding="same", use_bias=False,
+                                         data_format=data_format),
+                           layers.BatchNormalization(axis=channel_axis, momentum=0.9),
+                           layers.ReLU()]
             if index < len(self.filters) - 1:
-                stages.append(MaxPooling2D(2))
+                stages.append(MaxPooling2D(2, data_format=data_format))
         self.body = keras.Sequential(
-            [*stages, layers.GlobalAveragePooling2D(), layers.Dropout(dropout, seed=seed),
+            [*stages, layers.GlobalAveragePooling2D(data_format=data_format),
+             layers.Dropout(dropout, seed=seed),
              layers.Dense(classes, activation="sigmoid" if classes == 1 else "softmax")],
             name="body",
         )
