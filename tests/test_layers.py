@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 from keras import ops
 
+import zoo
+from zoo.models import cnn, dcgan, vae
 from zoo.models import layers as fast_layers
 from zoo.models.layers import (
     Conv2DTranspose,
     Dense,
+    FromDataFormat,
     MaxPooling2D,
     ToDataFormat,
     conv_transpose_by_matmul,
@@ -160,12 +163,58 @@ def test_dense_saved_and_reloaded_with_its_own_class(tmp_path):
                                model.predict(inputs, verbose=0), atol=1e-6)
 
 
-def test_to_data_format_transposes_for_channels_first_only():
+def test_data_format_layers_transpose_for_channels_first_only():
     images = normal(2, 5, 6, 3)
-    channels_first = ToDataFormat("channels_first")
-    np.testing.assert_array_equal(ops.convert_to_numpy(channels_first(images)),
-                                  images.transpose(0, 3, 1, 2))
-    assert channels_first.compute_output_shape((None, 5, 6, 3)) == (None, 3, 5, 6)
-    np.testing.assert_array_equal(ops.convert_to_numpy(ToDataFormat("channels_last")(images)),
-                                  images)
-    assert ToDataFormat.from_config(channels_first.get_config()).data_format == "channels_first"
+    to_first, from_first = ToDataFormat("channels_first"), FromDataFormat("channels_first")
+    maps = ops.convert_to_numpy(to_first(images))
+    np.testing.assert_array_equal(maps, images.transpose(0, 3, 1, 2))
+    np.testing.assert_array_equal(ops.convert_to_numpy(from_first(maps)), images)
+    assert to_first.compute_output_shape((None, 5, 6, 3)) == (None, 3, 5, 6)
+    assert from_first.compute_output_shape((None, 3, 5, 6)) == (None, 5, 6, 3)
+    for layer in (ToDataFormat("channels_last"), FromDataFormat("channels_last")):
+        np.testing.assert_array_equal(ops.convert_to_numpy(layer(images)), images)
+    assert FromDataFormat.from_config(from_first.get_config()).data_format == "channels_first"
+
+
+# The conv models, each as (its module, a tiny build, what it computes from a fixed input).
+CONV_MODELS = {
+    "SmallCNN": (cnn, lambda: zoo.SmallCNN(16, filters=(4, 8), dense_units=8),
+                 lambda model: model.predict(RNG_IMAGES * 255, verbose=0)),
+    "CompactCNN": (cnn, lambda: zoo.CompactCNN(16, filters=(8, 16)),
+                   lambda model: model.predict(RNG_IMAGES * 255, verbose=0)),
+    "VAE": (vae, lambda: zoo.VAE(16, latent_dim=4, filters=(4, 8)),
+            lambda model: ops.convert_to_numpy(model.reconstruct(RNG_IMAGES))),
+    "DCGAN": (dcgan, lambda: zoo.DCGAN(16, latent_dim=4, filters=(8, 4),
+                                       discriminator_filters=(4, 8)),
+              lambda model: np.concatenate(
+                  [ops.convert_to_numpy(model.generate(4)).reshape(4, -1),
+                   ops.convert_to_numpy(model.discriminator(RNG_IMAGES))], axis=1)),
+}
+RNG_IMAGES = np.random.default_rng(1).random((4, 16, 16, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("name", CONV_MODELS)
+def test_conv_models_compute_channels_first_on_pytorch_only(name):
+    expected = "channels_first" if keras.backend.backend() == "torch" else "channels_last"
+    assert fast_layers.conv_data_format() == expected
+    model = CONV_MODELS[name][1]()
+    formats = {layer.data_format for layer in model._flatten_layers()
+               if hasattr(layer, "data_format")}
+    assert formats == {expected}
+
+
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow",
+                    reason="TensorFlow's CPU convolutions take channels-last maps only")
+@pytest.mark.parametrize("name", CONV_MODELS)
+def test_both_layouts_compute_the_same_with_the_same_weights(name, monkeypatch):
+    """What lets a model saved on PyTorch (channels-first) load on JAX (channels-last): the
+    weights mean the same in both layouts, Flatten's order included."""
+    module, build, compute = CONV_MODELS[name]
+    models = {}
+    for data_format in ("channels_last", "channels_first"):
+        monkeypatch.setattr(module, "conv_data_format", lambda f=data_format: f)
+        models[data_format] = build()
+    models["channels_first"].set_weights(models["channels_last"].get_weights())
+    outputs = [compute(model) for model in models.values()]
+    assert outputs[0].shape[0] == 4 and outputs[0].std() > 0  # not a constant
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)

@@ -1,11 +1,8 @@
 import keras
 import numpy as np
-import pytest
 from harness import ModelTestCase
 
 import zoo
-from zoo.models import cnn as cnn_module
-from zoo.models.layers import cnn_data_format
 
 SIZE = 32
 
@@ -100,29 +97,3 @@ def test_mobilenet_features_are_frozen_and_fine_tuning_unfreezes_only_the_top():
     assert trainable and all(layer in model.base.layers[-10:] for layer in trainable)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in trainable)
 
-
-def test_cnns_compute_channels_first_on_pytorch_only():
-    expected = "channels_first" if keras.backend.backend() == "torch" else "channels_last"
-    assert cnn_data_format() == expected
-    for model in (zoo.SmallCNN(SIZE, filters=(4, 8), dense_units=16),
-                  zoo.CompactCNN(SIZE, filters=(8, 16))):
-        formats = {layer.data_format for layer in model.body.layers
-                   if hasattr(layer, "data_format")}
-        assert formats == {expected}
-
-
-@pytest.mark.skipif(keras.backend.backend() == "tensorflow",
-                    reason="TensorFlow's CPU convolutions take channels-last maps only")
-@pytest.mark.parametrize("build", [lambda: zoo.SmallCNN(SIZE, filters=(4, 8), dense_units=16),
-                                   lambda: zoo.CompactCNN(SIZE, filters=(8, 16))])
-def test_both_layouts_compute_the_same_with_the_same_weights(build, monkeypatch):
-    """What lets a model saved on PyTorch (channels-first) load on JAX (channels-last): the
-    weights mean the same in both layouts, Flatten's order included."""
-    models = {}
-    for data_format in ("channels_last", "channels_first"):
-        monkeypatch.setattr(cnn_module, "cnn_data_format", lambda f=data_format: f)
-        models[data_format] = build()
-    models["channels_first"].set_weights(models["channels_last"].get_weights())
-    outputs = [model.predict(images(), verbose=0) for model in models.values()]
-    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
-    assert outputs[0].std() > 0  # the images are told apart, not a constant

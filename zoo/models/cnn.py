@@ -5,13 +5,13 @@ probability of the positive class (dog, in Dogs vs Cats) `(batch, 1)`; the Compa
 `classes=K > 1` returns K softmax probabilities `(batch, K)` instead. They scale the pixels
 themselves, and with `augment=True` put the `augmentation` block in front, which changes
 images only in training. Inputs are channels-last on every backend; inside, the convolutions
-run in `zoo.models.layers.cnn_data_format()` (channels-first on PyTorch, where that is faster).
+run in `zoo.models.layers.conv_data_format()` (channels-first on PyTorch, where that is faster).
 """
 
 import keras
 from keras import layers
 
-from zoo.models.layers import MaxPooling2D, ToDataFormat, cnn_data_format
+from zoo.models.layers import MaxPooling2D, ToDataFormat, conv_data_format
 
 __all__ = ["CompactCNN", "SmallCNN", "augmentation"]
 
@@ -80,7 +80,7 @@ class SmallCNN(_FromScratchClassifier):
                  seed=None, **kwargs):
         super().__init__(image_size, augment, seed, **kwargs)
         self.filters, self.dense_units = tuple(filters), dense_units
-        data_format = cnn_data_format()
+        data_format = conv_data_format()
         convolutions = [ToDataFormat(data_format)]
         for count in self.filters:
             convolutions += [layers.Conv2D(count, 3, activation="relu", data_format=data_format),
@@ -120,7 +120,7 @@ class CompactCNN(_FromScratchClassifier):
         super().__init__(image_size, augment, seed, **kwargs)
         self.filters, self.convs_per_stage, self.dropout = tuple(filters), convs_per_stage, dropout
         self.classes = classes
-        data_format = cnn_data_format()
+        data_format = conv_data_format()
         channel_axis = 1 if data_format == "channels_first" else -1
         stages = [ToDataFormat(data_format)]
         for index, count in enumerate(self.filters):

@@ -15,7 +15,7 @@ discriminator's accuracy on real and on fake images.
 import keras
 from keras import layers, ops
 
-from zoo.models.layers import Conv2DTranspose
+from zoo.models.layers import Conv2DTranspose, FromDataFormat, ToDataFormat, conv_data_format
 from zoo.models.train_step import GradientStep, GradientStepModel, OptimizerGroup
 
 __all__ = ["DCGAN"]
@@ -35,26 +35,32 @@ class DCGAN(GradientStepModel):
         self.filters, self.discriminator_filters = tuple(filters), tuple(discriminator_filters)
         self.dropout, self.seed = dropout, seed
         side = image_size // 2 ** len(self.filters)
+        data_format = conv_data_format()  # images are channels-last outside on every backend
+        channel_axis = 1 if data_format == "channels_first" else -1
         upsampling = []
         for count in self.filters[1:]:
-            upsampling += [Conv2DTranspose(count, 4, strides=2, padding="same", use_bias=False),
-                           layers.BatchNormalization(), layers.ReLU()]
+            upsampling += [Conv2DTranspose(count, 4, strides=2, padding="same", use_bias=False,
+                                           data_format=data_format),
+                           layers.BatchNormalization(axis=channel_axis), layers.ReLU()]
         self.generator = keras.Sequential(
             [keras.Input((latent_dim,)),
              layers.Dense(side * side * self.filters[0], use_bias=False),
              layers.BatchNormalization(), layers.ReLU(),
-             layers.Reshape((side, side, self.filters[0])),
+             layers.Reshape((side, side, self.filters[0])), ToDataFormat(data_format),
              *upsampling,
-             Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh")],
+             Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh",
+                             data_format=data_format),
+             FromDataFormat(data_format)],
             name="generator",
         )
         downsampling = []
         for count in self.discriminator_filters:
-            downsampling += [layers.Conv2D(count, 4, strides=2, padding="same"),
+            downsampling += [layers.Conv2D(count, 4, strides=2, padding="same",
+                                           data_format=data_format),
                              layers.LeakyReLU(0.2), layers.Dropout(dropout, seed=seed)]
         self.discriminator = keras.Sequential(
-            [keras.Input((image_size, image_size, 3)), *downsampling, layers.Flatten(),
-             layers.Dense(1)],
+            [keras.Input((image_size, image_size, 3)), ToDataFormat(data_format),
+             *downsampling, layers.Flatten(data_format=data_format), layers.Dense(1)],
             name="discriminator",
         )
         self.seed_generator = keras.random.SeedGenerator(seed)

@@ -18,7 +18,7 @@ from the logits, which is the same function, numerically safer.
 import keras
 from keras import layers, ops
 
-from zoo.models.layers import Conv2DTranspose
+from zoo.models.layers import Conv2DTranspose, FromDataFormat, ToDataFormat, conv_data_format
 from zoo.models.train_step import GradientStep, GradientStepModel
 
 __all__ = ["VAE"]
@@ -34,11 +34,13 @@ class VAE(GradientStepModel):
         self.image_size, self.latent_dim, self.filters = image_size, latent_dim, tuple(filters)
         self.beta, self.seed = beta, seed
         side = image_size // 2 ** len(self.filters)
+        data_format = conv_data_format()  # images are channels-last outside on every backend
         self.encoder = keras.Sequential(
-            [keras.Input((image_size, image_size, 3))]
-            + [layers.Conv2D(f, 3, strides=2, padding="same", activation="relu")
+            [keras.Input((image_size, image_size, 3)), ToDataFormat(data_format)]
+            + [layers.Conv2D(f, 3, strides=2, padding="same", activation="relu",
+                             data_format=data_format)
                for f in self.filters]
-            + [layers.Flatten()],
+            + [layers.Flatten(data_format=data_format)],
             name="encoder",
         )
         self.to_mean = layers.Dense(latent_dim, name="mean")
@@ -46,10 +48,12 @@ class VAE(GradientStepModel):
         self.decoder = keras.Sequential(
             [keras.Input((latent_dim,)),
              layers.Dense(side * side * self.filters[-1], activation="relu"),
-             layers.Reshape((side, side, self.filters[-1]))]
-            + [Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu")
+             layers.Reshape((side, side, self.filters[-1])), ToDataFormat(data_format)]
+            + [Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu",
+                               data_format=data_format)
                for f in reversed(self.filters)]
-            + [Conv2DTranspose(3, 3, padding="same", name="logits")],
+            + [Conv2DTranspose(3, 3, padding="same", name="logits", data_format=data_format),
+               FromDataFormat(data_format)],
             name="decoder",
         )
         features = self.encoder.output_shape[-1]
