@@ -1,5 +1,6 @@
 """The one place for backend speed work: three Keras layers with a faster computation on JAX,
-and XLA for the translation models on TensorFlow.
+a channels-first layout for the conv models on PyTorch, and XLA for the translation models on
+TensorFlow.
 
 On JAX's CPU backend (XLA), the gradients of three common layers are slow, for zoo's models and
 for plain Keras alike (measured in BENCHMARKS.md and tools/bench.py):
