@@ -47,6 +47,19 @@ class TestDCGAN(ModelTestCase):
                                               keras.ops.convert_to_numpy(b))
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_model_saved_before_training_reloads(tmp_path, compiled):
+    """Saved before any compile(), or compiled but before its first step."""
+    model, latents = zoo.DCGAN(**KWARGS), TestDCGAN().input_data()
+    if compiled:
+        model.compile()
+    model.save(tmp_path / "gan.keras")
+    reloaded = keras.saving.load_model(tmp_path / "gan.keras")
+    assert reloaded.compiled == compiled
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(latents)),
+                               keras.ops.convert_to_numpy(model(latents)), atol=1e-6)
+
+
 def test_one_batch_updates_both_networks_both_optimizers_and_batch_norm():
     model = zoo.DCGAN(**KWARGS)
     model.compile()

@@ -85,16 +85,20 @@ class DCGAN(GradientStepModel):
         group.assign_variables("discriminator", self.discriminator.trainable_variables)
         group.assign_variables("generator", self.generator.trainable_variables)
         super().compile(optimizer=group, **kwargs)
+        # Built now, not at the first step: a model saved before it trains then holds the
+        # same optimizer variables that load_model (compile_from_config) creates to read them.
+        self.optimizer.build()
 
     def get_compile_config(self):
+        if not self.compiled:  # as Keras' own: an uncompiled model saves no compile config
+            return None
         return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
                 "g_optimizer": keras.optimizers.serialize(self.g_optimizer)}
 
     def compile_from_config(self, config):
         # Used by load_model: both optimizers must exist, built, before their saved state
-        # is read into them.
+        # is read into them (compile builds them).
         self.compile(**{name: keras.optimizers.deserialize(c) for name, c in config.items()})
-        self.optimizer.build()
 
     def gradient_steps(self):
         return [
