@@ -177,6 +177,7 @@ def test_data_format_layers_transpose_for_channels_first_only():
 
 
 # The conv models, each as (its module, a tiny build, what it computes from a fixed input).
+RNG_IMAGES = np.random.default_rng(1).random((4, 16, 16, 3)).astype("float32")
 CONV_MODELS = {
     "SmallCNN": (cnn, lambda: zoo.SmallCNN(16, filters=(4, 8), dense_units=8),
                  lambda model: model.predict(RNG_IMAGES * 255, verbose=0)),
@@ -190,7 +191,6 @@ CONV_MODELS = {
                   [ops.convert_to_numpy(model.generate(4)).reshape(4, -1),
                    ops.convert_to_numpy(model.discriminator(RNG_IMAGES))], axis=1)),
 }
-RNG_IMAGES = np.random.default_rng(1).random((4, 16, 16, 3)).astype("float32")
 
 
 @pytest.mark.parametrize("name", CONV_MODELS)

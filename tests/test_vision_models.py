@@ -96,4 +96,3 @@ def test_mobilenet_features_are_frozen_and_fine_tuning_unfreezes_only_the_top():
     trainable = [layer for layer in model.base.layers if layer.trainable_weights]
     assert trainable and all(layer in model.base.layers[-10:] for layer in trainable)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in trainable)
-

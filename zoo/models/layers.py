@@ -164,18 +164,20 @@ class ToDataFormat(keras.layers.Layer):
     """Channels-last images (B, H, W, C) -> `data_format`'s layout: (B, C, H, W) for
     "channels_first", unchanged for "channels_last"."""
 
+    permutation = (0, 3, 1, 2)  # the axes a channels-first layout takes, in order
+
     def __init__(self, data_format, **kwargs):
         super().__init__(**kwargs)
         self.data_format = data_format
 
-    def call(self, images):
+    def call(self, maps):
         if self.data_format == "channels_first":
-            return ops.transpose(images, (0, 3, 1, 2))
-        return images
+            return ops.transpose(maps, self.permutation)
+        return maps
 
     def compute_output_shape(self, input_shape):
         if self.data_format == "channels_first":
-            return (input_shape[0], input_shape[3], input_shape[1], input_shape[2])
+            return tuple(input_shape[axis] for axis in self.permutation)
         return tuple(input_shape)
 
     def get_config(self):
@@ -186,15 +188,7 @@ class ToDataFormat(keras.layers.Layer):
 class FromDataFormat(ToDataFormat):
     """`ToDataFormat`'s inverse: maps in `data_format`'s layout -> channels-last (B, H, W, C)."""
 
-    def call(self, maps):
-        if self.data_format == "channels_first":
-            return ops.transpose(maps, (0, 2, 3, 1))
-        return maps
-
-    def compute_output_shape(self, input_shape):
-        if self.data_format == "channels_first":
-            return (input_shape[0], input_shape[2], input_shape[3], input_shape[1])
-        return tuple(input_shape)
+    permutation = (0, 2, 3, 1)
 
 
 class XLAOnTensorFlow:
