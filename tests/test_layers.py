@@ -9,6 +9,7 @@ import zoo
 from zoo.models import cnn, dcgan, vae
 from zoo.models import layers as fast_layers
 from zoo.models.layers import (
+    LSTM,
     Conv2DTranspose,
     Dense,
     FromDataFormat,
@@ -161,6 +162,86 @@ def test_dense_saved_and_reloaded_with_its_own_class(tmp_path):
                                                           keras.layers.Reshape, Dense]
     np.testing.assert_allclose(reloaded.predict(inputs, verbose=0),
                                model.predict(inputs, verbose=0), atol=1e-6)
+
+
+# Sequences (B=4, T=6, 5) and the masks the LSTM tests feed: right padding is packed on
+# PyTorch; left padding and an empty row are not right-padded and take Keras' loop.
+SEQUENCES = normal(4, 6, 5)
+LSTM_MASKS = {
+    "none": None,
+    "right-padded": np.arange(6)[None] < np.array([[6], [3], [1], [5]]),
+    "left-padded": np.arange(6)[None] >= np.array([[0], [3], [5], [1]]),
+    "an empty row": np.arange(6)[None] < np.array([[6], [0], [2], [4]]),
+}
+
+
+def lstm_pair(**settings):
+    ours, theirs = LSTM(7, **settings), keras.layers.LSTM(7, **settings)
+    for layer in (ours, theirs):
+        layer.build(SEQUENCES.shape)
+    theirs.set_weights(ours.get_weights())
+    return ours, theirs
+
+
+@pytest.mark.parametrize("mask", LSTM_MASKS)
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+def test_lstm_computes_what_keras_lstm_computes(mask, return_sequences, zero_output_for_mask):
+    """Outputs (masked steps included) and final states, from a given initial state."""
+    ours, theirs = lstm_pair(return_sequences=return_sequences, return_state=True,
+                             zero_output_for_mask=zero_output_for_mask)
+    initial_state = [normal(4, 7), normal(4, 7)]
+    for mine, reference in zip(
+            ours(SEQUENCES, mask=LSTM_MASKS[mask], initial_state=initial_state),
+            theirs(SEQUENCES, mask=LSTM_MASKS[mask], initial_state=initial_state)):
+        assert mine.shape == reference.shape
+        np.testing.assert_allclose(ops.convert_to_numpy(mine), ops.convert_to_numpy(reference),
+                                   atol=1e-5)
+
+
+def test_lstm_takes_pytorchs_kernel_on_pytorch_only(monkeypatch):
+    """On PyTorch, unmasked and right-padded sequences take the fused kernel; the other masks
+    fall back to Keras. On TensorFlow and JAX the kernel is never tried."""
+    taken, fused = {}, fast_layers.fused_lstm_on_torch
+    layer = LSTM(7)
+    for name, mask in LSTM_MASKS.items():
+        monkeypatch.setattr(fast_layers, "fused_lstm_on_torch",
+                            lambda *args, name=name: taken.setdefault(name, fused(*args)))
+        layer(SEQUENCES, mask=mask)
+    if keras.backend.backend() == "torch":
+        assert {name: result is not None for name, result in taken.items()} == {
+            "none": True, "right-padded": True, "left-padded": False, "an empty row": False}
+    else:
+        assert taken == {}
+
+
+def lstm_model(lstm):
+    return keras.Sequential([keras.Input((6, 5)), keras.layers.Masking(0.0),
+                             lstm(7, return_sequences=True), keras.layers.Dense(3)])
+
+
+def test_lstm_trains_like_keras_lstm():
+    """Right-padded batches, two SGD epochs: same updated weights as Keras' LSTM."""
+    ours, theirs = lstm_model(LSTM), lstm_model(keras.layers.LSTM)
+    theirs.set_weights(ours.get_weights())
+    initial = ours.get_weights()
+    inputs = SEQUENCES * LSTM_MASKS["right-padded"][..., None]
+    targets = normal(4, 6, 3)
+    for model in (ours, theirs):
+        model.compile(keras.optimizers.SGD(0.1), "mse")
+        model.fit(inputs, targets, batch_size=2, epochs=2, shuffle=False, verbose=0)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, atol=1e-5)
+    assert not np.allclose(ours.get_weights()[0], initial[0])
+
+
+def test_lstm_saved_and_reloaded_with_its_own_class(tmp_path):
+    model = lstm_model(LSTM)
+    model.save(tmp_path / "lstm.keras")
+    reloaded = keras.saving.load_model(tmp_path / "lstm.keras")
+    assert type(reloaded.layers[1]) is LSTM
+    np.testing.assert_allclose(reloaded.predict(SEQUENCES, verbose=0),
+                               model.predict(SEQUENCES, verbose=0), atol=1e-6)
 
 
 def test_data_format_layers_transpose_for_channels_first_only():

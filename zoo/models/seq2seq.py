@@ -18,7 +18,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.attention import scaled_dot_product_attention
-from zoo.models.layers import Dense, XLAOnTensorFlow
+from zoo.models.layers import LSTM, Dense, XLAOnTensorFlow
 
 __all__ = ["Seq2SeqAttention"]
 
@@ -37,11 +37,11 @@ class Seq2SeqAttention(XLAOnTensorFlow, keras.Model):
         self.embedding_dim, self.units = embedding_dim, units
         self.source_embedding = layers.Embedding(source_vocab_size, embedding_dim,
                                                  name="source_embed")
-        self.encoder_lstm = layers.LSTM(units, return_sequences=True, return_state=True,
+        self.encoder_lstm = LSTM(units, return_sequences=True, return_state=True,
                                         name="encoder")
         self.target_embedding = layers.Embedding(target_vocab_size, embedding_dim,
                                                  name="target_embed")
-        self.decoder_lstm = layers.LSTM(units, return_sequences=True, return_state=True,
+        self.decoder_lstm = LSTM(units, return_sequences=True, return_state=True,
                                         name="decoder")
         self.output_dense = Dense(target_vocab_size, name="logits")
         # Build every weight now, so the model saves, counts and reloads before a first call.
