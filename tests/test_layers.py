@@ -10,6 +10,7 @@ from zoo.models import cnn, dcgan, vae
 from zoo.models import layers as fast_layers
 from zoo.models.layers import (
     LSTM,
+    BatchNormalization,
     Conv2DTranspose,
     Dense,
     FromDataFormat,
@@ -162,6 +163,71 @@ def test_dense_saved_and_reloaded_with_its_own_class(tmp_path):
                                                           keras.layers.Reshape, Dense]
     np.testing.assert_allclose(reloaded.predict(inputs, verbose=0),
                                model.predict(inputs, verbose=0), atol=1e-6)
+
+
+MAPS = normal(4, 5, 6, 3) * 3 + 1
+
+
+@pytest.mark.parametrize("settings", [{}, {"momentum": 0.9, "center": False},
+                                      {"scale": False, "epsilon": 0.1}])
+def test_batch_normalization_computes_what_keras_computes(settings):
+    """Training outputs, the moving statistics they update, then inference outputs."""
+    ours, theirs = BatchNormalization(**settings), keras.layers.BatchNormalization(**settings)
+    for layer in (ours, theirs):
+        layer.build(MAPS.shape)
+    for training in (True, True, False):
+        np.testing.assert_allclose(ops.convert_to_numpy(ours(MAPS, training=training)),
+                                   ops.convert_to_numpy(theirs(MAPS, training=training)),
+                                   atol=1e-5)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, atol=1e-6)
+    assert not np.allclose(ours.moving_variance, 1)
+
+
+def batch_norm_model(batch_norm):
+    return keras.Sequential([keras.Input((5, 6, 3)), keras.layers.Conv2D(4, 3),
+                             batch_norm(), keras.layers.ReLU(), keras.layers.Flatten(),
+                             keras.layers.Dense(1)])
+
+
+def test_batch_normalization_trains_like_keras():
+    """Two SGD epochs: the same weights and moving statistics as Keras' layer."""
+    ours, theirs = batch_norm_model(BatchNormalization), batch_norm_model(
+        keras.layers.BatchNormalization)
+    theirs.set_weights(ours.get_weights())
+    initial, targets = ours.get_weights(), normal(4, 1)
+    for model in (ours, theirs):
+        model.compile(keras.optimizers.SGD(0.05), "mse")
+        model.fit(MAPS, targets, batch_size=2, epochs=2, shuffle=False, verbose=0)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, atol=1e-5)
+    assert not np.allclose(ours.get_weights()[2], initial[2])  # gamma moved
+
+
+def test_batch_normalization_takes_the_fused_kernel_on_tensorflow_only(monkeypatch):
+    """Training on 4-D channels-last maps calls FusedBatchNorm on TensorFlow; inference,
+    2-D inputs and channels-first maps do not, nor does any other backend."""
+    calls = []
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        fused = tf.compat.v1.nn.fused_batch_norm
+        monkeypatch.setattr(tf.compat.v1.nn, "fused_batch_norm",
+                            lambda *args, **kwargs: calls.append(1) or fused(*args, **kwargs))
+    BatchNormalization()(MAPS, training=True)
+    BatchNormalization()(MAPS, training=False)
+    BatchNormalization()(normal(4, 3), training=True)
+    BatchNormalization(axis=1)(MAPS, training=True)
+    assert len(calls) == (1 if keras.backend.backend() == "tensorflow" else 0)
+
+
+def test_batch_normalization_saved_and_reloaded_with_its_own_class(tmp_path):
+    model = batch_norm_model(BatchNormalization)
+    model.save(tmp_path / "batch_norm.keras")
+    reloaded = keras.saving.load_model(tmp_path / "batch_norm.keras")
+    assert type(reloaded.layers[1]) is BatchNormalization
+    np.testing.assert_allclose(reloaded.predict(MAPS, verbose=0),
+                               model.predict(MAPS, verbose=0), atol=1e-6)
 
 
 # Sequences (B=4, T=6, 5) and the masks the LSTM tests feed: right padding is packed on

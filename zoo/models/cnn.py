@@ -11,7 +11,7 @@ run in `zoo.models.layers.conv_data_format()` (channels-first on PyTorch, where 
 import keras
 from keras import layers
 
-from zoo.models.layers import MaxPooling2D, ToDataFormat, conv_data_format
+from zoo.models.layers import BatchNormalization, MaxPooling2D, ToDataFormat, conv_data_format
 
 __all__ = ["CompactCNN", "SmallCNN", "augmentation"]
 
@@ -127,7 +127,7 @@ class CompactCNN(_FromScratchClassifier):
             for _ in range(convs_per_stage):
                 stages += [layers.Conv2D(count, 3, padding="same", use_bias=False,
                                          data_format=data_format),
-                           layers.BatchNormalization(axis=channel_axis, momentum=0.9),
+                           BatchNormalization(axis=channel_axis, momentum=0.9),
                            layers.ReLU()]
             if index < len(self.filters) - 1:
                 stages.append(MaxPooling2D(2, data_format=data_format))

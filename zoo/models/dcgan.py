@@ -15,7 +15,13 @@ discriminator's accuracy on real and on fake images.
 import keras
 from keras import layers, ops
 
-from zoo.models.layers import Conv2DTranspose, FromDataFormat, ToDataFormat, conv_data_format
+from zoo.models.layers import (
+    BatchNormalization,
+    Conv2DTranspose,
+    FromDataFormat,
+    ToDataFormat,
+    conv_data_format,
+)
 from zoo.models.train_step import GradientStep, GradientStepModel, OptimizerGroup
 
 __all__ = ["DCGAN"]
@@ -41,11 +47,11 @@ class DCGAN(GradientStepModel):
         for count in self.filters[1:]:
             upsampling += [Conv2DTranspose(count, 4, strides=2, padding="same", use_bias=False,
                                            data_format=data_format),
-                           layers.BatchNormalization(axis=channel_axis), layers.ReLU()]
+                           BatchNormalization(axis=channel_axis), layers.ReLU()]
         self.generator = keras.Sequential(
             [keras.Input((latent_dim,)),
              layers.Dense(side * side * self.filters[0], use_bias=False),
-             layers.BatchNormalization(), layers.ReLU(),
+             BatchNormalization(), layers.ReLU(),
              layers.Reshape((side, side, self.filters[0])), ToDataFormat(data_format),
              *upsampling,
              Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh",
