@@ -70,6 +70,27 @@ def test_small_cnn_has_the_seeds_parameter_count_at_150px():
     assert zoo.SmallCNN(image_size=150).count_params() == 19_034_177
 
 
+def test_small_cnn_computes_the_classic_conv_relu_pool_stack():
+    """zoo pools before its ReLU; with the same weights it predicts and trains (two SGD steps)
+    exactly like the classic Conv2D(relu) -> MaxPooling2D stack."""
+    layers = keras.layers
+    classic = keras.Sequential(
+        [keras.Input((SIZE, SIZE, 3)), layers.Rescaling(1 / 255),
+         *[layer for count in (4, 8)
+           for layer in (layers.Conv2D(count, 3, activation="relu"), layers.MaxPooling2D(2))],
+         layers.Flatten(), layers.Dense(8, activation="relu"),
+         layers.Dense(1, activation="sigmoid")])
+    model = zoo.SmallCNN(SIZE, filters=(4, 8), dense_units=8)
+    classic.set_weights(model.get_weights())
+    np.testing.assert_allclose(model.predict(images(), verbose=0),
+                               classic.predict(images(), verbose=0), atol=1e-6)
+    for network in (model, classic):
+        network.compile(keras.optimizers.SGD(0.1), "binary_crossentropy")
+        network.fit(images(), labels(), batch_size=4, shuffle=False, verbose=0)
+    for ours, theirs in zip(model.get_weights(), classic.get_weights()):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
 def test_compact_cnn_gives_softmax_over_classes_and_pooled_features():
     model = zoo.CompactCNN(image_size=SIZE, filters=(8, 16), classes=3)
     probabilities = keras.ops.convert_to_numpy(model.predict(images(), verbose=0))

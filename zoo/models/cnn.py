@@ -72,6 +72,8 @@ class SmallCNN(_FromScratchClassifier):
     (B, S, S, 3) -> Rescaling 1/255 -> [Conv2D 3x3 relu -> MaxPool 2x2] x (32, 64, 128)
     -> Flatten -> Dense 512 relu -> Dense 1 sigmoid -> (B, 1)
 
+    (Each ReLU runs after its pooling: the same values, on a quarter of the pixels.)
+
     At S = 150: 19,034,177 parameters, 18,940,416 of them in the Dense 512 layer that reads
     the 17x17x128 feature map.
     """
@@ -83,8 +85,10 @@ class SmallCNN(_FromScratchClassifier):
         data_format = conv_data_format()
         convolutions = [ToDataFormat(data_format)]
         for count in self.filters:
-            convolutions += [layers.Conv2D(count, 3, activation="relu", data_format=data_format),
-                             MaxPooling2D(2, data_format=data_format)]
+            # ReLU after the pooling: the same values (ReLU keeps order, so it commutes with
+            # max) on a quarter of the pixels; its gradient was 15-20 ms a step at full size.
+            convolutions += [layers.Conv2D(count, 3, data_format=data_format),
+                             MaxPooling2D(2, data_format=data_format), layers.ReLU()]
         self.body = keras.Sequential(
             # Flatten in channels-last order on every backend, so the Dense weights mean the same
             [*convolutions, layers.Flatten(data_format=data_format),
