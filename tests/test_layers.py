@@ -230,6 +230,96 @@ def test_batch_normalization_saved_and_reloaded_with_its_own_class(tmp_path):
                                model.predict(MAPS, verbose=0), atol=1e-6)
 
 
+def heads_last(*shape):
+    return ops.convert_to_tensor(normal(*shape))
+
+
+ATTENTION_MASKS = {  # broadcastable to (B=2, heads=3, Lq=4, Lk=5)
+    "none": None,
+    "padding": np.array([[True] * 5, [True, True, False, False, False]])[:, None, None, :],
+    "causal and padding": np.tril(np.ones((4, 5), bool))[None, None]
+                          & np.array([[True] * 5, [True] * 3 + [False] * 2])[:, None, None, :],
+    "a row with no key": np.array([[True] * 5, [False] * 5])[:, None, None, :],
+    "per head, 2-D": np.ones((4, 5), bool) & (np.arange(5) < 3),
+}
+
+
+@pytest.mark.parametrize("mask", ATTENTION_MASKS)
+def test_attention_context_is_zoo_attentions_output(mask):
+    from zoo.attention import scaled_dot_product_attention
+
+    query, key, value = heads_last(2, 4, 3, 8), heads_last(2, 5, 3, 8), heads_last(2, 5, 3, 8)
+    expected, _ = scaled_dot_product_attention(
+        *[ops.transpose(x, (0, 2, 1, 3)) for x in (query, key, value)], ATTENTION_MASKS[mask])
+    got = fast_layers.attention_context(query, key, value, ATTENTION_MASKS[mask])
+    assert got.shape == (2, 4, 3, 8)
+    np.testing.assert_allclose(ops.convert_to_numpy(got),
+                               ops.convert_to_numpy(ops.transpose(expected, (0, 2, 1, 3))),
+                               atol=1e-5)
+
+
+def test_transformer_trains_alike_with_the_fused_attention(monkeypatch):
+    """Two SGD steps of a tiny Transformer with padding: the same weights whether training
+    attends through `attention_context` (PyTorch's fused kernel there) or through zoo's
+    attention on transposed heads."""
+    from zoo.attention import scaled_dot_product_attention
+    from zoo.models import transformer
+
+    def through_zoo_attention(query, key, value, mask):
+        context, _ = scaled_dot_product_attention(
+            *[ops.transpose(x, (0, 2, 1, 3)) for x in (query, key, value)], mask)
+        return ops.transpose(context, (0, 2, 1, 3))
+
+    source = np.array([[5, 6, 7, 0], [8, 9, 0, 0], [4, 5, 6, 7]], "int32")
+    target_in = np.array([[2, 5, 6, 0], [2, 8, 0, 0], [2, 4, 5, 6]], "int32")
+    target = np.array([[5, 6, 3, 0], [8, 3, 0, 0], [4, 5, 6, 3]], "int32")
+    trained = []
+    for route in ("fused", "zoo attention"):
+        if route == "zoo attention":
+            monkeypatch.setattr(transformer, "attention_context", through_zoo_attention)
+        keras.utils.set_random_seed(0)
+        model = zoo.Transformer(12, 12, num_layers=1, d_model=8, num_heads=2, ffn_dim=8,
+                                dropout=0.0, max_length=6)
+        model.compile(keras.optimizers.SGD(0.5),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit([source, target_in], target, batch_size=3, epochs=2, verbose=0)
+        trained.append(model.get_weights())
+    for fused, explicit in zip(*trained):
+        np.testing.assert_allclose(fused, explicit, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", [
+    keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                               reduction="mean_with_sample_weight"),
+    keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum"),
+    "sparse_categorical_crossentropy",
+])
+def test_loss_on_token_rows_is_the_compiled_loss(loss, monkeypatch):
+    """The translation models' loss on (B * T) rows equals the compiled loss on (B, T, vocab),
+    with and without per-token sample weights, and the loss really sees 2-D logits."""
+    model = zoo.Seq2SeqAttention(9, 11, embedding_dim=4, units=6)
+    model.compile("sgd", loss)
+    logits = normal(3, 5, 11)
+    probabilities = ops.convert_to_numpy(ops.softmax(logits))
+    outputs = logits if not isinstance(loss, str) else probabilities
+    targets = RNG.integers(0, 11, (3, 5))
+    weights = (RNG.random((3, 5)) > 0.3).astype("float32")
+    # the string compiles to the same loss with its default settings
+    reference = keras.losses.SparseCategoricalCrossentropy() if isinstance(loss, str) else loss
+    ranks, keras_compute_loss = [], keras.Model.compute_loss
+    monkeypatch.setattr(keras.Model, "compute_loss", lambda self, x, y, y_pred, *args, **kw:
+                        ranks.append(len(y_pred.shape)) or keras_compute_loss(
+                            self, x, y, y_pred, *args, **kw))
+    for sample_weight in (None, weights):
+        expected = (reference(targets, outputs) if sample_weight is None else
+                    reference(targets, outputs, sample_weight=sample_weight))
+        got = model.compute_loss(y=targets, y_pred=ops.convert_to_tensor(outputs),
+                                 sample_weight=sample_weight)
+        np.testing.assert_allclose(float(got), float(expected), rtol=1e-5)
+    assert ranks == [2, 2]
+
+
 # Sequences (B=4, T=6, 5) and the masks the LSTM tests feed: right padding is packed on
 # PyTorch; left padding and an empty row are not right-padded and take Keras' loop.
 SEQUENCES = normal(4, 6, 5)

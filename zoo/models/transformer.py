@@ -20,7 +20,7 @@ import numpy as np
 from keras import layers, ops
 
 from zoo.attention import scaled_dot_product_attention
-from zoo.models.layers import Dense, XLAOnTensorFlow
+from zoo.models.layers import Dense, LossOnTokenRows, XLAOnTensorFlow, attention_context
 
 __all__ = ["MultiHeadAttention", "Transformer", "sinusoidal_positions"]
 
@@ -41,7 +41,9 @@ class MultiHeadAttention(layers.Layer):
 
     call(query (B, Lq, d_model), memory (B, Lk, d_model), mask broadcastable to
     (B, heads, Lq, Lk), true where a query may attend) -> (output (B, Lq, d_model),
-    weights (B, heads, Lq, Lk)).
+    weights (B, heads, Lq, Lk)). With `return_weights=False` (the layers pass it in training,
+    where nothing reads them) the weights are None and the output comes from
+    `zoo.models.layers.attention_context`: the same values, one fused op on PyTorch.
     """
 
     def __init__(self, d_model, num_heads, **kwargs):
@@ -61,17 +63,20 @@ class MultiHeadAttention(layers.Layer):
         self.value_dense.build(memory_shape)
         self.output_dense.build((*query_shape[:-1], self.d_model))
 
-    def _split_heads(self, x):  # (B, L, d_model) -> (B, heads, L, d_model / heads)
+    def _split_heads(self, x):  # (B, L, d_model) -> (B, L, heads, d_model / heads)
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
-        x = ops.reshape(x, (batch, length, self.num_heads, self.d_model // self.num_heads))
-        return ops.transpose(x, (0, 2, 1, 3))
+        return ops.reshape(x, (batch, length, self.num_heads, self.d_model // self.num_heads))
 
-    def call(self, query, memory, mask=None):
+    def call(self, query, memory, mask=None, return_weights=True):
         q = self._split_heads(self.query_dense(query))
         k = self._split_heads(self.key_dense(memory))
         v = self._split_heads(self.value_dense(memory))
-        context, weights = scaled_dot_product_attention(q, k, v, mask)
-        context = ops.transpose(context, (0, 2, 1, 3))  # (B, Lq, heads, depth)
+        if return_weights:
+            context, weights = scaled_dot_product_attention(
+                *[ops.transpose(x, (0, 2, 1, 3)) for x in (q, k, v)], mask)
+            context = ops.transpose(context, (0, 2, 1, 3))  # (B, Lq, heads, depth)
+        else:
+            context, weights = attention_context(q, k, v, mask), None
         batch, length = ops.shape(context)[0], ops.shape(context)[1]
         return self.output_dense(ops.reshape(context, (batch, length, self.d_model))), weights
 
@@ -81,7 +86,8 @@ class MultiHeadAttention(layers.Layer):
 
 class _EncoderLayer(layers.Layer):
     """Self-attention and a feed-forward block, each with dropout, a residual connection and
-    layer norm after it (the paper's post-norm): (B, S, d) -> (B, S, d), weights."""
+    layer norm after it (the paper's post-norm): (B, S, d) -> (B, S, d), weights (None in
+    training)."""
 
     def __init__(self, d_model, num_heads, ffn_dim, dropout, **kwargs):
         super().__init__(**kwargs)
@@ -92,7 +98,7 @@ class _EncoderLayer(layers.Layer):
         self.dropout_1, self.dropout_2 = layers.Dropout(dropout), layers.Dropout(dropout)
 
     def call(self, x, mask, training=False):
-        attended, weights = self.attention(x, x, mask)
+        attended, weights = self.attention(x, x, mask, return_weights=not training)
         x = self.norm_1(x + self.dropout_1(attended, training=training))
         x = self.norm_2(x + self.dropout_2(self.ffn(x), training=training))
         return x, weights
@@ -100,7 +106,8 @@ class _EncoderLayer(layers.Layer):
 
 class _DecoderLayer(layers.Layer):
     """Masked self-attention, cross-attention over the encoder output, feed-forward; each
-    with dropout, residual and post-norm: (B, T, d) -> (B, T, d), (self, cross) weights."""
+    with dropout, residual and post-norm: (B, T, d) -> (B, T, d), (self, cross) weights
+    (None in training)."""
 
     def __init__(self, d_model, num_heads, ffn_dim, dropout, **kwargs):
         super().__init__(**kwargs)
@@ -112,16 +119,18 @@ class _DecoderLayer(layers.Layer):
         self.dropouts = [layers.Dropout(dropout) for _ in range(3)]
 
     def call(self, x, memory, self_mask, cross_mask, training=False):
-        attended, self_weights = self.self_attention(x, x, self_mask)
+        attended, self_weights = self.self_attention(x, x, self_mask,
+                                                     return_weights=not training)
         x = self.norms[0](x + self.dropouts[0](attended, training=training))
-        attended, cross_weights = self.cross_attention(x, memory, cross_mask)
+        attended, cross_weights = self.cross_attention(x, memory, cross_mask,
+                                                       return_weights=not training)
         x = self.norms[1](x + self.dropouts[1](attended, training=training))
         x = self.norms[2](x + self.dropouts[2](self.ffn(x), training=training))
         return x, (self_weights, cross_weights)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Transformer(XLAOnTensorFlow, keras.Model):
+class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
     """Encoder-decoder Transformer; see the module docstring.
 
     ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).
@@ -157,7 +166,7 @@ class Transformer(XLAOnTensorFlow, keras.Model):
 
     def encode(self, source, training=False):
         """(B, S) ids -> encoder output (B, S, d_model), its padding mask (B, 1, 1, S), and
-        each encoder layer's self-attention weights (B, heads, S, S)."""
+        each encoder layer's self-attention weights (B, heads, S, S), None in training."""
         source_mask = ops.not_equal(source, 0)[:, None, None, :]
         x, weights = self._embed(source, self.source_embedding, training), []
         for layer in self.encoder_layers:
@@ -167,7 +176,8 @@ class Transformer(XLAOnTensorFlow, keras.Model):
 
     def decode(self, target_in, memory, source_mask, training=False):
         """(B, T) ids, the encoder output and mask -> logits (B, T, target_vocab) and each
-        decoder layer's (self (B, heads, T, T), cross (B, heads, T, S)) weights."""
+        decoder layer's (self (B, heads, T, T), cross (B, heads, T, S)) weights, None in
+        training."""
         length = ops.shape(target_in)[1]
         causal = ops.tril(ops.ones((length, length), "bool"))[None, None]  # (1, 1, T, T)
         self_mask = ops.logical_and(causal, ops.not_equal(target_in, 0)[:, None, None, :])
