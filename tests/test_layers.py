@@ -61,22 +61,29 @@ def stack(pooling, transposed):
                              keras.layers.Flatten(), keras.layers.Dense(1)])
 
 
+def assert_trains_alike(ours, theirs, inputs, targets, batch_size, learning_rate=0.1,
+                        moved=0):
+    """Two SGD epochs of both models (the same weights already) on the same batches: the same
+    updated weights, and weight `moved` of ours changed (the steps did something)."""
+    initial = ours.get_weights()
+    for model in (ours, theirs):
+        model.compile(keras.optimizers.SGD(learning_rate), "mse")
+        model.fit(inputs, targets, batch_size=batch_size, epochs=2, shuffle=False, verbose=0)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, atol=1e-5)
+    assert not np.allclose(ours.get_weights()[moved], initial[moved])
+
+
 def test_layers_train_like_keras_layers():
     """Same weights, same batch, two SGD steps: same outputs and same updated weights, so the
     faster routes' gradients are Keras' gradients (normal noise: no ties in a pooling window)."""
     ours, theirs = (stack(MaxPooling2D, Conv2DTranspose),
                     stack(keras.layers.MaxPooling2D, keras.layers.Conv2DTranspose))
     theirs.set_weights(ours.get_weights())
-    initial = ours.get_weights()
     images, targets = normal(8, 9, 9, 3), normal(8, 1)
     np.testing.assert_allclose(ours.predict(images, verbose=0), theirs.predict(images, verbose=0),
                                atol=1e-5)
-    for model in (ours, theirs):
-        model.compile(keras.optimizers.SGD(0.1), "mse")
-        model.fit(images, targets, batch_size=8, epochs=2, verbose=0)
-    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(mine, reference, atol=1e-5)
-    assert not np.allclose(ours.get_weights()[0], initial[0])  # the steps moved the weights
+    assert_trains_alike(ours, theirs, images, targets, batch_size=8)
 
 
 def test_faster_routes_are_taken_on_jax_only(monkeypatch):
@@ -130,18 +137,11 @@ def test_dense_on_sequences_trains_like_keras_dense():
     ours, theirs = sequence_model(Dense), sequence_model(keras.layers.Dense)
     assert ours.output.shape == theirs.output.shape == (None, None, 3)
     theirs.set_weights(ours.get_weights())
-    initial = ours.get_weights()
     for length in (7, 3):  # one model, two sequence lengths
         inputs = normal(2, length, 4, 5)
         np.testing.assert_allclose(ours.predict(inputs, verbose=0),
                                    theirs.predict(inputs, verbose=0), atol=1e-5)
-    inputs, targets = normal(8, 7, 4, 5), normal(8, 7, 3)
-    for model in (ours, theirs):
-        model.compile(keras.optimizers.SGD(0.1), "mse")
-        model.fit(inputs, targets, batch_size=4, epochs=2, shuffle=False, verbose=0)
-    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(mine, reference, atol=1e-5)
-    assert not np.allclose(ours.get_weights()[0], initial[0])
+    assert_trains_alike(ours, theirs, normal(8, 7, 4, 5), normal(8, 7, 3), batch_size=4)
 
 
 def test_dense_multiplies_a_matrix(monkeypatch):
@@ -195,13 +195,8 @@ def test_batch_normalization_trains_like_keras():
     ours, theirs = batch_norm_model(BatchNormalization), batch_norm_model(
         keras.layers.BatchNormalization)
     theirs.set_weights(ours.get_weights())
-    initial, targets = ours.get_weights(), normal(4, 1)
-    for model in (ours, theirs):
-        model.compile(keras.optimizers.SGD(0.05), "mse")
-        model.fit(MAPS, targets, batch_size=2, epochs=2, shuffle=False, verbose=0)
-    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(mine, reference, atol=1e-5)
-    assert not np.allclose(ours.get_weights()[2], initial[2])  # gamma moved
+    assert_trains_alike(ours, theirs, MAPS, normal(4, 1), batch_size=2, learning_rate=0.05,
+                        moved=2)  # gamma
 
 
 def test_batch_normalization_takes_the_fused_kernel_on_tensorflow_only(monkeypatch):
@@ -380,15 +375,8 @@ def test_lstm_trains_like_keras_lstm():
     """Right-padded batches, two SGD epochs: same updated weights as Keras' LSTM."""
     ours, theirs = lstm_model(LSTM), lstm_model(keras.layers.LSTM)
     theirs.set_weights(ours.get_weights())
-    initial = ours.get_weights()
-    inputs = SEQUENCES * LSTM_MASKS["right-padded"][..., None]
-    targets = normal(4, 6, 3)
-    for model in (ours, theirs):
-        model.compile(keras.optimizers.SGD(0.1), "mse")
-        model.fit(inputs, targets, batch_size=2, epochs=2, shuffle=False, verbose=0)
-    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(mine, reference, atol=1e-5)
-    assert not np.allclose(ours.get_weights()[0], initial[0])
+    assert_trains_alike(ours, theirs, SEQUENCES * LSTM_MASKS["right-padded"][..., None],
+                        normal(4, 6, 3), batch_size=2)
 
 
 def test_lstm_saved_and_reloaded_with_its_own_class(tmp_path):
