@@ -138,6 +138,16 @@ def test_clear_errors_on_misused_flags(tmp_path, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flags, kept", [([], True), (["--allocator", "system"], False)])
+def test_recipes_keep_freed_memory_unless_told_system(tmp_path, monkeypatch, flags, kept):
+    calls = []
+    monkeypatch.setattr(recipe, "keep_freed_memory", lambda: calls.append(1))
+    run = start(["--out", str(tmp_path / "run"), *flags])
+    assert calls == ([1] if kept else [])
+    settings = json.loads((run.dir / "config.json").read_text())["settings"]
+    assert settings["allocator"] == ("keep" if kept else "system")
+
+
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="the flag works on JAX")
 def test_data_parallel_says_it_is_jax_only(tmp_path, capsys):
     with pytest.raises(SystemExit):

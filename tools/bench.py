@@ -4,6 +4,7 @@
     python tools/bench.py --models small-cnn,transformer --backends jax --repeats 7
     python tools/bench.py --quick --out /tmp/bench           # tiny sizes: checks the tool
     python tools/bench.py --rewrite /tmp/bench/BENCHMARKS.json  # its BENCHMARKS.md again
+    python tools/bench.py --allocator keep    # as zoo's recipes run: zoo.keep_freed_memory()
 
 Writes BENCHMARKS.md and BENCHMARKS.json (in --out, by default the project root).
 
@@ -31,6 +32,10 @@ And, once per run: the machine's float32 matmul limit (NumPy, all cores), the tr
 per sample of the conv models (counted from the layers, see `training_flops`) and so the
 share of that limit each reached, and each image recipe's input pipeline alone on the real
 images of ../shared/data (decoded once into the cache, then batches per second).
+
+`--allocator` is a setting of the whole process, so zoo and its reference always share it:
+`system` (the default) measures with the C library's malloc as a plain script gets it, `keep`
+with `zoo.keep_freed_memory()` as zoo's recipes call it (the report says which).
 """
 
 import argparse
@@ -483,7 +488,8 @@ def run_in_subprocess(measurements, backend, args):
     command = [sys.executable, __file__,
                "--inside", ",".join(f"{model}:{variant}" for model, variant in measurements),
                *(["--quick"] if args.quick else []), "--warmup", str(args.warmup),
-               "--repeats", str(args.repeats), "--steps", str(args.steps)]
+               "--repeats", str(args.repeats), "--steps", str(args.steps),
+               "--allocator", args.allocator]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err, cwd=ROOT)
         _, status, usage = os.wait4(process.pid, 0)
@@ -520,6 +526,9 @@ def main(argv=None):
     parser.add_argument("--rewrite", type=Path, metavar="JSON",
                         help="measure nothing: write BENCHMARKS.md (next to JSON) again from "
                              "an earlier run's BENCHMARKS.json, after a change to the report")
+    parser.add_argument("--allocator", choices=("system", "keep"), default="system",
+                        help="malloc settings of every measuring process: 'system' (default), "
+                             "or 'keep', zoo.keep_freed_memory() as the recipes run")
     parser.add_argument("--inside", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rewrite:
@@ -527,6 +536,10 @@ def main(argv=None):
     if args.quick:
         args.steps, args.warmup = 1, 1
     if args.inside:
+        if args.allocator == "keep":
+            from zoo.memory import keep_freed_memory
+
+            keep_freed_memory()
         for measurement in args.inside.split(","):
             model_name, variant = measurement.split(":")
             sizes = MODELS[model_name]["quick" if args.quick else "full"]
@@ -545,7 +558,7 @@ def main(argv=None):
     report = {"date": datetime.date.today().isoformat(), "machine": machine(),
               "command": "python tools/bench.py " + " ".join(argv or sys.argv[1:]),
               "settings": {"repeats": args.repeats, "steps": args.steps, "warmup": args.warmup,
-                           "quick": args.quick},
+                           "quick": args.quick, "allocator": args.allocator},
               "matmul_gflops": round(matmul_gflops(1024 if args.quick else 2048), 1)}
     print(f"matmul limit: {report['matmul_gflops']} GFLOP/s (float32, NumPy, all cores)",
           flush=True)
@@ -649,6 +662,11 @@ def machine():
             "versions": versions}
 
 
+ALLOCATORS = {"system": "the C library's malloc settings, as a plain script gets them",
+              "keep": "zoo.keep_freed_memory() in every measuring process, as zoo's recipes "
+                      "run"}
+
+
 def markdown(report):
     machine_, settings, rows = report["machine"], report["settings"], report["rows"]
     versions = ", ".join(f"{name} {version}" for name, version in machine_["versions"].items())
@@ -664,8 +682,8 @@ def markdown(report):
         f"{settings['steps']} steps each, taking turns which goes first, after "
         f"{settings['warmup']} warm-up steps; throughput is the median window, zoo / "
         f"reference the median of the rounds' ratios, with a 95% confidence interval for that "
-        f"median (from the rounds' order statistics; none for fewer than 6 rounds)."
-        f"{quick_note}",
+        f"median (from the rounds' order statistics; none for fewer than 6 rounds). "
+        f"Allocator: {ALLOCATORS[settings.get('allocator', 'system')]}.{quick_note}",
         "",
         f"Machine limit: **{report['matmul_gflops']} GFLOP/s** (float32 matmul, NumPy, all "
         f"cores).",

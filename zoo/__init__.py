@@ -11,6 +11,7 @@ The public API is what this module exports, plus the submodules named below:
     model = zoo.VAE(latent_dim=128); model = zoo.DCGAN(latent_dim=100)   # 64x64 generators
     model = zoo.Transformer(source_vocab_size, target_vocab_size)        # ids -> logits
     model = zoo.Seq2SeqAttention(source_vocab_size, target_vocab_size)
+    zoo.keep_freed_memory()   # once, at a training script's start: glibc reuses freed memory
 
 Submodules: `zoo.attention` (attention functions), `zoo.decoding` (greedy and beam search),
 `zoo.metrics` (KID, BLEU), `zoo.datasets` (data loading, one module per family),
@@ -19,6 +20,7 @@ vocabularies as a `Translator`), `zoo.recipe` (what the scripts in recipes/ shar
 """
 
 from zoo import attention, decoding, metrics
+from zoo.memory import keep_freed_memory
 from zoo.models.cnn import CompactCNN, SmallCNN, augmentation
 from zoo.models.dcgan import DCGAN
 from zoo.models.seq2seq import Seq2SeqAttention
@@ -39,5 +41,6 @@ __all__ = [
     "attention",
     "augmentation",
     "decoding",
+    "keep_freed_memory",
     "metrics",
 ]

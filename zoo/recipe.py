@@ -11,7 +11,8 @@ A recipe reads like a keras.io example, and this module keeps the bookkeeping ou
 
 Shared flags: `--data PATH` (omitted: the recipe's built-in synthetic data), `--out DIR`,
 `--epochs`, `--batch-size`, `--seed`, `--resume`, `--time-limit` (minutes of training),
-`--data-parallel` (JAX only).
+`--data-parallel` (JAX only), `--allocator` (`keep`, the default, calls
+`zoo.keep_freed_memory()`; `system` leaves the C library's defaults).
 
 The run directory holds:
 
@@ -42,6 +43,7 @@ import numpy as np
 
 from zoo import metrics, plots
 from zoo.datasets import default_cache_dir
+from zoo.memory import keep_freed_memory
 
 __all__ = ["EpochClock", "KIDLog", "Run", "SampleGrids", "add_kid_arguments", "make_parser",
            "start"]
@@ -78,6 +80,10 @@ def make_parser(name, description, *, epochs, batch_size, seed=0):
     shared.add_argument("--data-parallel", action="store_true",
                         help="JAX only: split each batch over all devices "
                              "(keras.distribution.DataParallel)")
+    shared.add_argument("--allocator", choices=("keep", "system"), default="keep",
+                        help="'keep' (default): glibc keeps freed memory for the next step "
+                             "(zoo.keep_freed_memory, faster on Linux); 'system': the C "
+                             "library's defaults")
     return parser
 
 
@@ -112,6 +118,8 @@ def start(parser, argv=None):
         if (config.out / "config.json").exists():
             parser.error(f"{config.out} already holds a run: pass --resume to continue it, "
                          f"or choose another --out")
+    if config.allocator == "keep":
+        keep_freed_memory()
     keras.utils.set_random_seed(config.seed)
     if config.data_parallel:
         # Every array in fit() is sharded along the batch axis over the local devices.
