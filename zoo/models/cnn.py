@@ -136,7 +136,7 @@ class CompactCNN(_FromScratchClassifier):
         for index, count in enumerate(self.filters):
             for _ in range(convs_per_stage):
                 stages += [Conv2D(count, 3, padding="same", use_bias=False,
-                                         data_format=data_format),
+                                  data_format=data_format),
                            BatchNormalization(axis=channel_axis, momentum=0.9),
                            layers.ReLU()]
             if index < len(self.filters) - 1:
