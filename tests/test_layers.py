@@ -11,13 +11,11 @@ from zoo.models import layers as fast_layers
 from zoo.models.layers import (
     LSTM,
     BatchNormalization,
-    Conv2D,
     Conv2DTranspose,
     Dense,
     FromDataFormat,
     MaxPooling2D,
     ToDataFormat,
-    conv_by_patches,
     conv_transpose_by_matmul,
     max_pool_by_slices,
 )
@@ -134,62 +132,6 @@ def test_saved_and_reloaded_with_their_own_class(tmp_path):
     model.save(tmp_path / "stack.keras")
     reloaded = keras.saving.load_model(tmp_path / "stack.keras")
     assert [type(layer) for layer in reloaded.layers[:2]] == [MaxPooling2D, Conv2DTranspose]
-    np.testing.assert_allclose(reloaded.predict(images, verbose=0),
-                               model.predict(images, verbose=0), atol=1e-6)
-
-
-@pytest.mark.parametrize("height, width, kernel, strides, padding", [
-    (9, 9, (3, 3), (1, 1), "valid"),    # the SmallCNN's first layer
-    (8, 8, (3, 3), (1, 1), "same"),     # the CompactCNN's
-    (8, 9, (3, 3), (2, 2), "same"),     # stride 2: rows padded 0 + 1, columns 1 + 1
-    (8, 8, (4, 4), (1, 1), "same"),     # even kernel: padded 1 in front, 2 behind
-    (6, 7, (2, 3), (1, 2), "valid"),
-])
-def test_conv_by_patches_equals_keras(height, width, kernel, strides, padding):
-    inputs, weights = normal(2, height, width, 3), normal(*kernel, 3, 5)
-    expected = ops.conv(inputs, weights, strides, padding=padding)
-    got = conv_by_patches(ops.convert_to_tensor(inputs), ops.convert_to_tensor(weights),
-                          strides, padding)
-    assert got.shape == expected.shape
-    np.testing.assert_allclose(ops.convert_to_numpy(got), ops.convert_to_numpy(expected),
-                               atol=1e-5)
-
-
-def first_convolution(conv, padding="valid"):
-    return keras.Sequential([keras.Input((9, 9, 3)),
-                             conv(4, 3, padding=padding, activation="relu"),
-                             conv(2, 3, strides=2),  # 4 channels in: the patches' limit
-                             keras.layers.Flatten(), keras.layers.Dense(1)])
-
-
-@pytest.mark.parametrize("padding", ["valid", "same"])
-def test_conv2d_trains_like_keras_conv2d(padding):
-    ours, theirs = first_convolution(Conv2D, padding), first_convolution(keras.layers.Conv2D,
-                                                                         padding)
-    theirs.set_weights(ours.get_weights())
-    images, targets = normal(8, 9, 9, 3), normal(8, 1)
-    np.testing.assert_allclose(ours.predict(images, verbose=0), theirs.predict(images, verbose=0),
-                               atol=1e-5)
-    assert_trains_alike(ours, theirs, images, targets, batch_size=4, learning_rate=0.01)
-
-
-def test_conv2d_takes_the_patches_on_tensorflow_at_stride_1_only(monkeypatch):
-    """Few input channels at stride 1: patches on TensorFlow; stride 2, more channels than
-    PATCHES_MAX_CHANNELS and every other backend: Keras' convolution."""
-    calls = []
-    original = fast_layers.conv_by_patches
-    monkeypatch.setattr(fast_layers, "conv_by_patches",
-                        lambda *args: calls.append(args[0].shape[-1]) or original(*args))
-    first_convolution(Conv2D)(normal(2, 9, 9, 3))  # 3 channels, stride 1; then 4, stride 2
-    Conv2D(2, 3)(normal(2, 9, 9, Conv2D.PATCHES_MAX_CHANNELS + 1))
-    assert calls == ([3] if keras.backend.backend() == "tensorflow" else [])
-
-
-def test_conv2d_saved_and_reloaded_with_its_own_class(tmp_path):
-    model, images = first_convolution(Conv2D, "same"), normal(2, 9, 9, 3)
-    model.save(tmp_path / "conv.keras")
-    reloaded = keras.saving.load_model(tmp_path / "conv.keras")
-    assert [type(layer) for layer in reloaded.layers[:2]] == [Conv2D, Conv2D]
     np.testing.assert_allclose(reloaded.predict(images, verbose=0),
                                model.predict(images, verbose=0), atol=1e-6)
 

@@ -11,13 +11,7 @@ run in `zoo.models.layers.conv_data_format()` (channels-first on PyTorch, where 
 import keras
 from keras import layers
 
-from zoo.models.layers import (
-    BatchNormalization,
-    Conv2D,
-    MaxPooling2D,
-    ToDataFormat,
-    conv_data_format,
-)
+from zoo.models.layers import BatchNormalization, MaxPooling2D, ToDataFormat, conv_data_format
 
 __all__ = ["CompactCNN", "SmallCNN", "augmentation"]
 
@@ -93,7 +87,7 @@ class SmallCNN(_FromScratchClassifier):
         for count in self.filters:
             # ReLU after the pooling: the same values (ReLU keeps order, so it commutes with
             # max) on a quarter of the pixels; its gradient was 15-20 ms a step at full size.
-            convolutions += [Conv2D(count, 3, data_format=data_format),
+            convolutions += [layers.Conv2D(count, 3, data_format=data_format),
                              MaxPooling2D(2, data_format=data_format), layers.ReLU()]
         self.body = keras.Sequential(
             # Flatten in channels-last order on every backend, so the Dense weights mean the same
@@ -135,8 +129,8 @@ class CompactCNN(_FromScratchClassifier):
         stages = [ToDataFormat(data_format)]
         for index, count in enumerate(self.filters):
             for _ in range(convs_per_stage):
-                stages += [Conv2D(count, 3, padding="same", use_bias=False,
-                                  data_format=data_format),
+                stages += [layers.Conv2D(count, 3, padding="same", use_bias=False,
+                                         data_format=data_format),
                            BatchNormalization(axis=channel_axis, momentum=0.9),
                            layers.ReLU()]
             if index < len(self.filters) - 1:

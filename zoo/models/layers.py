@@ -1,8 +1,7 @@
 """The one place for backend speed work: three Keras layers with a faster computation on JAX;
 on PyTorch a channels-first layout for the conv models and fused LSTM and attention kernels;
-on TensorFlow a fused batch norm and a first convolution by patches for the conv models and
-XLA for the translation models; and, on every backend, the translation models' loss on
-(tokens, vocab) rows.
+on TensorFlow a fused batch norm for the conv models and XLA for the translation models; and,
+on every backend, the translation models' loss on (tokens, vocab) rows.
 
 On JAX's CPU backend (XLA), the gradients of three common layers are slow, for zoo's models and
 for plain Keras alike (measured in BENCHMARKS.md and tools/bench.py):
@@ -55,12 +54,6 @@ CPU) does each in one. `BatchNormalization` uses it in training: with a ReLU aft
 and backward on the CompactCNN's first maps (32, 128, 128, 16) took 22 ms against Keras' 68,
 and the CompactCNN trained 1.6x plain Keras' speed (the DCGAN 1.15x).
 
-On TensorFlow, the kernel gradient of a convolution with 3 input channels at stride 1 (an
-image's first layer) ran at about 6 GFLOP/s on a 2-core AMD CPU. `Conv2D` computes such a
-layer as one matrix product of the image's patches with the kernel (`conv_by_patches`), whose
-gradient is a plain matrix product too: the SmallCNN's first layer took 116 ms forward and
-backward instead of 182.
-
 On TensorFlow, `compile(jit_compile="auto")` leaves XLA off unless a GPU is present. The
 translation models' training steps are many small ops (embeddings, LSTM steps, attention
 heads, layer norms), which XLA fuses: on a 2-core CPU the Transformer trained 1.24x and the
@@ -74,9 +67,9 @@ import functools
 import keras
 from keras import ops
 
-__all__ = ["BatchNormalization", "Conv2D", "Conv2DTranspose", "Dense", "FromDataFormat", "LSTM",
+__all__ = ["BatchNormalization", "Conv2DTranspose", "Dense", "FromDataFormat", "LSTM",
            "LossOnTokenRows", "MaxPooling2D", "ToDataFormat", "XLAOnTensorFlow",
-           "attention_context", "conv_by_patches", "conv_data_format", "conv_transpose_by_matmul",
+           "attention_context", "conv_data_format", "conv_transpose_by_matmul",
            "fused_lstm_on_torch", "max_pool_by_slices"]
 
 
@@ -131,59 +124,6 @@ def conv_transpose_by_matmul(inputs, kernel, strides, padding):
         top, left = (kh - sh) // 2, (kw - sw) // 2
         return full[:, top:top + height * sh, left:left + width * sw]
     return full[:, :(height - 1) * sh + kh, :(width - 1) * sw + kw]
-
-
-def conv_by_patches(inputs, kernel, strides, padding):
-    """A 2D convolution as one matrix product of the input's patches with the kernel.
-
-    inputs (B, H, W, C_in); kernel (kh, kw, C_in, C_out), Keras' Conv2D layout; strides
-    (sh, sw); padding "valid" or "same" (TensorFlow's rule: the smaller half in front) ->
-    (B, H', W', C_out), equal to `ops.conv(inputs, kernel, strides, padding)`.
-
-    The patches are kh * kw strided slices of the (padded) input side by side on the channel
-    axis, (B, H', W', kh * kw * C_in) in the kernel's own row-major order, so the product with
-    the kernel reshaped to (kh * kw * C_in, C_out) is the convolution, and the kernel's
-    gradient is one plain matrix product too. Worth it only for few input channels: the
-    patches hold kh * kw copies of the input.
-    """
-    (kh, kw, channels_in, channels_out), (sh, sw) = kernel.shape, strides
-    height, width = inputs.shape[1], inputs.shape[2]
-    if padding == "same":
-        rows, columns = -(-height // sh), -(-width // sw)
-        pad_rows = max((rows - 1) * sh + kh - height, 0)
-        pad_columns = max((columns - 1) * sw + kw - width, 0)
-        inputs = ops.pad(inputs, ((0, 0), (pad_rows // 2, pad_rows - pad_rows // 2),
-                                  (pad_columns // 2, pad_columns - pad_columns // 2), (0, 0)))
-    else:
-        rows, columns = (height - kh) // sh + 1, (width - kw) // sw + 1
-    patches = ops.concatenate(
-        [inputs[:, i:i + (rows - 1) * sh + 1:sh, j:j + (columns - 1) * sw + 1:sw]
-         for i in range(kh) for j in range(kw)], axis=-1)
-    return ops.matmul(patches, ops.reshape(kernel, (kh * kw * channels_in, channels_out)))
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class Conv2D(keras.layers.Conv2D):
-    """`keras.layers.Conv2D`; on TensorFlow, a channels-last layer with at most
-    `PATCHES_MAX_CHANNELS` input channels (an image's first convolution), stride 1, no
-    dilation and no groups, runs as `conv_by_patches`: same weights, values and saved config.
-    TensorFlow's kernel gradient for 3 input channels at stride 1 is slow on a CPU: the
-    SmallCNN's first layer (batch 32 at 150 px, 3 -> 32) took 182 ms forward and backward,
-    116 ms as patches; the CompactCNN's (128 px, 3 -> 16) 72 and 61 ms. At stride 2 (the VAE's
-    and the DCGAN's first layers) the patches were slower (13.5 -> 24 ms), so they keep
-    TensorFlow's kernels, as do PyTorch and JAX, whose convolutions were faster there."""
-
-    PATCHES_MAX_CHANNELS = 4
-
-    def call(self, inputs):
-        if not (_on_tensorflow() and self.data_format == "channels_last" and self.groups == 1
-                and tuple(self.strides) == (1, 1) and tuple(self.dilation_rate) == (1, 1)
-                and inputs.shape[-1] <= self.PATCHES_MAX_CHANNELS):
-            return super().call(inputs)
-        outputs = conv_by_patches(inputs, self.kernel, self.strides, self.padding)
-        if self.use_bias:
-            outputs = outputs + self.bias
-        return self.activation(outputs) if self.activation is not None else outputs
 
 
 @keras.saving.register_keras_serializable(package="zoo")
