@@ -11,17 +11,18 @@ steps) took 1.68 million page faults, 0.38 million with the setting below.
 
 `keep_freed_memory()` tells glibc (`mallopt`) to serve every block from one heap (a single
 arena, no mmap) and to keep freed memory mapped, so each step reuses the pages of the last.
-Peak memory is unchanged: a step needs the same blocks as the one before. Measured on that VM
-(training images/s, same process settings for zoo and plain Keras):
+Measured on that VM by tools/bench.py (zoo's models, training images/s, C library's settings
+-> kept; plain Keras' models gained alike):
 
-    SmallCNN at 150 px   TensorFlow 28.1 -> 35.2    PyTorch 24.1 -> 37.0
-    CompactCNN at 128 px TensorFlow 55.1 -> 68.2
+    SmallCNN at 150 px    TensorFlow 29.7 -> 36.4    PyTorch 29.5 -> 37.1
+    CompactCNN at 128 px  TensorFlow 55.5 -> 63.1    PyTorch 52.6 -> 59.9
 
-(tools/bench.py --allocator measures both settings.) On other C libraries (macOS, Windows,
-musl) there is no such switch and it does nothing. It changes the whole process, so a library
-should not call it on import: a script calls it once, at its start (zoo's recipes do, unless
-given `--allocator system`). A single arena serialises `malloc` between threads, which cost
-nothing measurable on 2 cores; on a many-core machine, measure before keeping it.
+The peak memory of those processes rose by up to 230 MiB (SmallCNN on PyTorch 1,258 -> 1,484
+MiB), since freed blocks stay mapped. On other C libraries (macOS, Windows, musl) there is no
+such switch and it does nothing. It changes the whole process, so a library should not call it
+on import: a script calls it once, at its start (zoo's recipes do, unless given `--allocator
+system`). A single arena serialises `malloc` between threads, which cost nothing measurable on
+2 cores; on a many-core machine, measure before keeping it.
 """
 
 import ctypes
