@@ -526,7 +526,7 @@ def main(argv=None):
     parser.add_argument("--rewrite", type=Path, metavar="JSON",
                         help="measure nothing: write BENCHMARKS.md (next to JSON) again from "
                              "an earlier run's BENCHMARKS.json, after a change to the report")
-    parser.add_argument("--allocator", choices=("system", "keep"), default="system",
+    parser.add_argument("--allocator", choices=tuple(ALLOCATORS), default="system",
                         help="malloc settings of every measuring process: 'system' (default), "
                              "or 'keep', zoo.keep_freed_memory() as the recipes run")
     parser.add_argument("--inside", help=argparse.SUPPRESS)

@@ -44,9 +44,10 @@ _SETTINGS = (
 def keep_freed_memory():
     """Make glibc's malloc keep freed memory for reuse (see the module docstring).
 
-    Returns True when the settings took effect, False where the C library is not glibc
-    (nothing is changed then). Call it once at the start of a training script; it affects
-    the whole process, and only allocations made after it.
+    Returns True when every setting took effect; False where the C library is not glibc
+    (nothing is changed then) or glibc refused one of them (the others still apply). Call it
+    once at the start of a training script; it affects the whole process, and only
+    allocations made after it.
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -56,4 +57,5 @@ def keep_freed_memory():
     except (OSError, AttributeError):  # not glibc (musl has no mallopt)
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return all(mallopt(option, value) == 1 for option, value in _SETTINGS)
+    accepted = [mallopt(option, value) == 1 for option, value in _SETTINGS]  # every one
+    return all(accepted)
