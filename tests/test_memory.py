@@ -38,3 +38,16 @@ def test_freed_memory_is_reused_instead_of_mapped_anew():
     assert min(system["faults"][1:]) > first / 2, system
     # Kept: the first round faults the heap in, the later ones reuse its pages.
     assert max(kept["faults"][1:]) < first / 10, kept
+
+
+def test_peak_memory_counts_what_the_process_held():
+    # In a fresh process started from this one (pytest holds the backend: its peak must not
+    # be carried into the child's, as ru_maxrss is on Linux).
+    script = ("import numpy as np, zoo.memory as m; before = m.peak_memory_mib(); "
+              "block = np.ones(2**28, dtype=np.uint8); print(before, m.peak_memory_mib())")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True)
+    before, after = (float(word) for word in result.stdout.split())
+    if sys.platform == "win32":
+        pytest.skip("no ru_maxrss on Windows")
+    assert after - before == pytest.approx(256, abs=16)  # the 256 MiB block, touched by ones()

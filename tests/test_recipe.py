@@ -75,6 +75,10 @@ def test_run_directory_holds_config_metrics_curves_model_and_report(tmp_path):
     assert len(metrics["history"]["loss"]) == 3
     assert all(seconds > 0 for seconds in metrics["history"]["epoch_seconds"])
     assert metrics["final"] == {"val_mse": 0.5}
+    if sys.platform != "win32":  # the process's peak resident memory: Python + Keras + backend
+        assert 50 < metrics["peak_memory_mib"] < 8192, metrics["peak_memory_mib"]
+        assert f"peak memory {metrics['peak_memory_mib']:,} MiB" in (
+            run.dir / "report.md").read_text()
     assert "## extra section" in (run.dir / "report.md").read_text()
     reloaded = keras.saving.load_model(run.dir / "model.keras")
     x, _ = tiny_problem(0)

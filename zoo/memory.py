@@ -1,5 +1,7 @@
 """Keep freed memory in the process for reuse: the allocator setting zoo's recipes train with.
 
+`peak_memory_mib()` says how much memory the process has held at most: recipes record it.
+
 Every backend allocates its tensors with the C library's `malloc`. glibc serves a block larger
 than its mmap threshold (32 MiB at most) with a fresh `mmap` and unmaps it when it is freed,
 and returns freed heap memory above 128 KiB to the OS. A training step allocates and frees
@@ -29,7 +31,12 @@ import ctypes
 import ctypes.util
 import sys
 
-__all__ = ["keep_freed_memory"]
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
+__all__ = ["keep_freed_memory", "peak_memory_mib"]
 
 # mallopt parameters, from glibc's <malloc.h>
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8
@@ -59,3 +66,24 @@ def keep_freed_memory():
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     accepted = [mallopt(option, value) == 1 for option, value in _SETTINGS]  # every one
     return all(accepted)
+
+
+def peak_memory_mib():
+    """The most memory this process has held resident so far, in MiB (every thread, not its
+    child processes), or None where the OS does not say (Windows).
+
+    On Linux it is the kernel's high-water mark of this program (`VmHWM`): `ru_maxrss` there
+    carries the peak of the process that started this one across `exec`, so a recipe run
+    from a test or a notebook would report its parent's memory.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except OSError:  # no /proc: macOS, the BSDs
+        pass
+    if resource is None:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes there, KiB else

@@ -18,7 +18,7 @@ The run directory holds:
 
     config.json   every setting, the backend and the versions: enough to repeat the run
     history.csv   one row per finished epoch, kept across --resume
-    metrics.json  {"history": {metric: [per epoch]}, "final": {...}}
+    metrics.json  {"history": {metric: [per epoch]}, "final": {...}, "peak_memory_mib": ...}
     curves.png    the history, one panel per metric
     model.keras   the trained model
     report.md     what ran and what came out, with the pictures
@@ -43,7 +43,7 @@ import numpy as np
 
 from zoo import metrics, plots
 from zoo.datasets import default_cache_dir
-from zoo.memory import keep_freed_memory
+from zoo.memory import keep_freed_memory, peak_memory_mib
 
 __all__ = ["EpochClock", "KIDLog", "Run", "SampleGrids", "add_kid_arguments", "make_parser",
            "start"]
@@ -277,19 +277,23 @@ class Run:
         """
         history = self.history()
         final = {k: _jsonable(v) for k, v in (final or {}).items()}
-        _write_json(self.path("metrics.json"), {"history": history, "final": final})
+        if model is not None:
+            model.save(self.path("model.keras"))
+        peak = peak_memory_mib()  # the process's, so a stage's includes the stages before it
+        peak = None if peak is None else round(peak)
+        _write_json(self.path("metrics.json"),
+                    {"history": history, "final": final, "peak_memory_mib": peak})
         if history:
             curves = {k: v for k, v in history.items()
                       if k not in ("epoch_seconds", "learning_rate")}
             plots.plot_curves(curves, self.path("curves.png"), title=title)
-        if model is not None:
-            model.save(self.path("model.keras"))
         minutes = self.elapsed() / 60
+        memory = "" if peak is None else f", peak memory {peak:,} MiB"
         lines = [
             f"# {title or self.config.recipe}",
             "",
             f"`{self.environment['command']}` on the **{self.environment['backend']}** backend "
-            f"(Keras {self.environment['keras']}), {minutes:.1f} min in this session.",
+            f"(Keras {self.environment['keras']}), {minutes:.1f} min in this session{memory}.",
             "",
         ]
         scalars = {k: v for k, v in final.items() if not isinstance(v, (list, dict))}
@@ -303,6 +307,8 @@ class Run:
         self.path("report.md").write_text("\n".join(lines).rstrip() + "\n")
         produced = ", ".join(sorted(p.name for p in self.dir.iterdir() if p.is_file()))
         print(f"\nResults in {self.dir}/ : {produced}")
+        if peak is not None:
+            print(f"Peak memory of the process so far: {peak:,} MiB")
 
 
 class SampleGrids(keras.callbacks.Callback):
