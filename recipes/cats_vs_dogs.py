@@ -57,16 +57,23 @@ except DataError as error:
 split = cats_vs_dogs.split(images, config.val_fraction, config.seed)
 split.write(run.path("split.json"))
 print(f"split: {json.dumps(split.counts())} -> {run.path('split.json')}")
-x_train, y_train = split.train_arrays()
-x_val, y_val = split.val_arrays()
+# The batches read the decoded (memory-mapped) images in place: no copy of either part.
+y_train, y_val = images.labels[split.train], images.labels[split.val]
 names = np.array(cats_vs_dogs.CLASS_NAMES)
-for part, (x, y) in (("train", (x_train, y_train)), ("val", (x_val, y_val))):
-    shown = np.sort(np.random.default_rng(config.seed).permutation(len(x))[:24])
-    plots.plot_image_grid(x[shown], run.path(f"samples_{part}.png"), labels=names[y[shown]],
-                          title=f"{part}: {len(x)} images")
-train_batches = ImageBatches(x_train, y_train, config.batch_size, shuffle=True,
-                             seed=config.seed)
-val_batches = ImageBatches(x_val, y_val, config.batch_size)
+for part, indices in (("train", split.train), ("val", split.val)):
+    shown = np.sort(np.random.default_rng(config.seed).permutation(indices)[:24])
+    plots.plot_image_grid(images.images[shown], run.path(f"samples_{part}.png"),
+                          labels=names[images.labels[shown]],
+                          title=f"{part}: {len(indices)} images")
+
+
+def batches(indices, batch_size=config.batch_size, shuffle=False):
+    return ImageBatches(images.images, images.labels, batch_size, shuffle=shuffle,
+                        seed=config.seed, indices=indices)
+
+
+train_batches = batches(split.train, shuffle=True)
+val_batches = batches(split.val)
 
 
 # Build the models --------------------------------------------------------------------------
@@ -104,7 +111,7 @@ def train_transfer(stage):
         inputs = keras.Input((image_size, image_size, 3))
         extractor = keras.Model(inputs, model.features(inputs))
         print("computing MobileNetV2 features once for the frozen stage")
-        train_features = extractor.predict(ImageBatches(x_train, y_train, 64), verbose=run.verbose)
+        train_features = extractor.predict(batches(split.train, 64), verbose=run.verbose)
         val_features = extractor.predict(val_batches, verbose=run.verbose)
         np.savez(features_file, train=train_features, val=val_features)
     model.head.compile(keras.optimizers.Adam(config.learning_rate), "binary_crossentropy",
@@ -130,7 +137,7 @@ def evaluate(stage, model, title):
     wrong = np.flatnonzero(predicted != y_val)[:32]
     if len(wrong):
         plots.plot_image_grid(
-            x_val[wrong], stage.path("misclassified.png"),
+            images.images[split.val[wrong]], stage.path("misclassified.png"),
             labels=[f"{names[y_val[i]]}, p(dog)={probabilities[i]:.2f}" for i in wrong],
             title=f"{title}: misclassified validation images (true label, prediction)",
         )
@@ -178,5 +185,5 @@ if len(results) > 1:
     run.path("comparison.json").write_text(json.dumps(results, indent=2) + "\n")
     run.path("comparison.md").write_text("\n".join(table) + "\n")
     report += "\n![comparison](comparison.png)\n"
-run.finish(final=results, report=report, title=f"Dogs vs Cats ({len(x_train)} train, "
-           f"{len(x_val)} val images, {image_size}px)")
+run.finish(final=results, report=report, title=f"Dogs vs Cats ({len(split.train)} train, "
+           f"{len(split.val)} val images, {image_size}px)")

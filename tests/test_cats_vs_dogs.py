@@ -190,6 +190,22 @@ def test_image_batches_cover_every_image_once_per_epoch():
     np.testing.assert_array_equal(y.reshape(-1), x.reshape(-1) % 2)  # labels stay with images
 
 
+def test_image_batches_read_the_rows_of_indices_in_place_and_in_their_order():
+    images = np.arange(10).reshape(10, 1, 1, 1).astype(np.uint8)
+    rows = np.array([7, 2, 9, 4, 0])
+    batches = ImageBatches(images, np.arange(10) % 2, batch_size=2, indices=rows)
+    assert len(batches) == 3
+    seen = np.concatenate([batches[i][0].reshape(-1) for i in range(len(batches))])
+    np.testing.assert_array_equal(seen, rows)  # unshuffled: predictions line up with rows
+    shuffled = ImageBatches(images, np.arange(10) % 2, batch_size=2, shuffle=True, indices=rows)
+    for _ in range(2):  # every epoch: the same rows, redrawn order, labels with their images
+        x, y = zip(*(shuffled[i] for i in range(len(shuffled))))
+        x, y = np.concatenate(x).reshape(-1), np.concatenate(y).reshape(-1)
+        assert sorted(x) == sorted(rows)
+        np.testing.assert_array_equal(y, x % 2)
+        shuffled.on_epoch_end()
+
+
 RECIPE = Path(__file__).parents[1] / "recipes" / "cats_vs_dogs.py"
 
 

@@ -3,7 +3,8 @@
     images = cats_vs_dogs.load("train.zip", image_size=128)   # checked, decoded, cached
     split = cats_vs_dogs.split(images, val_fraction=0.2, seed=0)
     split.write("split.json")
-    x_train, y_train = split.train_arrays()
+    train = ImageBatches(images.images, images.labels, 32, shuffle=True, indices=split.train)
+    x_val, y_val = split.val_arrays()                           # or copies, as arrays
 
 Accepted sources:
 

@@ -86,8 +86,10 @@ def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, pro
                     converted.append({"file": names[index], "from": note})
             if progress and (index + 1) % 1000 == 0:
                 progress(f"decoded {index + 1}/{len(items)} images")
-    result = DecodedImages(images[decoded], [n for n, ok in zip(names, decoded) if ok],
-                           skipped, converted)
+    if not decoded.all():  # a copy, so only when some file did not decode
+        images = images[decoded]
+    result = DecodedImages(images, [n for n, ok in zip(names, decoded) if ok], skipped,
+                           converted)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         # The .json is written last and marks the cache entry as complete.
@@ -128,26 +130,31 @@ def _decode_one(read, size, crop_square=False):
 class ImageBatches(keras.utils.PyDataset):
     """Batches of `(images, labels)` from in-memory (or memory-mapped) uint8 arrays.
 
-    Images stay uint8 (the models scale them), labels are float32 `(batch, 1)`. With
-    `shuffle`, the order is redrawn from `seed` at every epoch, so a run is repeatable.
-    Works with `fit`, `evaluate` and `predict` on every backend.
+    Images stay uint8 (the models scale them), labels are float32 `(batch, 1)`. `indices`
+    picks the rows that make up the data set (default: all), so a train/validation split
+    reads one decoded array in place instead of copying its parts. With `shuffle`, the order
+    is redrawn from `seed` at every epoch, so a run is repeatable. Works with `fit`,
+    `evaluate` and `predict` on every backend.
     """
 
-    def __init__(self, images, labels, batch_size, shuffle=False, seed=0, **kwargs):
+    def __init__(self, images, labels, batch_size, shuffle=False, seed=0, indices=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.images, self.batch_size, self.shuffle = images, batch_size, shuffle
         self.labels = np.asarray(labels, np.float32).reshape(-1, 1)
+        self.indices = np.arange(len(images)) if indices is None else np.asarray(indices)
         self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(images)) if shuffle else np.arange(len(images))
+        self.order = self.rng.permutation(self.indices) if shuffle else self.indices
 
     def __len__(self):
-        return -(-len(self.images) // self.batch_size)
+        return -(-len(self.indices) // self.batch_size)
 
     def __getitem__(self, index):
-        # Sorted indices read a memory-mapped array front to back.
-        batch = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+        batch = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        if self.shuffle:  # read a memory-mapped array front to back; unshuffled batches keep
+            batch = np.sort(batch)  # the order of `indices`, which predictions follow
         return np.asarray(self.images[batch]), self.labels[batch]
 
     def on_epoch_end(self):
         if self.shuffle:
-            self.order = self.rng.permutation(len(self.images))
+            self.order = self.rng.permutation(self.indices)
