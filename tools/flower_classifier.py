@@ -40,9 +40,9 @@ except DataError as error:
 train, val = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
 classes = len(data.class_names)
 print(f"{classes} classes, {len(train)} training and {len(val)} validation images")
-train_batches = ImageBatches(data.images[train], data.labels[train], config.batch_size,
+train_batches = ImageBatches(data.images, data.labels, config.batch_size, indices=train,
                              shuffle=True, seed=config.seed)
-val_batches = ImageBatches(data.images[val], data.labels[val], config.batch_size)
+val_batches = ImageBatches(data.images, data.labels, config.batch_size, indices=val)
 
 # Build and train the model -----------------------------------------------------------------
 model = zoo.CompactCNN(image_size=config.image_size, filters=config.filters, classes=classes,

@@ -4,7 +4,7 @@
     split = cats_vs_dogs.split(images, val_fraction=0.2, seed=0)
     split.write("split.json")
     train = ImageBatches(images.images, images.labels, 32, shuffle=True, indices=split.train)
-    x_val, y_val = split.val_arrays()                           # or copies, as arrays
+    x_val, y_val = split.val_arrays()                           # a part as arrays (a copy)
 
 Accepted sources:
 
