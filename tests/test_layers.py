@@ -15,7 +15,9 @@ from zoo.models.layers import (
     Dense,
     FromDataFormat,
     MaxPooling2D,
+    RandomAffine,
     ToDataFormat,
+    affine_resample,
     conv_transpose_by_matmul,
     max_pool_by_slices,
 )
@@ -453,3 +455,90 @@ def test_both_layouts_compute_the_same_with_the_same_weights(name, monkeypatch):
     outputs = [compute(model) for model in models.values()]
     assert outputs[0].shape[0] == 4 and outputs[0].std() > 0  # not a constant
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+def smooth_images(count=4, height=20, width=24):
+    """Waves across (B, H, W, 3): bilinear resampling of them is smooth, so a composed
+    transform differs from three successive ones by little (no sharp edges to blur)."""
+    rows, columns = np.mgrid[0:height, 0:width]
+    waves = [np.sin(columns / 4 + k) * np.cos(rows / 5 - k) for k in range(3)]
+    return np.repeat(np.stack(waves, -1)[None], count, 0).astype("float32")
+
+
+def test_affine_resample_equals_keras_affine_transform():
+    images = normal(3, 11, 13, 2)
+    angle, scale = np.array([0.3, -0.5, 1.2]), np.array([0.8, 1.0, 1.3])
+    matrices = np.stack([np.stack([np.cos(angle) * scale, -np.sin(angle), 2.0 + angle], -1),
+                         np.stack([np.sin(angle), np.cos(angle) * scale, -1.5 * angle], -1)], 1)
+    # Keras' transform: the matrix's six numbers, then 0, 0 (no projection)
+    transform = np.concatenate([matrices.reshape(3, 6), np.zeros((3, 2))], 1).astype("float32")
+    expected = ops.image.affine_transform(images, transform, fill_mode="reflect",
+                                          data_format="channels_last")
+    got = affine_resample(ops.convert_to_tensor(images), matrices.astype("float32"))
+    np.testing.assert_allclose(ops.convert_to_numpy(got), ops.convert_to_numpy(expected),
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    ({"rotation": (0.04, 0.04)}, keras.layers.RandomRotation((0.04, 0.04), fill_mode="reflect")),
+    ({"rotation": (-0.05, -0.05)},
+     keras.layers.RandomRotation((-0.05, -0.05), fill_mode="reflect")),
+    ({"shift": (0.15, 0.15)},
+     keras.layers.RandomTranslation((0.15, 0.15), (0.15, 0.15), fill_mode="reflect")),
+    ({"shift": (-0.2, -0.2)},
+     keras.layers.RandomTranslation((-0.2, -0.2), (-0.2, -0.2), fill_mode="reflect")),
+    ({"zoom": (0.2, 0.2)}, keras.layers.RandomZoom((0.2, 0.2), fill_mode="reflect")),
+    ({"zoom": (-0.2, -0.2)}, keras.layers.RandomZoom((-0.2, -0.2), fill_mode="reflect")),
+])
+def test_random_affine_gives_each_keras_layers_images_for_the_same_draw(ours, theirs):
+    """A range of one value fixes the draw: each part of the map is that Keras layer's."""
+    images = normal(2, 12, 14, 3)
+    expected = ops.convert_to_numpy(theirs(images, training=True))
+    got = ops.convert_to_numpy(RandomAffine(**ours)(images, training=True))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_random_affine_composes_the_keras_layers_in_their_order():
+    """Rotate, shift, zoom in one resampling = the three Keras layers in turn, up to the
+    extra interpolation those do (small on smooth images, away from the reflected edges)."""
+    images = smooth_images()
+    keras_layers = keras.Sequential([
+        keras.layers.RandomRotation((0.03, 0.03), fill_mode="reflect"),
+        keras.layers.RandomTranslation((0.1, 0.1), (0.1, 0.1), fill_mode="reflect"),
+        keras.layers.RandomZoom((-0.15, -0.15), fill_mode="reflect")])
+    composed = RandomAffine(rotation=(0.03, 0.03), shift=(0.1, 0.1), zoom=(-0.15, -0.15))
+    expected = ops.convert_to_numpy(keras_layers(images, training=True))
+    got = ops.convert_to_numpy(composed(images, training=True))
+    assert np.abs(got - expected)[:, 5:-5, 5:-5].max() < 0.05  # the waves span -1 to 1
+    assert np.abs(got - images).mean() > 0.2  # and it moved them
+
+
+def test_random_affine_flips_about_half_the_images_and_keeps_the_others():
+    images = normal(32, 6, 7, 3)
+    got = ops.convert_to_numpy(RandomAffine(horizontal_flip=True, seed=2)(images))
+    flipped = [np.allclose(g, i[:, ::-1], atol=1e-5) for g, i in zip(got, images)]
+    kept = [np.allclose(g, i, atol=1e-5) for g, i in zip(got, images)]
+    assert all(f != k for f, k in zip(flipped, kept))
+    assert 6 <= sum(flipped) <= 26
+
+
+def test_random_affine_is_seeded_draws_each_image_apart_and_passes_inference_through():
+    images = np.repeat(smooth_images(1), 4, 0)
+    first, second = (ops.convert_to_numpy(cnn.augmentation(seed=5)(images)) for _ in range(2))
+    np.testing.assert_array_equal(first, second)
+    assert not np.allclose(first[0], first[1], atol=1e-3)  # each image its own map
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(cnn.augmentation(seed=5)(images, training=False)), images)
+
+
+def test_random_affine_saved_and_reloaded_with_its_config(tmp_path):
+    model = keras.Sequential([keras.Input((8, 8, 3)), cnn.augmentation(seed=1),
+                              keras.layers.Flatten(), keras.layers.Dense(2)])
+    images = normal(2, 8, 8, 3)
+    model.save(tmp_path / "augmenting.keras")
+    reloaded = keras.saving.load_model(tmp_path / "augmenting.keras")
+    layer = reloaded.layers[0]
+    assert type(layer) is RandomAffine and layer.get_config() == model.layers[0].get_config()
+    assert layer.rotation == (-1 / 18, 1 / 18) and layer.horizontal_flip
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0),
+                               model.predict(images, verbose=0), atol=1e-6)
