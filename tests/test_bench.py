@@ -59,10 +59,14 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
     assert all(p["images"] == (8 if "dogs" in name else 4) and p["images_per_s"] > 0
                for name, p in report["pipelines"].items())
     assert cnn["pipeline_over_training"] > 0
+    decoded = report["pipelines"]["dogs_vs_cats/train 150px"]["images_per_s"]
+    assert 0 < cnn["pipeline_per_s"] < min(decoded, cnn["augmented_per_s"])  # both stages
+    assert "augmented_per_s" not in report["rows"][2]  # the GAN trains on its images as they are
 
     markdown = (tmp_path / "out" / "BENCHMARKS.md").read_text()
     assert "| small-cnn | " + backend in markdown and "Machine limit" in markdown
     assert "measurably slower" in markdown
+    assert f"| small-cnn | {backend} | {cnn['augmented_per_s']:g} |" in markdown
 
     # --rewrite writes the same report again from the JSON alone.
     (tmp_path / "out" / "BENCHMARKS.md").unlink()

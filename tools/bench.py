@@ -31,7 +31,8 @@ the functional API with keras-hub's Transformer layers, the classic two-model
 And, once per run: the machine's float32 matmul limit (NumPy, all cores), the training FLOPs
 per sample of the conv models (counted from the layers, see `training_flops`) and so the
 share of that limit each reached, and each image recipe's input pipeline alone on the real
-images of ../shared/data (decoded once into the cache, then batches per second).
+images of ../shared/data (decoded once into the cache, then batches per second) and, for the
+CNNs, on each backend, the augmentation those batches then go through (`augmented_images_per_s`).
 
 `--allocator` is a setting of the whole process, so zoo and its reference always share it:
 `system` (the default) measures with the C library's malloc as a plain script gets it, `keep`
@@ -375,7 +376,33 @@ def measure_training_pair(model_name, sizes, args):
         result[f"{variant}_train_per_s"] = round(
             args.steps * batch_size / statistics.median(times), 1)
         result[f"{variant}_train_windows_s"] = [round(t, 3) for t in times]
+    if model_name.endswith("-cnn"):
+        result["augmented_per_s"] = augmented_images_per_s(sizes, args)
     print(json.dumps(result))
+
+
+def augmented_images_per_s(sizes, args):
+    """The CNN recipes' augmentation alone (`zoo.augmentation()`, which runs in the model's
+    training step): images/s through it inside `fit`, compiled as the backend compiles a
+    step, with only a global average and one Dense unit behind it to train. Median of
+    --repeats windows of --steps steps (at most 7), after --warmup steps."""
+    import keras
+
+    import zoo
+
+    size, batch_size = sizes["image_size"], sizes["batch_size"]
+    model = keras.Sequential([
+        keras.Input((size, size, 3)), keras.layers.Rescaling(1 / 255), zoo.augmentation(seed=0),
+        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+    rng = np.random.default_rng(0)
+    windows = TrainingWindows(
+        model, lambda count: (rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8),
+                              rng.integers(0, 2, (count, 1))),
+        batch_size, max(args.steps, args.warmup))
+    windows.run(args.warmup)
+    times = [windows.run(args.steps) for _ in range(min(args.repeats, 7))]
+    return round(args.steps * batch_size / statistics.median(times), 1)
 
 
 def median_interval(values, confidence=0.95):
@@ -583,8 +610,11 @@ def main(argv=None):
         folder, size = PIPELINES.get(row["model"], (None, None))
         pipeline = report["pipelines"].get(f"{folder} {size}px")
         if pipeline and row.get("zoo_train_per_s"):
-            row["pipeline_over_training"] = round(pipeline["images_per_s"]
-                                                  / row["zoo_train_per_s"], 1)
+            delivered = pipeline["images_per_s"]
+            if row.get("augmented_per_s"):  # the two stages one after the other
+                delivered = 1 / (1 / delivered + 1 / row["augmented_per_s"])
+                row["pipeline_per_s"] = round(delivered, 1)
+            row["pipeline_over_training"] = round(delivered / row["zoo_train_per_s"], 1)
     write_report(report, args.out)
 
 
@@ -629,8 +659,9 @@ def summarize(model_name, backend, results, limit_gflops):
             row[f"{variant}_error"] = result["error"]
         elif variant == "pair":
             for key in ("zoo_train_per_s", "reference_train_per_s", "zoo_over_reference",
-                        "ratios"):
-                row[key] = result[key]
+                        "ratios", "augmented_per_s"):
+                if key in result:
+                    row[key] = result[key]
             row |= pair_verdict(result["ratios"])
         else:
             for key in ("first_step_s", "inference_per_s", "peak_memory_mib"):
@@ -745,6 +776,18 @@ def markdown(report):
                   "| --- | ---: | ---: | ---: |"]
         lines += [f"| {name} | {p['images']} | {p['load_s']} | {p['images_per_s']} |"
                   for name, p in report["pipelines"].items()]
+        augmented = [row for row in rows if row.get("augmented_per_s")]
+        if augmented:
+            lines += ["", "The CNN recipes' augmentation (`zoo.augmentation()`: rotation, "
+                      "shifts, flip, zoom, one resampling), on synthetic images of the model's "
+                      "size inside `fit`, and the pipeline's two stages one after the other "
+                      "(1 / (1 / decoded + 1 / augmented)):", "",
+                      "| model | backend | augmented images/s | decoded, then augmented, "
+                      "images/s | over the zoo model's training |",
+                      "| --- | --- | ---: | ---: | ---: |"]
+            lines += [f"| {row['model']} | {row['backend']} | {row['augmented_per_s']:g} | "
+                      f"{row.get('pipeline_per_s', '')} | "
+                      f"{row.get('pipeline_over_training', '')}x |" for row in augmented]
         lines += ["", "Pipeline over the zoo model's training throughput: " + ", ".join(
             f"{row['model']} on {row['backend']} {row['pipeline_over_training']}x"
             for row in rows if "pipeline_over_training" in row) + "."]
