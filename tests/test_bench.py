@@ -37,7 +37,8 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
     report = json.loads((tmp_path / "out" / "BENCHMARKS.json").read_text())
-    assert report["matmul_gflops"] > 0
+    assert report["matmul_gflops"] == max(report["matmul_samples"]) > 0
+    assert len(report["matmul_samples"]) == 2  # quick mode: before and after its subprocess
     assert [(row["model"], row["backend"]) for row in report["rows"]] == [
         (model, backend) for model in MODELS]
     for row in report["rows"]:
