@@ -392,6 +392,7 @@ def affine_resample(images, matrices):
 class RandomAffine(keras.layers.Layer):
     """Random rotation, shift, zoom and horizontal flip of channels-last images (B, H, W, C),
     composed into one affine map per image and resampled once (bilinear, reflected edges).
+    Height and width must be known when the layer is built (as in zoo's CNNs).
 
     Each range is a number r, for (-r, r), or a (low, high) pair; the factors mean what they
     mean in Keras' `RandomRotation(rotation)` (a fraction of a full turn),
