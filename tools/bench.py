@@ -97,10 +97,8 @@ def build(model_name, variant, sizes):
             model = reference_cnn(model_name, size)
         model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
 
-        def images(count):
-            return rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8)
-
-        return model, lambda count: (images(count), rng.integers(0, 2, (count, 1))), images
+        training_data, images = classifier_data(size, rng)
+        return model, training_data, images
 
     if model_name in ("dcgan", "vae"):
         size = sizes["image_size"]
@@ -135,6 +133,14 @@ def build(model_name, variant, sizes):
 
     return (model, lambda count: (sentences(count), rng.integers(4, vocab, (count, length))),
             sentences)
+
+
+def classifier_data(size, rng):
+    """-> (count -> (uint8 images, 0/1 labels), count -> uint8 images), as the CNNs train."""
+    def images(count):
+        return rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8)
+
+    return lambda count: (images(count), rng.integers(0, 2, (count, 1))), images
 
 
 def reference_cnn(model_name, size):
@@ -396,11 +402,8 @@ def augmented_images_per_s(sizes, args):
         keras.Input((size, size, 3)), keras.layers.Rescaling(1 / 255), zoo.augmentation(seed=0),
         keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1, activation="sigmoid")])
     model.compile("adam", "binary_crossentropy")
-    rng = np.random.default_rng(0)
-    windows = TrainingWindows(
-        model, lambda count: (rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8),
-                              rng.integers(0, 2, (count, 1))),
-        batch_size, max(args.steps, args.warmup))
+    training_data, _ = classifier_data(size, np.random.default_rng(0))
+    windows = TrainingWindows(model, training_data, batch_size, max(args.steps, args.warmup))
     windows.run(args.warmup)
     times = [windows.run(args.steps) for _ in range(min(args.repeats, 7))]
     return round(args.steps * batch_size / statistics.median(times), 1)
@@ -461,8 +464,8 @@ def training_flops(model):
 def matmul_gflops(size=2048, repeats=10):
     """The machine's float32 speed now: the median GFLOP/s of NumPy matmuls on all cores.
     A run takes the best of these measurements, one before and one after every subprocess,
-    as its limit: on a shared host the same matmul ran anywhere between 148 and 273 GFLOP/s
-    within an hour."""
+    as its limit: on a shared host the same matmul ran anywhere between 139 and 310 GFLOP/s
+    within one 49-minute run."""
     rng = np.random.default_rng(0)
     a, b = (rng.random((size, size), dtype=np.float32) for _ in range(2))
     a @ b  # warm-up
@@ -673,9 +676,10 @@ def summarize(model_name, backend, results, limit_gflops):
             row[f"{variant}_error"] = result["error"]
         elif variant == "pair":
             for key in ("zoo_train_per_s", "reference_train_per_s", "zoo_over_reference",
-                        "ratios", "augmented_per_s"):
-                if key in result:
-                    row[key] = result[key]
+                        "ratios"):
+                row[key] = result[key]
+            if "augmented_per_s" in result:  # the CNNs only
+                row["augmented_per_s"] = result["augmented_per_s"]
             row |= pair_verdict(result["ratios"])
         else:
             for key in ("first_step_s", "inference_per_s", "peak_memory_mib"):
@@ -812,8 +816,8 @@ def markdown(report):
     else:
         lines.append("Not measured: the images were not found (--data).")
     lines += ["", "## Re-run", "",
-              "    python tools/bench.py          # every model, every backend: about 40 min"
-              " on 2 idle cores",
+              "    python tools/bench.py          # every model, every backend, 24 rounds:"
+              " about 100 min on 2 idle cores (--repeats 12: about 50)",
               "    python tools/bench.py --quick  # the tool's own check, a few minutes", ""]
     return "\n".join(lines)
 
