@@ -39,6 +39,7 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
     report = json.loads((tmp_path / "out" / "BENCHMARKS.json").read_text())
     assert report["matmul_gflops"] == max(report["matmul_samples"]) > 0
     assert len(report["matmul_samples"]) == 2  # quick mode: before and after its subprocess
+    assert set(report["matmul_blas"]) == {"kernel", "overrides", "forced"}
     assert [(row["model"], row["backend"]) for row in report["rows"]] == [
         (model, backend) for model in MODELS]
     for row in report["rows"]:
@@ -109,3 +110,28 @@ def test_reference_gan_step_trains_both_networks_and_its_generator_step_only_the
     gan.combined.train_on_batch(np.zeros((8, gan.latent_dim), "float32"), np.ones(8))
     d_final, g_final = weights()
     assert not changed(d_after, d_final) and changed(g_after, g_final)
+
+
+def test_the_limit_runs_the_blas_kernel_picked_for_this_cpu_not_an_override(monkeypatch):
+    # Some machines force an older CPU's OpenBLAS kernel (OPENBLAS_CORETYPE=Haswell on an
+    # AVX-512 EPYC: half its matmul speed); the limit must not inherit that.
+    bench = load_bench()
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    clean = {key: value for key, value in os.environ.items() if key not in bench.BLAS_OVERRIDES}
+    picked = subprocess.run(
+        [sys.executable, "-c", "import numpy; from threadpoolctl import threadpool_info as i; "
+         "print([p['architecture'] for p in i() if p['user_api'] == 'blas'][0])"],
+        env=clean, capture_output=True, text=True, check=True).stdout.strip()
+    sample = bench.matmul_limit_sample(256)
+    assert sample["kernel"] == picked and not sample["forced"] and sample["gflops"] > 0
+    assert sample["overrides"]["OPENBLAS_CORETYPE"] == "Haswell"
+    assert "without this environment's OPENBLAS_CORETYPE=Haswell" in bench.blas_words(sample)
+
+
+def test_a_wrong_blas_product_is_caught():
+    bench = load_bench()
+    a, b = (np.random.default_rng(seed).random((128, 128), dtype=np.float32) for seed in (0, 1))
+    product = a @ b
+    assert bench.product_is_right(a, b, product)
+    product[3, 5] += 0.05  # one wrong entry in a sum of ~32
+    assert not bench.product_is_right(a, b, product)

@@ -28,8 +28,9 @@ The reference is the same architecture written as a user would write it (`keras.
 the functional API with keras-hub's Transformer layers, the classic two-model
 `train_on_batch` GAN, a VAE whose KL term is an `add_loss`), default `compile`.
 
-And, once per run: the machine's float32 matmul limit (NumPy, all cores; the best of one
-measurement before the first subprocess and one after each), the training FLOPs
+And, once per run: the machine's float32 matmul limit (NumPy, all cores, with the kernel
+OpenBLAS picks for this CPU, see `matmul_limit_sample`; the best of one measurement before
+the first subprocess and one after each), the training FLOPs
 per sample of the conv models (counted from the layers, see `training_flops`) and so the
 share of that limit each reached, and each image recipe's input pipeline alone on the real
 images of ../shared/data (decoded once into the cache, then batches per second) and, for the
@@ -465,16 +466,61 @@ def matmul_gflops(size=2048, repeats=10):
     """The machine's float32 speed now: the median GFLOP/s of NumPy matmuls on all cores.
     A run takes the best of these measurements, one before and one after every subprocess,
     as its limit: on a shared host the same matmul ran anywhere between 139 and 310 GFLOP/s
-    within one 49-minute run."""
+    within one 49-minute run. -> (GFLOP/s, whether the last product is right)."""
     rng = np.random.default_rng(0)
     a, b = (rng.random((size, size), dtype=np.float32) for _ in range(2))
     a @ b  # warm-up
     times = []
     for _ in range(repeats):
         begin = time.perf_counter()
-        a @ b
+        product = a @ b
         times.append(time.perf_counter() - begin)
-    return 2 * size**3 / statistics.median(times) / 1e9
+    return 2 * size**3 / statistics.median(times) / 1e9, product_is_right(a, b, product)
+
+
+def product_is_right(a, b, product, rows=64):
+    """Whether the first `rows` rows of the float32 `product` of a and b are those of the
+    float64 product (to float32's rounding over the sum)."""
+    exact = a[:rows].astype(np.float64) @ b.astype(np.float64)
+    return bool(np.allclose(product[:rows], exact, rtol=1e-4, atol=1e-3))
+
+
+# Some machines set these so that OpenBLAS runs an older CPU's kernels (older builds computed
+# wrong results on some newer CPUs). A limit measured under them is that kernel's, not the
+# machine's: on a 2-core AMD EPYC with AVX-512, OPENBLAS_CORETYPE=Haswell (AVX2) gave
+# 222 GFLOP/s, the kernel OpenBLAS picks for that CPU (SkylakeX) 414. The models' own
+# libraries (oneDNN, Eigen, XLA) read neither variable and use AVX-512 there.
+BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def matmul_limit_sample(size):
+    """One sample of the machine's limit -> {"gflops", "kernel", "overrides", "forced"}:
+    `matmul_gflops` in a fresh process without BLAS_OVERRIDES, so with the kernel OpenBLAS
+    picks for this CPU, its product checked against float64. "overrides" are those this
+    environment sets; only if the CPU's own kernel's product is wrong (or its process fails)
+    is the sample measured here under them ("forced")."""
+    overrides = {key: os.environ[key] for key in BLAS_OVERRIDES if key in os.environ}
+    env = {key: value for key, value in os.environ.items() if key not in overrides}
+    done = subprocess.run([sys.executable, __file__, "--matmul", str(size)], env=env,
+                          capture_output=True, text=True, cwd=ROOT)
+    sample = json.loads(done.stdout) if done.returncode == 0 else {"right": False}
+    forced = not sample.pop("right")
+    if forced:
+        gflops, _ = matmul_gflops(size)
+        sample = {"gflops": gflops, "kernel": blas_kernel()}
+    return sample | {"gflops": round(sample["gflops"], 1), "overrides": overrides,
+                     "forced": forced}
+
+
+def blas_kernel():
+    """The kernel NumPy's BLAS runs in this process (for example "SkylakeX"), or None where
+    threadpoolctl (in the test extra) is missing."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return next((pool.get("architecture") for pool in threadpool_info()
+                 if pool.get("user_api") == "blas"), None)
 
 
 # Which input pipeline feeds which model: the recipe's data at the model's full size.
@@ -564,7 +610,12 @@ def main(argv=None):
                         help="malloc settings of every measuring process: 'system' (default), "
                              "or 'keep', zoo.keep_freed_memory() as the recipes run")
     parser.add_argument("--inside", help=argparse.SUPPRESS)
+    parser.add_argument("--matmul", type=int, metavar="SIZE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.matmul:  # one sample of the limit, in matmul_limit_sample's subprocess
+        gflops, right = matmul_gflops(args.matmul)
+        print(json.dumps({"gflops": gflops, "right": right, "kernel": blas_kernel()}))
+        return None
     if args.rewrite:
         return rewrite(args.rewrite)
     if args.quick:
@@ -596,8 +647,10 @@ def main(argv=None):
               "matmul_samples": []}
 
     def sample_the_limit():  # the machine's speed drifts: measured again between subprocesses
-        report["matmul_samples"].append(round(matmul_gflops(1024 if args.quick else 2048), 1))
+        sample = matmul_limit_sample(1024 if args.quick else 2048)
+        report["matmul_samples"].append(sample["gflops"])
         report["matmul_gflops"] = max(report["matmul_samples"])
+        report["matmul_blas"] = {key: sample[key] for key in ("kernel", "overrides", "forced")}
 
     sample_the_limit()
     print(f"matmul limit: {report['matmul_gflops']} GFLOP/s (float32, NumPy, all cores)",
@@ -716,6 +769,19 @@ ALLOCATORS = {"system": "the C library's malloc settings, as a plain script gets
                       "run"}
 
 
+def blas_words(blas):
+    """How the limit's BLAS ran, for the report ("" for a run from before it was recorded)."""
+    if not blas:
+        return ""
+    kernel = f"OpenBLAS kernel {blas['kernel']}" if blas["kernel"] else "OpenBLAS"
+    overrides = ", ".join(f"{key}={value}" for key, value in blas["overrides"].items())
+    if blas["forced"]:
+        return (f", {kernel} as this environment forces it ({overrides}): the kernel picked "
+                f"for this CPU computed a wrong product" if overrides else f", {kernel}")
+    return f", {kernel}" + (f", the one picked for this CPU, without this environment's "
+                            f"{overrides}" if overrides else "")
+
+
 def markdown(report):
     machine_, settings, rows = report["machine"], report["settings"], report["rows"]
     samples = report.get("matmul_samples", [report["matmul_gflops"]])
@@ -736,10 +802,11 @@ def markdown(report):
         f"Allocator: {ALLOCATORS[settings.get('allocator', 'system')]}.{quick_note}",
         "",
         f"Machine limit: **{report['matmul_gflops']} GFLOP/s** (float32 matmul, NumPy, all "
-        f"cores" + (f"; the best of {len(samples)} measurements between the subprocesses, "
-                    f"which ranged {min(samples)}-{max(samples)}, so the shares below are "
-                    f"against the fastest the machine was seen to be" if len(samples) > 1
-                    else "") + ").",
+        f"cores{blas_words(report.get('matmul_blas'))}"
+        + (f"; the best of {len(samples)} measurements between the subprocesses, "
+           f"which ranged {min(samples)}-{max(samples)}, so the shares below are "
+           f"against the fastest the machine was seen to be" if len(samples) > 1 else "")
+        + ").",
         "",
         "## Training and inference, zoo against plain Keras",
         "",
