@@ -884,7 +884,7 @@ def markdown(report):
         lines.append("Not measured: the images were not found (--data).")
     lines += ["", "## Re-run", "",
               "    python tools/bench.py          # every model, every backend, 24 rounds:"
-              " about 100 min on 2 idle cores (--repeats 12: about 50)",
+              " 60-100 min on 2 idle cores (--repeats 12: 32-50)",
               "    python tools/bench.py --quick  # the tool's own check, a few minutes", ""]
     return "\n".join(lines)
 
