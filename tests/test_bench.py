@@ -135,3 +135,18 @@ def test_a_wrong_blas_product_is_caught():
     assert bench.product_is_right(a, b, product)
     product[3, 5] += 0.05  # one wrong entry in a sum of ~32
     assert not bench.product_is_right(a, b, product)
+
+
+def test_batch_size_flag_sets_every_models_batch_and_the_report_says_so():
+    bench = load_bench()
+    settings = {"quick": False, "batch_size": 128}
+    assert bench.model_sizes("small-cnn", settings) == {"image_size": 150, "batch_size": 128}
+    assert bench.model_sizes("transformer", {"quick": True}) == bench.MODELS["transformer"]["quick"]
+    report = {"date": "d", "command": "c", "machine": {"cpu": "x", "cores": 2, "python": "3",
+                                                       "versions": {}},
+              "settings": {"repeats": 1, "steps": 1, "warmup": 1, "allocator": "keep"} | settings,
+              "matmul_gflops": 1.0, "rows": [{"model": "small-cnn", "backend": "jax",
+                                              "unit": "images"}], "pipelines": {}}
+    markdown = bench.markdown(report)
+    assert "Every model at batch size 128 (--batch-size)" in markdown
+    assert "small-cnn image_size 150, batch_size 128" in markdown

@@ -5,6 +5,7 @@
     python tools/bench.py --quick --out /tmp/bench           # tiny sizes: checks the tool
     python tools/bench.py --rewrite /tmp/bench/BENCHMARKS.json  # its BENCHMARKS.md again
     python tools/bench.py --allocator keep    # as zoo's recipes run: zoo.keep_freed_memory()
+    python tools/bench.py --models small-cnn --batch-size 128  # not the recipes' batch size
 
 Writes BENCHMARKS.md and BENCHMARKS.json (in --out, by default the project root).
 
@@ -80,6 +81,15 @@ MODELS = {
     "seq2seq": {"unit": "sentences", "full": {"length": 16, "vocab": 8000, "batch_size": 64},
                 "quick": {"length": 8, "vocab": 100, "batch_size": 8}},
 }
+
+
+def model_sizes(model_name, settings):
+    """The sizes `model_name` is measured at: its full or quick ones, with the batch size
+    --batch-size gave, if any (settings: the run's, as the report keeps them)."""
+    sizes = dict(MODELS[model_name]["quick" if settings["quick"] else "full"])
+    if settings.get("batch_size"):
+        sizes["batch_size"] = settings["batch_size"]
+    return sizes
 
 
 def build(model_name, variant, sizes):
@@ -569,7 +579,8 @@ def run_in_subprocess(measurements, backend, args):
                "--inside", ",".join(f"{model}:{variant}" for model, variant in measurements),
                *(["--quick"] if args.quick else []), "--warmup", str(args.warmup),
                "--repeats", str(args.repeats), "--steps", str(args.steps),
-               "--allocator", args.allocator]
+               "--allocator", args.allocator,
+               *(["--batch-size", str(args.batch_size)] if args.batch_size else [])]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err, cwd=ROOT)
         _, status, usage = os.wait4(process.pid, 0)
@@ -595,6 +606,9 @@ def main(argv=None):
                              "reference each (median)")
     parser.add_argument("--steps", type=int, default=5, help="training steps per window")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    parser.add_argument("--batch-size", type=int,
+                        help="every model's batch size (default: each model's own, as its "
+                             "recipe trains)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, 1 step per window, one subprocess per backend: "
                              "checks the tool in minutes; its numbers compare nothing")
@@ -627,7 +641,7 @@ def main(argv=None):
             keep_freed_memory()
         for measurement in args.inside.split(","):
             model_name, variant = measurement.split(":")
-            sizes = MODELS[model_name]["quick" if args.quick else "full"]
+            sizes = model_sizes(model_name, vars(args))
             if variant == "pair":
                 measure_training_pair(model_name, sizes, args)
             else:
@@ -643,7 +657,8 @@ def main(argv=None):
     report = {"date": datetime.date.today().isoformat(), "machine": machine(),
               "command": "python tools/bench.py " + " ".join(argv or sys.argv[1:]),
               "settings": {"repeats": args.repeats, "steps": args.steps, "warmup": args.warmup,
-                           "quick": args.quick, "allocator": args.allocator},
+                           "quick": args.quick, "allocator": args.allocator,
+                           "batch_size": args.batch_size},
               "matmul_samples": []}
 
     def sample_the_limit():  # the machine's speed drifts: measured again between subprocesses
@@ -786,8 +801,11 @@ def markdown(report):
     machine_, settings, rows = report["machine"], report["settings"], report["rows"]
     samples = report.get("matmul_samples", [report["matmul_gflops"]])
     versions = ", ".join(f"{name} {version}" for name, version in machine_["versions"].items())
-    quick_note = " Quick mode: tiny sizes, for checking the tool, not for comparison." \
+    run_notes = " Quick mode: tiny sizes, for checking the tool, not for comparison." \
         if settings["quick"] else ""
+    if settings.get("batch_size"):
+        run_notes += (f" Every model at batch size {settings['batch_size']} (--batch-size), "
+                       f"not its recipe's.")
     lines = [
         "# Benchmarks",
         "",
@@ -799,7 +817,7 @@ def markdown(report):
         f"{settings['warmup']} warm-up steps; throughput is the median window, zoo / "
         f"reference the median of the rounds' ratios, with a 95% confidence interval for that "
         f"median (from the rounds' order statistics; none for fewer than 6 rounds). "
-        f"Allocator: {ALLOCATORS[settings.get('allocator', 'system')]}.{quick_note}",
+        f"Allocator: {ALLOCATORS[settings.get('allocator', 'system')]}.{run_notes}",
         "",
         f"Machine limit: **{report['matmul_gflops']} GFLOP/s** (float32 matmul, NumPy, all "
         f"cores{blas_words(report.get('matmul_blas'))}"
@@ -848,8 +866,8 @@ def markdown(report):
         lines += ["", "Errors (last line of each):", ""]
         lines += [f"- {row['model']} {row['backend']} {key.removesuffix('_error')}: "
                   f"`{(row[key].strip().splitlines() or ['?'])[-1]}`" for row, key in errors]
-    sizes = {name: MODELS[name]["quick" if settings["quick"] else "full"]
-                            for name in dict.fromkeys(row["model"] for row in rows)}
+    sizes = {name: model_sizes(name, settings)
+             for name in dict.fromkeys(row["model"] for row in rows)}
     lines += ["", "Sizes: " + "; ".join(
         f"{name} " + ", ".join(f"{key} {value}" for key, value in sizes[name].items())
         for name in sizes) + "."]
