@@ -805,7 +805,7 @@ def markdown(report):
         if settings["quick"] else ""
     if settings.get("batch_size"):
         run_notes += (f" Every model at batch size {settings['batch_size']} (--batch-size), "
-                       f"not its recipe's.")
+                      f"not its recipe's.")
     lines = [
         "# Benchmarks",
         "",
