@@ -27,6 +27,21 @@ def test_aligned_files_give_pairs_in_either_direction(tmp_path):
         parallel_text.load(folder, source_language="de")
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u0085", "\f", "\u2029", "\x1c"])
+def test_lines_end_at_newline_only_so_other_separators_stay_inside_their_line(tmp_path,
+                                                                            separator):
+    first = [f"one{separator}two .", "three .", "four ."]
+    second = [f"un{separator}deux .", "trois .", "quatre ."]
+    pairs = parallel_text.load(write_aligned(tmp_path / "d", first, second))
+    assert pairs.sources == first and pairs.targets == second  # no line split, none shifted
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_bytes(f"Hi{separator}there.\tПривет.\r\nBye.\tПока.{separator}\n"
+                    .encode("utf-8"))
+    pairs = parallel_text.load(tsv)
+    assert pairs.sources == [f"Hi{separator}there.", "Bye."]
+    assert pairs.targets == ["Привет.", f"Пока.{separator}"]  # the \r went with the \n
+
+
 def test_aligned_files_of_unequal_length_are_named(tmp_path):
     folder = write_aligned(tmp_path / "d", ["a", "b", "c"], ["x", "y"])
     with pytest.raises(DataError, match=r"corpus_en has 3 lines and .*corpus_fr has 2"):

@@ -96,7 +96,13 @@ def _read_lines(path):
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not UTF-8 text (byte {data[error.start]:#04x})") from None
-    return text.removeprefix("\ufeff").splitlines()
+    # Lines end at "\n" only (a "\r" before it goes too): str.splitlines() would also cut
+    # at U+2028, U+0085, form feed and others, which can stand inside a sentence, and so
+    # split one pair into two or shift every later line of an aligned file.
+    lines = text.removeprefix("\ufeff").split("\n")
+    if lines[-1] == "":  # the newline that ends the file starts no line
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 
 def _load_aligned_folder(folder):
