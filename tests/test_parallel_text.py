@@ -36,7 +36,7 @@ def test_lines_end_at_newline_only_so_other_separators_stay_inside_their_line(tm
     assert pairs.sources == first and pairs.targets == second  # no line split, none shifted
     tsv = tmp_path / "pairs.tsv"
     tsv.write_bytes(f"Hi{separator}there.\tПривет.\r\nBye.\tПока.{separator}\n"
-                    .encode("utf-8"))
+                    .encode())
     pairs = parallel_text.load(tsv)
     assert pairs.sources == [f"Hi{separator}there.", "Bye."]
     assert pairs.targets == ["Привет.", f"Пока.{separator}"]  # the \r went with the \n
