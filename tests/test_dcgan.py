@@ -157,3 +157,78 @@ def test_interrupted_run_resumes_with_both_optimizers_state(tmp_path):
     model = fit(start(["--out", out, "--resume"]), counter)
     assert counter.epochs == [1, 2]
     assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 6
+
+
+def test_samples_come_from_the_moving_average_of_the_generator():
+    model = zoo.DCGAN(**KWARGS)
+    model.compile()
+    latents = TestDCGAN().input_data()
+    weights = lambda network: [keras.ops.convert_to_numpy(w).copy() for w in network.weights]
+    initial = weights(model.generator)
+    np.testing.assert_array_equal(np.concatenate([w.ravel() for w in initial]),
+                                  np.concatenate([w.ravel() for w in
+                                                  weights(model.average_generator)]))
+    model.fit(real_images(16), epochs=3, batch_size=8, verbose=0)
+    for start, average, current in zip(initial, weights(model.average_generator),
+                                       weights(model.generator)):
+        if not np.array_equal(start, current):  # the average moved, but not all the way
+            assert not np.array_equal(average, start) and not np.array_equal(average, current)
+    assert model.average_generator.trainable_variables == []
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model(latents)),
+        keras.ops.convert_to_numpy(model.average_generator(latents, training=False)), atol=1e-6)
+
+
+@pytest.mark.parametrize("settings", [
+    {"upsampling": "transposed", "augment": (), "ema_momentum": None},  # the paper's DCGAN
+    {"upsampling": "bilinear", "adaptive_augment": True},
+    {"spectral_norm": True, "loss": "hinge", "augment": ("translation",)},
+])
+def test_every_variant_trains_and_round_trips_its_config(settings):
+    model = zoo.DCGAN(**KWARGS, **settings)
+    model.compile()
+    before = [keras.ops.convert_to_numpy(v).copy() for v in model.trainable_weights]
+    history = model.fit(real_images(16), epochs=1, batch_size=8, verbose=0).history
+    assert all(np.isfinite(values).all() for values in history.values())
+    unmoved = [v.path for b, v in zip(before, model.trainable_weights)
+               if np.array_equal(b, keras.ops.convert_to_numpy(v))]
+    # The hinge loss's gradient for the last bias is (reals under 1 - fakes over -1) / B,
+    # which is 0 at the start, while every logit is near 0.
+    assert unmoved == ([model.discriminator.layers[-1].layer.bias.path]
+                       if settings.get("loss") == "hinge" else [])
+    rebuilt = zoo.DCGAN.from_config(model.get_config())
+    for key, value in settings.items():
+        assert getattr(rebuilt, key) == value, key
+    if settings.get("adaptive_augment"):
+        assert "augment_probability" in history
+
+
+def test_each_random_layer_draws_from_its_own_stream():
+    model = zoo.DCGAN(**KWARGS)
+    seeds = [layer.seed for layer in model.discriminator.layers
+             if isinstance(layer, keras.layers.Dropout)]
+    seeds += [model.augmenter.seed]
+    states = [tuple(keras.ops.convert_to_numpy(g.state)) for g in
+              (model.seed_generator, model.augmenter.seed_generator)]
+    assert len(set(seeds)) == len(seeds) and len(set(states)) == len(states)
+
+
+def test_transposed_upsampling_prints_a_checkerboard_that_resizing_does_not():
+    """Untrained generators already show it: the transposed convolutions' uneven overlap."""
+    from zoo.metrics import checkerboard_share
+
+    shares = {}
+    for upsampling in ("transposed", "nearest"):
+        keras.utils.set_random_seed(0)
+        model = zoo.DCGAN(image_size=32, latent_dim=LATENT, upsampling=upsampling,
+                          filters=(32, 16, 8), ema_momentum=None, seed=0)
+        shares[upsampling] = checkerboard_share(keras.ops.convert_to_numpy(
+            model.generate(32, seed=0)) + 1)
+    assert shares["transposed"] > 5 * shares["nearest"], shares
+
+
+def test_unknown_choices_are_named():
+    with pytest.raises(ValueError, match="upsampling='pixelshuffle'"):
+        zoo.DCGAN(**KWARGS, upsampling="pixelshuffle")
+    with pytest.raises(ValueError, match="loss='wasserstein'"):
+        zoo.DCGAN(**KWARGS, loss="wasserstein")

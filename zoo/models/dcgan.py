@@ -1,20 +1,39 @@
-"""DCGAN (Radford et al., 2016): a generator and a discriminator trained against each other.
+"""DCGAN (Radford et al., 2016) with the fixes that let it learn from a few thousand images.
 
     generator      z (B, 100) ~ N(0, I) -> Dense 8*8*256 (no bias) -> BN -> ReLU
-                   -> (B, 8, 8, 256) -> Conv2DTranspose 128, 64 (4x4, stride 2) + BN + ReLU
-                   -> Conv2DTranspose 3 (4x4, stride 2) -> tanh -> (B, 64, 64, 3) in [-1, 1]
-    discriminator  (B, 64, 64, 3) -> Conv2D 64, 128, 256 (4x4, stride 2) + LeakyReLU 0.2
-                   + Dropout 0.3 -> Flatten -> Dense 1 -> (B, 1) logit: "real"
+                   -> (B, 8, 8, 256) -> [2x upsampling -> 128, 64 filters + BN + ReLU]
+                   -> 2x upsampling -> 3 filters -> tanh -> (B, 64, 64, 3) in [-1, 1]
+    discriminator  (B, 64, 64, 3) -> DiffAugment -> Conv2D 64, 128, 256 (4x4, stride 2)
+                   + LeakyReLU 0.2 + Dropout 0.3 -> Flatten -> Dense 1 -> (B, 1) logit: "real"
 
 Each training batch takes two gradient steps, each with its own Adam(1e-4, beta_1=0.5):
 the discriminator minimises BCE(real -> 1) + BCE(fake -> 0), then the generator minimises
-BCE(fake -> 1), the non-saturating loss. Reported: `d_loss`, `g_loss`, and the
-discriminator's accuracy on real and on fake images.
+BCE(fake -> 1), the non-saturating loss (`loss="hinge"`: max(0, 1 - real) + max(0, 1 + fake)
+and -fake). Reported: `d_loss`, `g_loss`, and the discriminator's accuracy on real and on
+fake images.
+
+What differs from the paper, each a constructor argument (the paper's model is
+`DCGAN(upsampling="transposed", augment=(), ema_momentum=None)`):
+
+* `upsampling`: "nearest" (default) or "bilinear" resizes by 2, then a 3x3 convolution
+  (Odena et al., 2016): every output pixel gets the same number of kernel taps, so there is
+  no checkerboard. "transposed": the paper's stride-2 4x4 transposed convolutions, whose
+  uneven overlap prints a period-2 pattern on the samples.
+* `augment`: DiffAugment (Zhao et al., 2020) on every image the discriminator sees, real
+  and generated, in both steps, so that it cannot memorise a small training set: by
+  default translation and cutout; "colour" too slowed learning in short runs (the
+  discriminator cannot use a sample's brightness, so the generator's drifts: dark patches);
+  `adaptive_augment` moves its probability with the discriminator's accuracy on reals (ADA).
+* `ema_momentum`: an exponential moving average of the generator's weights (Karras et al.,
+  2018; Yazici et al., 2019) draws the samples: `generate`, `model(z)`, KID and the saved
+  model use it. Its weights are saved in the `.keras` file with the others.
+* `spectral_norm`: spectral normalisation of the discriminator's layers (Miyato et al., 2018).
 """
 
 import keras
 from keras import layers, ops
 
+from zoo.models.diffaugment import DiffAugment
 from zoo.models.layers import (
     BatchNormalization,
     Conv2DTranspose,
@@ -26,59 +45,105 @@ from zoo.models.train_step import GradientStep, GradientStepModel, OptimizerGrou
 
 __all__ = ["DCGAN"]
 
+UPSAMPLING = ("nearest", "bilinear", "transposed")
+LOSSES = ("non_saturating", "hinge")
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class DCGAN(GradientStepModel):
     """`fit(images)` with images (N, S, S, 3) scaled to [-1, 1]; `generate(n, seed)` samples.
 
-    `model(z)` runs the generator: (B, latent_dim) -> (B, S, S, 3).
+    `model(z)` runs the sampling generator (the moving average, if kept):
+    (B, latent_dim) -> (B, S, S, 3) in [-1, 1].
     """
 
     def __init__(self, image_size=64, latent_dim=100, filters=(256, 128, 64),
-                 discriminator_filters=(64, 128, 256), dropout=0.3, seed=None, **kwargs):
+                 discriminator_filters=(64, 128, 256), dropout=0.3, upsampling="nearest",
+                 augment=("translation", "cutout"), adaptive_augment=False, ema_momentum=0.99,
+                 spectral_norm=False, loss="non_saturating", seed=None, **kwargs):
         super().__init__(**kwargs)
+        if upsampling not in UPSAMPLING:
+            raise ValueError(f"DCGAN upsampling={upsampling!r}: choose from {UPSAMPLING}")
+        if loss not in LOSSES:
+            raise ValueError(f"DCGAN loss={loss!r}: choose from {LOSSES}")
         self.image_size, self.latent_dim = image_size, latent_dim
         self.filters, self.discriminator_filters = tuple(filters), tuple(discriminator_filters)
-        self.dropout, self.seed = dropout, seed
-        side = image_size // 2 ** len(self.filters)
+        self.dropout, self.upsampling, self.augment = dropout, upsampling, tuple(augment or ())
+        self.adaptive_augment, self.ema_momentum = adaptive_augment, ema_momentum
+        self.spectral_norm, self.loss, self.seed = spectral_norm, loss, seed
+        self.generator = self._make_generator("generator")
+        self.discriminator = self._make_discriminator()
+        # Each random draw has its own stream: the same seed would repeat one mask everywhere.
+        self.seed_generator = keras.random.SeedGenerator(_offset(seed, 0))
+        self.augmenter = None
+        if self.augment:
+            self.augmenter = DiffAugment(self.augment, probability=0.0 if adaptive_augment
+                                         else 1.0, seed=_offset(seed, 100))
+        self.average_generator = None
+        if ema_momentum is not None:
+            self.average_generator = self._make_generator("average_generator")
+            self.average_generator.trainable = False
+            for average, weight in zip(self.average_generator.weights, self.generator.weights):
+                average.assign(ops.convert_to_numpy(weight))  # a copy: JAX must not share buffers
+        self.declare_metrics(["d_loss", "g_loss", "real_accuracy", "fake_accuracy"]
+                             + (["augment_probability"] if adaptive_augment else []))
+        self.build((None, latent_dim))
+
+    def _make_generator(self, name):
+        side = self.image_size // 2 ** len(self.filters)
         data_format = conv_data_format()  # images are channels-last outside on every backend
         channel_axis = 1 if data_format == "channels_first" else -1
         upsampling = []
         for count in self.filters[1:]:
-            upsampling += [Conv2DTranspose(count, 4, strides=2, padding="same", use_bias=False,
-                                           data_format=data_format),
+            upsampling += [*self._upsample(count, data_format, use_bias=False),
                            BatchNormalization(axis=channel_axis), layers.ReLU()]
-        self.generator = keras.Sequential(
-            [keras.Input((latent_dim,)),
+        return keras.Sequential(
+            [keras.Input((self.latent_dim,)),
              layers.Dense(side * side * self.filters[0], use_bias=False),
              BatchNormalization(), layers.ReLU(),
              layers.Reshape((side, side, self.filters[0])), ToDataFormat(data_format),
              *upsampling,
-             Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh",
-                             data_format=data_format),
+             *self._upsample(3, data_format, activation="tanh"),
              FromDataFormat(data_format)],
-            name="generator",
+            name=name,
         )
+
+    def _upsample(self, count, data_format, **conv):
+        """Twice the height and width, `count` channels: the layers of one upsampling."""
+        if self.upsampling == "transposed":
+            return [Conv2DTranspose(count, 4, strides=2, padding="same",
+                                    data_format=data_format, **conv)]
+        return [layers.UpSampling2D(2, interpolation=self.upsampling, data_format=data_format),
+                layers.Conv2D(count, 3, padding="same", data_format=data_format, **conv)]
+
+    def _make_discriminator(self):
+        data_format = conv_data_format()
+        normalise = layers.SpectralNormalization if self.spectral_norm else (lambda x: x)
         downsampling = []
-        for count in self.discriminator_filters:
-            downsampling += [layers.Conv2D(count, 4, strides=2, padding="same",
-                                           data_format=data_format),
-                             layers.LeakyReLU(0.2), layers.Dropout(dropout, seed=seed)]
-        self.discriminator = keras.Sequential(
-            [keras.Input((image_size, image_size, 3)), ToDataFormat(data_format),
-             *downsampling, layers.Flatten(data_format=data_format), layers.Dense(1)],
+        for index, count in enumerate(self.discriminator_filters):
+            downsampling += [normalise(layers.Conv2D(count, 4, strides=2, padding="same",
+                                                     data_format=data_format)),
+                             layers.LeakyReLU(0.2),
+                             layers.Dropout(self.dropout, seed=_offset(self.seed, 1 + index))]
+        return keras.Sequential(
+            [keras.Input((self.image_size, self.image_size, 3)), ToDataFormat(data_format),
+             *downsampling, layers.Flatten(data_format=data_format), normalise(layers.Dense(1))],
             name="discriminator",
         )
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.declare_metrics(["d_loss", "g_loss", "real_accuracy", "fake_accuracy"])
-        self.build((None, latent_dim))
+
+    # Sampling ----------------------------------------------------------------------------
+
+    @property
+    def sampling_generator(self):
+        """The moving average of the generator's weights if it is kept, else the generator."""
+        return self.average_generator or self.generator
 
     def call(self, latents, training=False):
-        return self.generator(latents, training=training)
+        return self.sampling_generator(latents, training=False)
 
     def generate(self, count, seed=0):
         """`count` images in [-1, 1] from latents drawn with `seed` (repeatable)."""
-        return self.generator(keras.random.normal((count, self.latent_dim), seed=seed))
+        return self(keras.random.normal((count, self.latent_dim), seed=seed))
 
     # Training ----------------------------------------------------------------------------
 
@@ -118,32 +183,60 @@ class DCGAN(GradientStepModel):
         return images, keras.random.normal((ops.shape(images)[0], self.latent_dim),
                                            seed=self.seed_generator)
 
+    def _judge(self, images, training):
+        """The discriminator's logits (B, 1) for images it sees augmented in training."""
+        if self.augmenter is not None:
+            images = self.augmenter(images, training=training)
+        return self.discriminator(images, training=training)
+
     def discriminator_loss(self, data, training):
         real, noise = self._noise(data)
         fake = ops.stop_gradient(self.generator(noise, training=training))
-        real_logits = self.discriminator(real, training=training)
-        fake_logits = self.discriminator(fake, training=training)
-        loss = (_bce(ops.ones_like(real_logits), real_logits)
-                + _bce(ops.zeros_like(fake_logits), fake_logits))
-        return loss, {
-            "d_loss": loss,
-            "real_accuracy": ops.mean(ops.cast(real_logits > 0, "float32")),
-            "fake_accuracy": ops.mean(ops.cast(fake_logits < 0, "float32")),
-        }
+        # One pass over both halves: the discriminator has no batch statistics to keep apart.
+        logits = self._judge(ops.concatenate([real, fake]), training)
+        real_logits, fake_logits = logits[: ops.shape(real)[0]], logits[ops.shape(real)[0] :]
+        if self.loss == "hinge":
+            loss = ops.mean(ops.relu(1 - real_logits)) + ops.mean(ops.relu(1 + fake_logits))
+        else:
+            loss = ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+        real_accuracy = ops.mean(ops.cast(real_logits > 0, "float32"))
+        reported = {"d_loss": loss, "real_accuracy": real_accuracy,
+                    "fake_accuracy": ops.mean(ops.cast(fake_logits < 0, "float32"))}
+        if self.adaptive_augment and training:
+            self.augmenter.adapt(ops.stop_gradient(real_accuracy))
+        if self.adaptive_augment:
+            reported["augment_probability"] = self.augmenter.probability
+        return loss, reported
 
     def generator_loss(self, data, training):
         _, noise = self._noise(data)
-        fake_logits = self.discriminator(self.generator(noise, training=training),
-                                         training=training)
-        loss = _bce(ops.ones_like(fake_logits), fake_logits)
+        fake_logits = self._judge(self.generator(noise, training=training), training)
+        if self.loss == "hinge":
+            loss = -ops.mean(fake_logits)
+        else:
+            loss = ops.mean(ops.softplus(-fake_logits))  # = BCE(fake -> 1)
         return loss, {"g_loss": loss}
+
+    def after_gradient_steps(self):
+        """The moving average takes a step towards the generator's new weights. Its momentum
+        starts low so that the first samples are not an average of random weights."""
+        if self.average_generator is None:
+            return
+        steps = ops.cast(self.g_optimizer.iterations, "float32")
+        momentum = ops.minimum(self.ema_momentum, (1.0 + steps) / (10.0 + steps))
+        for average, weight in zip(self.average_generator.weights, self.generator.weights):
+            average.assign(momentum * average + (1.0 - momentum) * weight)
 
     def get_config(self):
         return {**super().get_config(), "image_size": self.image_size,
                 "latent_dim": self.latent_dim, "filters": list(self.filters),
                 "discriminator_filters": list(self.discriminator_filters),
-                "dropout": self.dropout, "seed": self.seed}
+                "dropout": self.dropout, "upsampling": self.upsampling,
+                "augment": list(self.augment), "adaptive_augment": self.adaptive_augment,
+                "ema_momentum": self.ema_momentum, "spectral_norm": self.spectral_norm,
+                "loss": self.loss, "seed": self.seed}
 
 
-def _bce(targets, logits):
-    return ops.mean(ops.binary_crossentropy(targets, logits, from_logits=True))
+def _offset(seed, offset):
+    """A seed of its own for one random stream of the model (None stays None: random)."""
+    return None if seed is None else seed + offset

@@ -14,7 +14,9 @@ what to minimise:
 
 Each step's `loss_fn(data, training)` returns `(loss, {metric name: scalar})`. A training
 batch takes the steps in order, each a gradient descent on its own variables with its own
-optimizer (a GAN's alternating updates); the metrics are averaged over the epoch. The same
+optimizer (a GAN's alternating updates), then `after_gradient_steps()`, the place for an
+update that is not a gradient step (a moving average of weights); the metrics are averaged
+over the epoch. The same
 loss functions, without gradients, make `test_step`, so `evaluate()` and validation work.
 
 Why JAX looks the way it does: the JAX step is traced once and must return every variable it
@@ -103,6 +105,10 @@ class GradientStepModel(keras.Model):
     def gradient_steps(self):
         raise NotImplementedError
 
+    def after_gradient_steps(self):
+        """Called once per training batch after its gradient steps, outside any gradient
+        computation: for variable updates written with `assign` (none by default)."""
+
     def declare_metrics(self, names):
         """Call in __init__ with the name of every value the loss functions report."""
         self.step_metrics = {name: keras.metrics.Mean(name=name) for name in names}
@@ -157,6 +163,13 @@ class GradientStepModel(keras.Model):
             else:
                 raise NotImplementedError(f"no train step for the {backend} backend")
             values.update(reported)
+        if backend == "torch":
+            import torch
+
+            with torch.no_grad():
+                self.after_gradient_steps()
+        else:
+            self.after_gradient_steps()
         return self._track(values)
 
     def test_step(self, *args):
@@ -198,6 +211,7 @@ class GradientStepModel(keras.Model):
                     variable.assign(value)  # batch-norm statistics, seed-generator state
                 step.optimizer.apply(gradients, targets)
                 values.update(reported)
+            self.after_gradient_steps()
             logs = self._track(values)
         new_state = tuple([scope.get_current_value(v) for v in vs] for vs in groups)
         return logs, new_state
