@@ -1,4 +1,4 @@
-"""zoo.metrics: KID's estimator, its feature extractors."""
+"""zoo.metrics: KID's estimator and its spread, its feature extractors, the checkerboard share."""
 
 import keras
 import numpy as np
@@ -43,6 +43,34 @@ def test_kid_rejects_features_of_different_widths_or_too_few_images():
         metrics.kernel_inception_distance(features(4, 0), features(4, 1)[:, :8])
     with pytest.raises(ValueError, match="at least 2"):
         metrics.kernel_inception_distance(features(1, 0), features(4, 1))
+
+
+def test_kid_spread_averages_subsets_and_measures_how_much_they_disagree():
+    real, generated = features(300, 0), features(300, 1, shift=0.5)
+    whole = metrics.kernel_inception_distance(real, generated)
+    mean, std = metrics.kid_spread(real, generated, subsets=40, seed=0)
+    assert mean == pytest.approx(whole, rel=0.15) and 0 < std < mean
+    assert metrics.kid_spread(real, generated, subsets=40, seed=0) == (mean, std)  # seeded
+    same_mean, same_std = metrics.kid_spread(real, features(300, 2), subsets=40)
+    assert abs(same_mean) < 2 * same_std + 0.01  # one distribution: 0 within the spread
+    with pytest.raises(ValueError, match="subset_size 400 is larger than a set"):
+        metrics.kid_spread(real, generated, subset_size=400)
+
+
+def test_checkerboard_share_finds_periods_of_two_and_four_pixels():
+    smooth = images(8, seed=0)
+    row, column = np.indices((16, 16))
+    patterns = {"period 2, diagonal": (row + column) % 2,
+                "period 4, along the rows": (row // 2) % 2,
+                "period 2, along the columns": column % 2}
+    clean = metrics.checkerboard_share(smooth)
+    assert clean < 0.01
+    for name, pattern in patterns.items():
+        patterned = smooth + 0.05 * pattern[None, :, :, None]
+        assert metrics.checkerboard_share(patterned) > 10 * clean, name
+    assert metrics.checkerboard_share(np.ones((2, 16, 16, 3))) == 0.0  # no power at all
+    with pytest.raises(ValueError, match="multiples of 4"):
+        metrics.checkerboard_share(np.zeros((2, 18, 16, 3)))
 
 
 def images(count, seed):

@@ -3,6 +3,8 @@
     kid = zoo.metrics.KID(zoo.metrics.inception_features())     # ImageNet InceptionV3
     kid = zoo.metrics.KID(zoo.metrics.classifier_features("flowers.keras"))  # or a zoo classifier
     kid(real_images, generated_images)          # images (N, H, W, 3) in [0, 1] -> float
+    kid.spread(real_images, generated_images)   # -> (mean, std) over random subsets
+    zoo.metrics.checkerboard_share(images)      # share of spectral power at periods 2 and 4
 
 KID (Binkowski et al., 2018, "Demystifying MMD GANs") compares two image sets by the
 features an image classifier computes for them: the squared maximum mean discrepancy with the
@@ -10,7 +12,10 @@ cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, estimated without bias. Unlik
 no bias towards small sets, so it means something for a few hundred images; it is about 0
 for two samples of one distribution (an unbiased estimate, so it can dip slightly below 0)
 and grows as the sets differ. Values depend on the feature extractor: compare KIDs only when
-they were measured with the same one.
+they were measured with the same one. One estimate from a hundred images swings a lot, so
+`KID.spread` reports the mean and standard deviation over random subsets, as clean-fid and
+torchmetrics do; the KID between two sets of real images (held-out against training) gives
+the floor a model can hope for with the same extractor.
 
     zoo.metrics.corpus_bleu(references, translations)           # sentences -> BLEU-4 in [0, 1]
     zoo.metrics.sentence_bleu_smoothed(references, translations)
@@ -26,8 +31,9 @@ import keras
 import numpy as np
 from nltk.translate import bleu_score
 
-__all__ = ["KID", "classifier_features", "corpus_bleu", "inception_features",
-           "kernel_inception_distance", "sentence_bleu_smoothed"]
+__all__ = ["KID", "checkerboard_share", "classifier_features", "corpus_bleu",
+           "inception_features", "kernel_inception_distance", "kid_spread",
+           "sentence_bleu_smoothed"]
 
 
 def kernel_inception_distance(real_features, generated_features):
@@ -56,6 +62,23 @@ def kernel_inception_distance(real_features, generated_features):
                  - 2.0 * kernel(real, generated).mean())
 
 
+def kid_spread(real_features, generated_features, subsets=50, subset_size=None, seed=0):
+    """(mean, standard deviation) of `kernel_inception_distance` over `subsets` random
+    subsets drawn without replacement from each set; `subset_size` defaults to half the
+    smaller set (at most 1,000), so that the subsets differ from each other."""
+    real, generated = np.asarray(real_features), np.asarray(generated_features)
+    size = subset_size or min(1000, max(2, min(len(real), len(generated)) // 2))
+    if size > min(len(real), len(generated)):
+        raise ValueError(f"subset_size {size} is larger than a set ({len(real)} real, "
+                         f"{len(generated)} generated)")
+    rng = np.random.default_rng(seed)
+    values = [kernel_inception_distance(real[rng.choice(len(real), size, replace=False)],
+                                        generated[rng.choice(len(generated), size,
+                                                             replace=False)])
+              for _ in range(subsets)]
+    return float(np.mean(values)), float(np.std(values))
+
+
 class KID:
     """Kernel inception distance between real and generated images, through a pluggable
     feature extractor: a callable (B, H, W, 3) floats in [0, 1] -> (B, d).
@@ -80,6 +103,38 @@ class KID:
 
     def __call__(self, real_images, generated_images):
         return self.from_features(self.features(real_images), generated_images)
+
+    def spread(self, real_images, generated_images, **subsets):
+        """(mean, std) of the KID over random subsets (see `kid_spread`)."""
+        return kid_spread(self.features(real_images), self.features(generated_images),
+                          **subsets)
+
+
+def checkerboard_share(images):
+    """The share of an image batch's 2-D spectral power at the checkerboard frequencies.
+
+    images: (N, H, W, C), H and W multiples of 4. Each image's channels have their mean
+    removed (the zero frequency carries no pattern), then the power |FFT2|^2 is summed at the
+    frequencies of periods 2 and 4 pixels along the rows, the columns and the diagonals
+    (H/2, H/4 and 3H/4 along an axis, 0 or one of those along the other), and divided by the
+    power at every frequency. Natural images and smooth drawings have little power there;
+    the stride-2 transposed convolutions' uneven overlap puts a pattern of period 2 (and 4,
+    two layers deep) on every sample. Returns a float in [0, 1].
+    """
+    images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float64)
+    if images.ndim != 4 or images.shape[1] % 4 or images.shape[2] % 4:
+        raise ValueError(f"need images (N, H, W, C) with H and W multiples of 4, got "
+                         f"{images.shape}")
+    _, height, width, _ = images.shape
+    images = images - images.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fft2(images, axes=(1, 2))) ** 2
+    rows = [0, height // 4, height // 2, 3 * height // 4]
+    columns = [0, width // 4, width // 2, 3 * width // 4]
+    at_pattern = np.zeros((height, width), bool)
+    at_pattern[np.ix_(rows, columns)] = True
+    at_pattern[0, 0] = False
+    total = power.sum()
+    return float(power[:, at_pattern].sum() / total) if total > 0 else 0.0
 
 
 def inception_features(weights="imagenet", image_size=75):
