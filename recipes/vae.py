@@ -7,7 +7,8 @@
 cut to their central square, resized to 64x64, decoded once (cached) and scaled to [0, 1].
 The validation images (10%) are also the real images KID compares samples with (see
 --kid-features). Writes, besides the usual run files: samples/epoch_NNN.png (32 images
-decoded from the same latent draw after every epoch) and samples.gif, reconstructions.png
+decoded from the same latent draw after every epoch) and samples.gif, kid.png (KID with its
+spread and the real-vs-real floor), reconstructions.png
 (validation images above their reconstructions) and interpolation.png (a walk in latent
 space between two images).
 """
@@ -18,6 +19,7 @@ import numpy as np
 import zoo
 from zoo import plots, recipe
 from zoo.datasets import DataError, flowers
+from zoo.metrics import checkerboard_share
 
 # Setup -------------------------------------------------------------------------------------
 parser = recipe.make_parser("vae", __doc__, epochs=30, batch_size=64)
@@ -34,8 +36,9 @@ try:
     data = flowers.load_from_flags(config)
 except DataError as error:
     run.abort(str(error))
-train, val = (images.astype("float32") / 255 for images in
-              flowers.split(data, config.val_fraction, config.seed))
+train_indices, val_indices = flowers.split_indices(len(data.images), config.val_fraction,
+                                                   config.seed)
+train, val = (data.images[i].astype("float32") / 255 for i in (train_indices, val_indices))
 print(f"{len(train)} training and {len(val)} validation images")
 
 # Build the model -------------------------------------------------------------------------
@@ -46,7 +49,8 @@ model.compile(keras.optimizers.Adam(config.learning_rate))
 # Train: a sample grid from one fixed latent draw after every epoch -----------------------
 samples = recipe.SampleGrids(lambda: model.sample(32, seed=1234), run.path("samples"),
                              title="VAE samples")
-kid = run.kid_callback(val, lambda count: model.sample(count, seed=4321))
+kid = run.kid_callback(data, train_indices, val_indices,
+                       lambda count: model.sample(count, seed=4321))
 model.fit(train, validation_data=(val,), epochs=config.epochs, batch_size=config.batch_size,
           callbacks=run.callbacks(samples, kid), verbose=run.verbose)
 
@@ -69,7 +73,9 @@ run.finish(
     model,
     final={name: history[name][-1] for name in
            ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss",
-            "val_kl_loss", "kid") if name in history}
+            "val_kl_loss", "kid", "kid_std", "kid_floor") if name in history}
+    | {"checkerboard_share": checkerboard_share(model.sample(config.kid_images, seed=4321)),
+       "checkerboard_share_real": checkerboard_share(val)}
     | {"train_minutes": round(run.training_seconds() / 60, 2)},
     report="![samples](samples.gif)\n\n![reconstructions](reconstructions.png)\n\n"
            "![interpolation](interpolation.png)\n",

@@ -34,13 +34,21 @@ def test_vae_recipe_writes_samples_reconstructions_and_interpolation(tmp_path):
     out = tmp_path / "vae"
     result = run_recipe(tmp_path, "vae", "--out", str(out), "--epochs", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "KID off: no InceptionV3" in result.stdout
+    # No InceptionV3 weights here: the built-in flowers get their petal-count classifier.
+    assert "Training the built-in flowers' KID classifier once" in result.stdout
+    assert len(list((tmp_path / "cache" / "kid").glob("synthetic-flowers-*.keras"))) == 1
     for name in ("samples/epoch_001.png", "samples/epoch_002.png", "samples.gif",
-                 "reconstructions.png", "interpolation.png", "curves.png", "model.keras",
-                 "metrics.json", "report.md", "config.json"):
+                 "reconstructions.png", "interpolation.png", "curves.png", "kid.png",
+                 "model.keras", "metrics.json", "report.md", "config.json"):
         assert (out / name).stat().st_size > 0, name
     final = json.loads((out / "metrics.json").read_text())["final"]
     assert {"val_loss", "val_reconstruction_loss", "val_kl_loss"} <= set(final)
+    for name in ("kid", "kid_std", "kid_floor", "checkerboard_share",
+                 "checkerboard_share_real"):
+        assert math.isfinite(final[name]), name
+    assert final["kid_std"] >= 0 and "![KID](kid.png)" in (out / "report.md").read_text()
+    again = run_recipe(tmp_path, "vae", "--out", str(tmp_path / "again"), "--epochs", "1")
+    assert again.returncode == 0 and "KID classifier once" not in again.stdout  # cached
 
 
 @pytest.mark.slow
@@ -50,13 +58,17 @@ def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
                         "--kid-features", str(tiny_classifier(tmp_path)))
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("samples/epoch_001.png", "samples/epoch_003.png", "samples.gif", "curves.png",
-                 "model.keras", "metrics.json", "report.md"):
+                 "kid.png", "model.keras", "metrics.json", "report.md"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     final = metrics["final"]
     assert final["steps"] == 6  # 14 training images (2 held out) in batches of 8, 3 epochs
-    kid = metrics["history"]["kid"]  # measured after the first and the last epoch only
-    assert math.isfinite(kid[0]) and math.isnan(kid[1]) and math.isfinite(kid[2])
+    for name in ("kid", "kid_std"):  # measured after the first and the last epoch only
+        kid = metrics["history"][name]
+        assert math.isfinite(kid[0]) and math.isnan(kid[1]) and math.isfinite(kid[2]), name
+    assert all(math.isfinite(floor) for floor in metrics["history"]["kid_floor"])
+    assert 0 <= final["checkerboard_share_real"] < 1 and 0 <= final["checkerboard_share"] < 1
+    assert "checkerboard share" in (out / "report.md").read_text()
     assert {"d_loss", "g_loss", "real_accuracy", "fake_accuracy"} <= set(final)
     reloaded = keras.saving.load_model(out / "model.keras")
     assert int(reloaded.g_optimizer.iterations) == 6

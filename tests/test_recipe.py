@@ -182,3 +182,25 @@ def test_data_parallel_fits_over_two_host_devices(tmp_path):
     assert "devices 2 kernel on 2" in result.stdout  # weights replicated over both devices
     losses = json.loads(result.stdout.split("loss", 1)[1].strip())
     assert losses[1] < losses[0]
+
+
+def test_kid_log_gives_spread_and_floor_and_measures_the_epoch_a_time_limit_ends():
+    from zoo import metrics
+
+    rng = np.random.default_rng(0)
+    real, training = rng.random((12, 4, 4, 3)), rng.random((20, 4, 4, 3))
+    kid = metrics.KID(lambda images: np.reshape(images, (len(images), -1)))
+
+    class EndAtSecondEpoch(keras.callbacks.Callback):  # as EpochClock does, before KIDLog
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = epoch == 1
+
+    log = recipe.KIDLog(kid, real, lambda count: rng.random((count, 4, 4, 3)) + 0.5,
+                        every=5, count=16, training_images=training)
+    x, y = tiny_problem(0)
+    history = tiny_model().fit(x, y, epochs=4, verbose=0,
+                               callbacks=[EndAtSecondEpoch(), log]).history
+    assert len(history["kid"]) == 2 and np.isfinite(history["kid"]).all()  # epoch 2 too
+    assert np.all(np.array(history["kid_std"]) > 0)
+    floor = history["kid_floor"]
+    assert floor[0] == floor[1] and abs(floor[0]) < history["kid"][1]  # real vs real: lower

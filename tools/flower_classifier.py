@@ -15,12 +15,10 @@ a labelled grid of validation images with the predicted classes.
 import shutil
 from pathlib import Path
 
-import keras
 import numpy as np
 
-import zoo
 from zoo import plots, recipe
-from zoo.datasets import DataError, ImageBatches, flowers
+from zoo.datasets import DataError, flowers
 
 # Setup -------------------------------------------------------------------------------------
 parser = recipe.make_parser("flower_classifier", __doc__, epochs=40, batch_size=32)
@@ -40,29 +38,19 @@ except DataError as error:
 train, val = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
 classes = len(data.class_names)
 print(f"{classes} classes, {len(train)} training and {len(val)} validation images")
-train_batches = ImageBatches(data.images, data.labels, config.batch_size, indices=train,
-                             shuffle=True, seed=config.seed)
-val_batches = ImageBatches(data.images, data.labels, config.batch_size, indices=val)
 
-# Build and train the model -----------------------------------------------------------------
-model = zoo.CompactCNN(image_size=config.image_size, filters=config.filters, classes=classes,
-                       augment=True, seed=config.seed)
-schedule = keras.optimizers.schedules.CosineDecay(
-    config.learning_rate, decay_steps=config.epochs * len(train_batches), alpha=0.05)
-model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy",
-              metrics=["accuracy"])
-model.fit(train_batches, validation_data=val_batches, epochs=config.epochs,
-          callbacks=run.callbacks(), verbose=run.verbose)
-
-# Evaluate ----------------------------------------------------------------------------------
-predicted = np.argmax(model.predict(val_batches, verbose=0), axis=1)
-accuracy = float(np.mean(predicted == data.labels[val]))
-names = np.array(data.class_names)
+# Build, train and evaluate the model -------------------------------------------------------
+model, accuracy = recipe.train_flower_classifier(
+    data, train, val, epochs=config.epochs, batch_size=config.batch_size,
+    learning_rate=config.learning_rate, filters=config.filters, seed=config.seed,
+    callbacks=run.callbacks(), verbose=run.verbose)
 shown = val[:32]
+predicted = np.argmax(model.predict(data.images[shown].astype("float32"), verbose=0), axis=1)
+names = np.array(data.class_names)
 plots.plot_image_grid(
     data.images[shown], run.path("predictions.png"),
     labels=[f"{names[p]}{'' if p == t else f' (is {names[t]})'}"
-            for p, t in zip(predicted[:32], data.labels[shown])],
+            for p, t in zip(predicted, data.labels[shown])],
     title=f"validation images, predicted class (true class where wrong): {accuracy:.1%} right",
 )
 run.finish(

@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 
 __all__ = [
     "animate", "plot_attention", "plot_comparison", "plot_curves", "plot_image_grid",
+    "plot_kid",
 ]
 
 
@@ -59,6 +60,32 @@ def plot_comparison(histories, path, metrics=("val_accuracy", "val_loss"), title
         ax.legend()
     if title:
         fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_kid(history, path, title=None):
+    """KID against the epoch: `history["kid"]` with `history["kid_std"]` as error bars, and
+    `history["kid_floor"]` (real against real) as a dashed line; NaN epochs are skipped."""
+    kid = np.asarray(history["kid"], dtype=float)
+    epochs = np.arange(1, len(kid) + 1)
+    measured = np.isfinite(kid)
+    spread = np.asarray(history.get("kid_std", np.zeros_like(kid)), dtype=float)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.errorbar(epochs[measured], kid[measured], yerr=spread[measured], marker="o",
+                capsize=3, label="samples vs held-out (mean ± std)")
+    floor = np.asarray(history.get("kid_floor", []), dtype=float)
+    floor = floor[np.isfinite(floor)]
+    if len(floor):
+        ax.axhline(floor[-1], color="grey", linestyle="--",
+                   label=f"floor: held-out vs training ({floor[-1]:.3g})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("KID")
+    # The first epochs' KID is often 100x the last ones': logarithmic above 0.01, linear
+    # around 0, where an unbiased estimate (and the floor) can dip below it.
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "KID", fontsize=9)
     return _save(fig, path)
 
 

@@ -42,11 +42,12 @@ import keras
 import numpy as np
 
 from zoo import metrics, plots
-from zoo.datasets import default_cache_dir
+from zoo.datasets import ImageBatches, default_cache_dir
 from zoo.memory import keep_freed_memory, peak_memory_mib
+from zoo.models.cnn import CompactCNN
 
 __all__ = ["EpochClock", "KIDLog", "Run", "SampleGrids", "add_kid_arguments", "make_parser",
-           "start"]
+           "start", "train_flower_classifier"]
 
 # Where tools/flower_classifier.py puts the classifier that recipes use for KID by default.
 DEFAULT_KID_CLASSIFIER = default_cache_dir() / "kid" / "flower_classifier.keras"
@@ -94,11 +95,15 @@ def add_kid_arguments(parser):
         "--kid-features", default="auto",
         help="'inception' (ImageNet InceptionV3, downloaded once), the .keras file of a "
              "classifier made by tools/flower_classifier.py, 'none', or 'auto' (default): "
-             "InceptionV3 if its weights are in the Keras cache, else the classifier in "
-             f"{DEFAULT_KID_CLASSIFIER} if it exists, else none")
+             "InceptionV3 if its weights are in the Keras cache, else for --data the "
+             f"classifier in {DEFAULT_KID_CLASSIFIER} if it exists, else none; for the "
+             "built-in flowers a classifier of their petal counts, trained on first use "
+             "(about a minute) and cached")
     group.add_argument("--kid-every", type=int, default=5,
                        help="epochs between KID measurements (also after the first and the "
                             "last epoch; default: %(default)s)")
+    group.add_argument("--kid-images", type=int, default=500,
+                       help="generated images per KID measurement (default: %(default)s)")
 
 
 def start(parser, argv=None):
@@ -217,14 +222,21 @@ class Run:
             keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
         ]
 
-    def kid_callback(self, real_images, make_images):
+    def kid_callback(self, data, train, held_out, make_images):
         """A `KIDLog` for fit, with the feature extractor the --kid-features flag names, or
-        None (said on the console) when KID is off or no extractor is available here."""
+        None (said on the console) when KID is off or no extractor is available here.
+
+        data: `zoo.datasets.flowers.Flowers`; train, held_out: its split's indices. KID
+        compares `make_images(n)` (images in [0, 1]) with the held-out images; the floor is
+        the held-out images against the training images.
+        """
         choice = self.config.kid_features
         if choice == "auto":
             keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
             if (keras_home / "models" / _INCEPTION_WEIGHTS).exists():
                 choice = "inception"
+            elif self.config.data is None:
+                choice = str(self._synthetic_kid_classifier(data, train, held_out))
             elif DEFAULT_KID_CLASSIFIER.exists():
                 choice = str(DEFAULT_KID_CLASSIFIER)
             else:
@@ -241,9 +253,29 @@ class Run:
         else:
             self.abort(f"--kid-features {choice}: no such file (expected 'inception', 'none', "
                        f"'auto' or a classifier's .keras file)")
-        print(f"KID every {self.config.kid_every} epochs against {len(real_images)} held-out "
-              f"images, features: {choice}")
-        return KIDLog(metrics.KID(extractor), real_images, make_images, self.config.kid_every)
+        count = self.config.kid_images
+        print(f"KID every {self.config.kid_every} epochs: {count} generated against "
+              f"{len(held_out)} held-out images, features: {choice}")
+        return KIDLog(metrics.KID(extractor), data.images[held_out] / 255.0, make_images,
+                      self.config.kid_every, count, training_images=data.images[train] / 255.0)
+
+    def _synthetic_kid_classifier(self, data, train, held_out):
+        """The built-in flowers' KID extractor: a classifier of their petal counts, trained
+        once on the training split (so the held-out images stay unseen) and cached."""
+        config = self.config
+        path = (default_cache_dir() / "kid" / f"synthetic-flowers-{config.synthetic_images}-"
+                f"{config.image_size}px-seed{config.seed}.keras")
+        if not path.exists():
+            print(f"Training the built-in flowers' KID classifier once (cached in {path})")
+            model, accuracy = train_flower_classifier(data, train, held_out, epochs=30,
+                                                      seed=config.seed)
+            print(f"  petal-count accuracy on the held-out images: {accuracy:.3f} "
+                  f"(chance {1 / len(data.class_names):.3f})")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(path.stem + ".partial.keras")
+            model.save(temporary)
+            temporary.replace(path)  # never a half-written classifier in the cache
+        return path
 
     def history(self):
         """The per-epoch metrics of the whole run so far, across resumes: {name: [values]}."""
@@ -285,8 +317,11 @@ class Run:
                     {"history": history, "final": final, "peak_memory_mib": peak})
         if history:
             curves = {k: v for k, v in history.items()
-                      if k not in ("epoch_seconds", "learning_rate")}
+                      if k not in ("epoch_seconds", "learning_rate", "kid", "kid_std",
+                                   "kid_floor")}
             plots.plot_curves(curves, self.path("curves.png"), title=title)
+        if "kid" in history:
+            plots.plot_kid(history, self.path("kid.png"), title=title)
         minutes = self.elapsed() / 60
         memory = "" if peak is None else f", peak memory {peak:,} MiB"
         lines = [
@@ -303,6 +338,11 @@ class Run:
             lines.append("")
         if history:
             lines += ["![training curves](curves.png)", ""]
+        if "kid" in history:
+            lines += ["KID of the samples (mean and standard deviation over random subsets) "
+                      "against the held-out images; the floor is the held-out images' KID "
+                      "against the training images, with the same features.", "",
+                      "![KID](kid.png)", ""]
         lines.append(report)
         self.path("report.md").write_text("\n".join(lines).rstrip() + "\n")
         produced = ", ".join(sorted(p.name for p in self.dir.iterdir() if p.is_file()))
@@ -331,30 +371,48 @@ class SampleGrids(keras.callbacks.Callback):
 
 
 class KIDLog(keras.callbacks.Callback):
-    """Adds `kid` to the logs: `kid` (a `zoo.metrics.KID`) between held-out real images and
-    as many images from `make_images(n)`, both in [0, 1].
+    """Adds `kid`, `kid_std` and `kid_floor` to the logs.
 
-    Measured after the first epoch, every `every` epochs and the last one; other epochs log
-    NaN, so every row of history.csv has the column (CSVLogger fixes its columns once).
+    `kid`, `kid_std`: the mean and standard deviation over random subsets
+    (`zoo.metrics.kid_spread`) of the KID between held-out real images and `count` images
+    from `make_images(count)`, both in [0, 1]. `kid_floor`: the same between the held-out
+    and the `training_images`: what a model that drew the training set itself would score.
+    Measured after the first epoch, every `every` epochs and the last one (also when
+    `EpochClock`, which runs before it, ends the fit early); other epochs log NaN, so every
+    row of history.csv has the columns (CSVLogger fixes its columns once).
     """
 
-    def __init__(self, kid, real_images, make_images, every=5):
+    def __init__(self, kid, real_images, make_images, every=5, count=500,
+                 training_images=None):
         super().__init__()
         self.kid, self.real_images, self.make_images, self.every = (
             kid, real_images, make_images, every)
-        self.real_features = None
+        self.count, self.training_images = count, training_images
+        self.real_features, self.floor = None, (float("nan"), float("nan"))
+
+    def measure(self):
+        """(mean, std) of the KID of `count` new images, now."""
+        self._measure_real_images()
+        generated = keras.ops.convert_to_numpy(self.make_images(self.count))
+        return metrics.kid_spread(self.real_features, self.kid.features(generated))
+
+    def _measure_real_images(self):
+        if self.real_features is None:  # once per process: the real images never change
+            self.real_features = self.kid.features(self.real_images)
+            if self.training_images is not None:
+                self.floor = metrics.kid_spread(self.real_features,
+                                                self.kid.features(self.training_images))
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
-        if done == 1 or done % self.every == 0 or done == self.params.get("epochs"):
-            if self.real_features is None:  # once per run: the real images never change
-                self.real_features = self.kid.features(self.real_images)
-            generated = keras.ops.convert_to_numpy(self.make_images(len(self.real_images)))
-            value = self.kid.from_features(self.real_features, generated)
+        last = done == self.params.get("epochs") or self.model.stop_training  # --time-limit
+        if done == 1 or done % self.every == 0 or last:
+            mean, std = self.measure()
         else:
-            value = float("nan")
+            self._measure_real_images()  # the floor, on every row, also after --resume
+            mean = std = float("nan")
         if logs is not None:
-            logs["kid"] = value
+            logs.update(kid=mean, kid_std=std, kid_floor=self.floor[0])
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -383,6 +441,29 @@ class EpochClock(keras.callbacks.Callback):
             print(f"Time limit: {self.trained / 60:.1f} min trained; another epoch would "
                   f"pass {self.limit / 60:g} min, so training stops after epoch {epoch + 1}")
             self.model.stop_training = True
+
+
+def train_flower_classifier(data, train, val, *, epochs, batch_size=32, learning_rate=2e-3,
+                            filters=(32, 64, 128, 256), seed=0, callbacks=(), verbose=0):
+    """A `zoo.CompactCNN` (with augmentation) fitted to tell `data`'s classes apart from its
+    `train` images (indices); -> (model, accuracy on the `val` images).
+
+    What KID's features come from where ImageNet weights cannot be had: the generative
+    recipes train one for the built-in flowers, tools/flower_classifier.py for real data.
+    """
+    train_batches = ImageBatches(data.images, data.labels, batch_size, indices=train,
+                                 shuffle=True, seed=seed)
+    val_batches = ImageBatches(data.images, data.labels, batch_size, indices=val)
+    model = CompactCNN(image_size=data.images.shape[1], filters=filters,
+                           classes=len(data.class_names), augment=True, seed=seed)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        learning_rate, decay_steps=epochs * len(train_batches), alpha=0.05)
+    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(train_batches, validation_data=val_batches, epochs=epochs,
+              callbacks=list(callbacks), verbose=verbose)
+    predicted = np.argmax(model.predict(val_batches, verbose=0), axis=1)
+    return model, float(np.mean(predicted == data.labels[val]))
 
 
 def _jsonable(value):
