@@ -13,7 +13,8 @@ import numpy as np
 from test_flowers import write_image
 
 BENCH = Path(__file__).resolve().parent.parent / "tools" / "bench.py"
-MODELS = ["small-cnn", "compact-cnn", "dcgan", "vae", "transformer", "seq2seq"]
+MODELS = ["small-cnn", "compact-cnn", "dcgan", "dcgan-augment-ema", "vae", "transformer",
+          "seq2seq"]
 
 
 def load_bench():
@@ -150,3 +151,13 @@ def test_batch_size_flag_sets_every_models_batch_and_the_report_says_so():
     markdown = bench.markdown(report)
     assert "Every model at batch size 128 (--batch-size)" in markdown
     assert "small-cnn image_size 150, batch_size 128" in markdown
+
+
+def test_quick_run_never_writes_over_the_committed_report(tmp_path):
+    bench = load_bench()
+    quick = bench.report_folder(None, quick=True)
+    assert quick.is_dir() and quick.resolve() != bench.ROOT.resolve()
+    assert not any(quick.iterdir())  # a new, empty folder
+    assert bench.report_folder(None, quick=False) == bench.ROOT
+    assert bench.report_folder(tmp_path, quick=True) == tmp_path
+

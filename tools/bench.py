@@ -73,6 +73,10 @@ MODELS = {
                     "quick": {"image_size": 32, "batch_size": 8}},
     "dcgan": {"unit": "images", "full": {"image_size": 64, "batch_size": 64},
               "quick": {"image_size": 32, "batch_size": 8}},
+    # The same DCGAN with DiffAugment and the generator's moving average: against the row
+    # above, what they cost.
+    "dcgan-augment-ema": {"unit": "images", "full": {"image_size": 64, "batch_size": 64},
+                          "quick": {"image_size": 32, "batch_size": 8}},
     "vae": {"unit": "images", "full": {"image_size": 64, "batch_size": 64},
             "quick": {"image_size": 32, "batch_size": 8}},
     "transformer": {"unit": "sentences",
@@ -111,15 +115,20 @@ def build(model_name, variant, sizes):
         training_data, images = classifier_data(size, rng)
         return model, training_data, images
 
-    if model_name in ("dcgan", "vae"):
+    if model_name in ("dcgan", "dcgan-augment-ema", "vae"):
         size = sizes["image_size"]
 
         def images(count):  # [-1, 1] for the GAN, [0, 1] for the VAE, as the recipes feed
             pixels = rng.random((count, size, size, 3), dtype=np.float32)
-            return pixels * 2 - 1 if model_name == "dcgan" else pixels
+            return pixels if model_name == "vae" else pixels * 2 - 1
 
-        if model_name == "dcgan":
-            model = zoo.DCGAN(image_size=size) if variant == "zoo" else ReferenceGAN(size)
+        if model_name.startswith("dcgan"):
+            # The paper's architecture, as the reference has it: transposed convolutions.
+            small_data = model_name == "dcgan-augment-ema"
+            model = (zoo.DCGAN(image_size=size, upsampling="transposed",
+                               augment=("colour", "translation", "cutout") if small_data else (),
+                               ema_momentum=0.99 if small_data else None)
+                     if variant == "zoo" else ReferenceGAN(size))
             model.compile()
             latents = lambda count: rng.normal(size=(count, 100)).astype("float32")  # noqa: E731
             return model, lambda count: (images(count), None), latents
@@ -535,7 +544,8 @@ def blas_kernel():
 
 # Which input pipeline feeds which model: the recipe's data at the model's full size.
 PIPELINES = {"small-cnn": ("dogs_vs_cats/train", 150), "compact-cnn": ("dogs_vs_cats/train", 128),
-             "dcgan": ("oxford17", 64), "vae": ("oxford17", 64)}
+             "dcgan": ("oxford17", 64), "dcgan-augment-ema": ("oxford17", 64),
+             "vae": ("oxford17", 64)}
 
 
 def pipeline_images_per_s(data_root, models, batches_timed):
@@ -612,8 +622,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, 1 step per window, one subprocess per backend: "
                              "checks the tool in minutes; its numbers compare nothing")
-    parser.add_argument("--out", type=Path, default=ROOT,
-                        help="folder for BENCHMARKS.md and BENCHMARKS.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for BENCHMARKS.md and BENCHMARKS.json (default: the "
+                             "project's, or with --quick a new temporary folder, so that a "
+                             "check never overwrites the committed report)")
     parser.add_argument("--data", type=Path, default=SHARED_DATA,
                         help="folder with dogs_vs_cats/train and oxford17, for the input "
                              "pipelines (default: ../shared/data)")
@@ -634,6 +646,7 @@ def main(argv=None):
         return rewrite(args.rewrite)
     if args.quick:
         args.steps, args.warmup = 1, 1
+    args.out = report_folder(args.out, args.quick)
     if args.inside:
         if args.allocator == "keep":
             from zoo.memory import keep_freed_memory
@@ -701,6 +714,14 @@ def main(argv=None):
                 row["pipeline_per_s"] = round(delivered, 1)
             row["pipeline_over_training"] = round(delivered / row["zoo_train_per_s"], 1)
     write_report(report, args.out)
+
+
+def report_folder(out, quick):
+    """Where the report goes: `out` if given; else the project's committed report, except
+    for --quick, whose tiny numbers go to a new temporary folder."""
+    if out is not None:
+        return out
+    return Path(tempfile.mkdtemp(prefix="zoo-bench-quick-")) if quick else ROOT
 
 
 def write_report(report, folder):
