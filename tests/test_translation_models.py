@@ -57,6 +57,16 @@ def test_sinusoids_follow_the_paper():
     np.testing.assert_allclose(table[:, 3], np.cos(np.arange(50) / 10000 ** (2 / 8)), atol=1e-6)
 
 
+def test_positions_follow_the_table_and_extend_past_max_length():
+    model = tiny("transformer")  # max_length 16
+    positions = keras.ops.convert_to_numpy(model._positions(40))[0]
+    np.testing.assert_allclose(positions, sinusoidal_positions(40, 16), atol=1e-4)
+    long_source = np.tile(SOURCE[:, :4], (1, 10))  # 40 tokens, more than max_length
+    logits = model([long_source, np.tile(TARGET_IN, (1, 8))], training=False)
+    assert keras.ops.shape(logits) == (4, 32, 12)
+    assert np.isfinite(keras.ops.convert_to_numpy(logits)).all()
+
+
 @pytest.mark.parametrize("kind", TINY)
 def test_padded_source_positions_get_no_attention(kind):
     maps = tiny(kind).attention_maps(SOURCE, TARGET_IN)
@@ -176,3 +186,18 @@ def test_length_batches_give_the_loss_and_accuracy_of_the_full_width_arrays(kind
     history = model.fit(translation.LengthBatches(x, y, weights, batch_size=4, shuffle=True),
                         epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+@pytest.mark.parametrize("beam_width", [1, 3])
+def test_translator_takes_a_sentence_of_any_length_and_an_empty_one(beam_width):
+    from zoo.datasets.parallel_text import Vocabulary
+
+    words = [f"w{i}" for i in range(8)]
+    vocab = Vocabulary.build([" ".join(words)])
+    model = zoo.Transformer(len(vocab), len(vocab), num_layers=1, d_model=16, num_heads=2,
+                            ffn_dim=32, max_length=7)  # made for 5 words + <start>/<end>
+    translator = translation.Translator(model, vocab, vocab, max_length=5)
+    long = " ".join(words * 6)  # 48 words
+    translations = translator.translate([long, "", "w1 w2"], beam_width=beam_width)
+    assert len(translations) == 3
+    assert all(len(t.split()) <= 6 for t in translations)  # at most max_length + 1 tokens

@@ -135,7 +135,8 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
 
     ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).
     Defaults: 2 encoder and 2 decoder layers, d_model 64, 2 heads, feed-forward 128,
-    dropout 0.1; `max_length` bounds S and T (the sinusoid table's length).
+    dropout 0.1. Positions are computed for any S and T; `max_length` is the longest
+    sentence the model was made for, kept in its config for the recipes.
     """
 
     def __init__(self, source_vocab_size, target_vocab_size, num_layers=2, d_model=64,
@@ -146,7 +147,10 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         self.ffn_dim, self.dropout, self.max_length = ffn_dim, dropout, max_length
         self.source_embedding = layers.Embedding(source_vocab_size, d_model, name="source_embed")
         self.target_embedding = layers.Embedding(target_vocab_size, d_model, name="target_embed")
-        self.positions = sinusoidal_positions(max_length, d_model)  # a constant, not a weight
+        # Constants of the positions' sinusoids (section 3.5), not weights.
+        self.rates = (1.0 / np.power(10000.0, (2 * (np.arange(d_model) // 2)) / d_model)
+                      ).astype("float32")
+        self.even_channels = np.arange(d_model) % 2 == 0
         self.embedding_dropout = layers.Dropout(dropout)
         self.encoder_layers = [_EncoderLayer(d_model, num_heads, ffn_dim, dropout,
                                              name=f"encoder_{i}") for i in range(num_layers)]
@@ -159,10 +163,14 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
     # The forward pass, as in the paper's figure 1 --------------------------------------------
 
     def _embed(self, ids, embedding, training):
-        length = ops.shape(ids)[1]
-        positions = ops.convert_to_tensor(self.positions)[None, :length]
-        x = embedding(ids) * math.sqrt(self.d_model) + positions
+        x = embedding(ids) * math.sqrt(self.d_model) + self._positions(ops.shape(ids)[1])
         return self.embedding_dropout(x, training=training)
+
+    def _positions(self, length):
+        """(1, length, d_model): `sinusoidal_positions` for any length, computed in
+        `keras.ops`, so a sentence longer than any seen in training still has positions."""
+        angles = ops.cast(ops.arange(length), "float32")[:, None] * self.rates[None, :]
+        return ops.where(self.even_channels, ops.sin(angles), ops.cos(angles))[None]
 
     def encode(self, source, training=False):
         """(B, S) ids -> encoder output (B, S, d_model), its padding mask (B, 1, 1, S), and
