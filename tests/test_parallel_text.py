@@ -131,6 +131,16 @@ def test_split_is_seeded_disjoint_and_covers_every_pair():
     assert all(f"t{s[1:]}" == t for s, t in zip(test.sources, test.targets))
 
 
+def test_split_keeps_each_source_sentence_with_all_its_translations_in_one_part():
+    sources = [f"s{i // 3}" for i in range(90)]  # 30 sentences, 3 translations each
+    pairs = parallel_text.Pairs(sources, [f"t{i}" for i in range(90)], "ru", "en")
+    parts = parallel_text.split(pairs, seed=0)
+    assert [len(part) for part in parts] == [72, 9, 9]
+    seen = [set(part.sources) for part in parts]
+    assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
+    assert sorted(t for part in parts for t in part.targets) == sorted(pairs.targets)
+
+
 def test_vocabulary_reserves_ids_limits_size_and_round_trips(tmp_path):
     vocab = parallel_text.Vocabulary.build(["b a b", "c b a", "d"], max_size=6)
     assert vocab.words == ["<pad>", "<unk>", "<start>", "<end>", "b", "a"]
@@ -164,6 +174,13 @@ def test_corpus_bleu_equals_nltk_without_special_tokens():
     assert metrics.corpus_bleu(REFERENCES, TRANSLATIONS) == pytest.approx(expected, abs=1e-12)
     assert metrics.corpus_bleu(REFERENCES, REFERENCES) == pytest.approx(1.0)
     assert 0 < expected < 1
+
+
+def test_an_unknown_word_in_a_translation_counts_as_a_wrong_word():
+    reference = ["the cat sat on the mat today ."]
+    assert metrics.corpus_bleu(reference, ["the cat sat on the <unk> mat today ."]) < 1.0
+    assert metrics.corpus_bleu(reference, ["the cat sat on the <unk> today ."]) == pytest.approx(
+        metrics.corpus_bleu(reference, ["the cat sat on the dog today ."]), abs=1e-12)
 
 
 def test_smoothed_sentence_bleu_is_nltk_method1_averaged():

@@ -20,9 +20,9 @@ the floor a model can hope for with the same extractor.
     zoo.metrics.corpus_bleu(references, translations)           # sentences -> BLEU-4 in [0, 1]
     zoo.metrics.sentence_bleu_smoothed(references, translations)
 
-BLEU (Papineni et al., 2002) as nltk computes it, on space-separated words; the vocabularies'
-special tokens (<pad>, <unk>, <start>, <end>) are removed from both sides first, so they
-are never counted as words.
+BLEU (Papineni et al., 2002) as nltk computes it, on space-separated words. The markers a
+decoder may leave (<pad>, <start>, <end>) are removed from both sides first; an <unk> in a
+translation stays, a word that matches no reference word, as a wrong word would.
 """
 
 import warnings
@@ -178,12 +178,12 @@ def classifier_features(classifier):
 
 # BLEU ------------------------------------------------------------------------------------
 
-_SPECIAL_TOKENS = {"<pad>", "<unk>", "<start>", "<end>"}
+_MARKERS = {"<pad>", "<start>", "<end>"}  # not <unk>: it stands for a word, a wrong one
 
 
 def _words(sentence):
     words = sentence.split() if isinstance(sentence, str) else list(sentence)
-    return [word for word in words if word not in _SPECIAL_TOKENS]
+    return [word for word in words if word not in _MARKERS]
 
 
 def corpus_bleu(references, translations):

@@ -195,10 +195,20 @@ def prepare(pairs, max_length=None):
 
 
 def split(pairs, fractions=(0.8, 0.1, 0.1), seed=0):
-    """(train, validation, test) Pairs: a seeded shuffle cut by `fractions`."""
-    order = np.random.default_rng(seed).permutation(len(pairs))
-    cuts = np.round(np.cumsum(fractions)[:-1] / np.sum(fractions) * len(pairs)).astype(int)
-    return tuple(pairs.select(part) for part in np.split(order, cuts))
+    """(train, validation, test) Pairs: the distinct source sentences, in a seeded shuffle,
+    cut by `fractions`, each with all of its pairs.
+
+    A source sentence with two translations (Tatoeba has thousands) therefore sits in one
+    part only: a model is never tested on a sentence it was trained to translate.
+    """
+    pairs_of = {}  # source sentence -> the indices of its pairs
+    for index, source in enumerate(pairs.sources):
+        pairs_of.setdefault(source, []).append(index)
+    groups = list(pairs_of.values())
+    order = np.random.default_rng(seed).permutation(len(groups))
+    cuts = np.round(np.cumsum(fractions)[:-1] / np.sum(fractions) * len(groups)).astype(int)
+    return tuple(pairs.select([index for group in part for index in groups[group]])
+                 for part in np.split(order, cuts))
 
 
 # Vocabularies ----------------------------------------------------------------------------
