@@ -116,17 +116,24 @@ def _list_entries(source):
 
 def _zip_entries(path):
     archive = zipfile.ZipFile(path)
-    members = [m for m in archive.infolist() if not m.is_dir()]
+    members = [m for m in archive.infolist() if not m.is_dir() and not _hidden(m.filename)]
     nested = [m for m in members if Path(m.filename).name.lower() == "train.zip"]
     if nested:  # the competition's dogs-vs-cats.zip holds train.zip and test1.zip
         # Read it into memory: seeking inside a compressed member re-inflates from its start.
         inner = zipfile.ZipFile(io.BytesIO(archive.read(nested[0])))
         return [(m.filename, _label_of(Path(m.filename).name), None,
-                 lambda m=m, z=inner: z.read(m)) for m in inner.infolist() if not m.is_dir()]
+                 lambda m=m, z=inner: z.read(m)) for m in inner.infolist()
+                if not m.is_dir() and not _hidden(m.filename)]
     if not members:
         raise DataError(f"{path}: the zip archive holds no files")
     return [(m.filename, _label_of(Path(m.filename).name), None,
              lambda m=m: archive.read(m)) for m in members]
+
+
+def _hidden(member):
+    """A zip member that is no image of the set: macOS's __MACOSX/ copies (._cat.1.jpg)
+    and anything under a dot-folder or named with a leading dot."""
+    return any(part.startswith((".", "__MACOSX")) for part in Path(member).parts)
 
 
 def _split_folder_entries(source):

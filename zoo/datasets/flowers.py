@@ -111,9 +111,17 @@ def _list_entries(source):
     numbered = sorted((int(m.group(1)), p) for p in flat.iterdir()
                       if p.is_file() and (m := _FLAT_NAME.match(p.name)))
     if numbered:  # the original distribution: classes in blocks of 80
+        last = len(CLASS_NAMES) * IMAGES_PER_CLASS
+        outside = [p.name for n, p in numbered if not 1 <= n <= last]
+        if outside:
+            raise DataError(f"{flat / outside[0]}: numbered outside image_0001 .. "
+                            f"image_{last:04d}, so its class is unknown (the original layout "
+                            f"holds 17 classes of 80); {len(outside)} such file(s)")
         count = max(1, min(len(CLASS_NAMES), -(-numbered[-1][0] // IMAGES_PER_CLASS)))
         return [(p, (n - 1) // IMAGES_PER_CLASS) for n, p in numbered], list(CLASS_NAMES[:count])
-    class_folders = sorted(p for p in source.iterdir() if p.is_dir())
+    # Hidden and system folders (.git, .ipynb_checkpoints, a zip's __MACOSX) are no classes.
+    class_folders = sorted(p for p in source.iterdir() if p.is_dir()
+                           and not p.name.startswith((".", "__")))
     entries = [(p, label) for label, folder in enumerate(class_folders)
                for p in sorted(folder.iterdir())
                if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = ["DataError", "DecodedImages", "ImageBatches", "decode_images", "default_cache_dir"]
 
@@ -64,10 +64,9 @@ def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, pro
         key = json.dumps([cache_key, size, crop_square], sort_keys=True)
         digest = hashlib.sha1(key.encode()).hexdigest()
         cache_file = Path(cache_dir or default_cache_dir()) / "decoded" / digest[:16]
-        if cache_file.with_suffix(".json").exists():
-            meta = json.loads(cache_file.with_suffix(".json").read_text())
-            images = np.load(cache_file.with_suffix(".npy"), mmap_mode="r")
-            return DecodedImages(images, meta["names"], meta["skipped"], meta["converted"])
+        cached = _read_cache(cache_file)
+        if cached is not None:
+            return cached
 
     names = [name for name, _ in items]
     images = np.zeros((len(items), size, size, 3), np.uint8)
@@ -91,15 +90,40 @@ def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, pro
     result = DecodedImages(images, [n for n, ok in zip(names, decoded) if ok], skipped,
                            converted)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        # The .json is written last and marks the cache entry as complete.
-        with open(cache_file.with_suffix(".npy.partial"), "wb") as f:
-            np.save(f, result.images)
-        cache_file.with_suffix(".npy.partial").replace(cache_file.with_suffix(".npy"))
-        meta = {"names": result.names, "skipped": skipped, "converted": converted}
-        cache_file.with_suffix(".json.partial").write_text(json.dumps(meta))
-        cache_file.with_suffix(".json.partial").replace(cache_file.with_suffix(".json"))
+        _write_cache(cache_file, result)
     return result
+
+
+def _read_cache(cache_file):
+    """The cached DecodedImages, or None when there is none or it is damaged (an index
+    without its array, a truncated array, rows and names that disagree): then it is rebuilt."""
+    index = cache_file.with_suffix(".json")
+    if not index.exists():
+        return None
+    try:
+        meta = json.loads(index.read_text())
+        images = np.load(cache_file.with_suffix(".npy"), mmap_mode="r")
+        if images.ndim != 4 or len(images) != len(meta["names"]):
+            raise ValueError(f"{len(images)} images for {len(meta['names'])} names")
+        return DecodedImages(images, meta["names"], meta["skipped"], meta["converted"])
+    except (OSError, ValueError, KeyError) as error:
+        print(f"{cache_file}: damaged decode cache ({error}); decoding again")
+        return None
+
+
+def _write_cache(cache_file, result):
+    """Store `result`: array first, then the index that marks the entry complete, each
+    written under a name of this process's own and renamed into place, so that two
+    processes decoding the same data at once never write into one file."""
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    own = f".{os.getpid()}.partial"
+    array, index = cache_file.with_suffix(".npy"), cache_file.with_suffix(".json")
+    with open(str(array) + own, "wb") as f:
+        np.save(f, result.images)
+    os.replace(str(array) + own, array)
+    meta = {"names": result.names, "skipped": result.skipped, "converted": result.converted}
+    Path(str(index) + own).write_text(json.dumps(meta))
+    os.replace(str(index) + own, index)
 
 
 def _decode_one(read, size, crop_square=False):
@@ -112,19 +136,30 @@ def _decode_one(read, size, crop_square=False):
         return None, "empty file (0 bytes)"
     try:
         with Image.open(io.BytesIO(data)) as image:
+            # PIL refuses more than twice its pixel limit (DecompressionBombError, below)
+            # and only warns between the limit and twice it: refused here as well.
+            if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                raise Image.DecompressionBombError(
+                    f"{image.width}x{image.height} pixels, over the limit of "
+                    f"{Image.MAX_IMAGE_PIXELS}")
             original = f"{image.format} {image.mode}"
             image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
             image.load()  # a full decode: raises on truncated or corrupt data
             note = None if original == "JPEG RGB" else original
-            rgb = image.convert("RGB")
+            # A camera's EXIF orientation tag: show the image the way it was taken.
+            rgb = ImageOps.exif_transpose(image).convert("RGB")
             if crop_square:
                 side = min(rgb.size)
                 left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
                 rgb = rgb.crop((left, top, left + side, top + side))
             rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
             return np.asarray(rgb, np.uint8), note
+    except Image.DecompressionBombError as error:
+        return None, f"refused, too many pixels (a decompression bomb?): {error}"
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         return None, f"not a decodable image: {error}"
+    except Exception as error:  # noqa: BLE001  any other failure of PIL skips this one file
+        return None, f"not a decodable image ({type(error).__name__}): {error}"
 
 
 class ImageBatches(keras.utils.PyDataset):
