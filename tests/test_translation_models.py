@@ -201,3 +201,36 @@ def test_translator_takes_a_sentence_of_any_length_and_an_empty_one(beam_width):
     translations = translator.translate([long, "", "w1 w2"], beam_width=beam_width)
     assert len(translations) == 3
     assert all(len(t.split()) <= 6 for t in translations)  # at most max_length + 1 tokens
+
+
+class TableModel:
+    """A decoder whose next-token probabilities depend only on the prefix, from a table:
+    greedy takes "a" (0.6) then "a" (0.35) then <end>: probability 0.21; the beam finds
+    "b" (0.4) then <end> (0.9): 0.36."""
+
+    A, B = 4, 5
+    TABLE = {(): {A: 0.6, B: 0.4}, (A,): {A: 0.35, B: 0.35, END: 0.3},
+             (B,): {END: 0.9, A: 0.05, B: 0.05}, (A, A): {END: 1.0}, (A, B): {END: 1.0}}
+
+    def start_decoding(self, source):
+        return {"rows": keras.ops.convert_to_tensor(np.arange(len(source))[:, None])}
+
+    def decode_step(self, state, tokens, step):
+        logits = np.full((len(tokens), 6), -30.0, "float32")
+        for row, prefix in enumerate(np.asarray(tokens)[:, 1 : step + 1]):
+            for token, probability in self.TABLE.get(tuple(int(t) for t in prefix),
+                                                     {END: 1.0}).items():
+                logits[row, token] = np.log(probability)
+        return keras.ops.convert_to_tensor(logits), state
+
+
+def test_beam_search_finds_a_better_translation_than_greedy_and_weighs_length():
+    model, source = TableModel(), np.ones((1, 3), "int32")
+    greedy = decoding.greedy(model, source, START, END, max_length=5)
+    assert greedy[0].tolist() == [TableModel.A, TableModel.A, END]
+    beam = decoding.beam_search(model, source, START, END, max_length=5, width=2)
+    assert beam[0].tolist()[:2] == [TableModel.B, END]  # log 0.36 / (7/6)^0.6 is the best
+    # A strong length penalty favours the longer translation: log 0.21 / (8/6)^4 > ...
+    longer = decoding.beam_search(model, source, START, END, max_length=5, width=2,
+                                  length_penalty=4.0)
+    assert longer[0].tolist() == [TableModel.A, TableModel.A, END]
