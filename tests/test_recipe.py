@@ -114,6 +114,19 @@ def test_resume_takes_the_saved_settings(tmp_path):
     assert run.config.batch_size == 8 and run.config.epochs == 6
 
 
+def test_resume_keeps_the_saved_epochs_unless_told(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):  # the recipe's default is 3 epochs
+        fit(start(["--out", out, "--epochs", "2"]), StopAfterEpoch(0))
+    resumed = start(["--out", out, "--resume"])
+    assert resumed.config.epochs == 2 and "epochs changed" not in capsys.readouterr().out
+    counter = CountEpochs()
+    fit(resumed, counter)
+    assert counter.epochs == [1]  # the one epoch left of 2, not 3 - 1
+    assert start(["--out", out, "--resume", "--epochs=5"]).config.epochs == 5
+    assert "epochs changed from 2 to 5" in capsys.readouterr().out
+
+
 def test_same_seed_same_run(tmp_path):
     weights = []
     for name in ("a", "b"):

@@ -25,7 +25,7 @@ The run directory holds:
     backup/       keras.callbacks.BackupAndRestore state while the run is unfinished
 
 `--resume --out DIR` continues an interrupted run from its last finished epoch, with the
-settings of DIR/config.json (only `--epochs` may be changed, to train longer).
+settings of DIR/config.json, `--epochs` included unless it is given (to train longer).
 """
 
 import argparse
@@ -116,7 +116,7 @@ def start(parser, argv=None):
     if config.resume:
         if config.out is None:
             parser.error("--resume needs --out DIR, the run directory to continue")
-        config = _resumed_config(parser, config)
+        config = _resumed_config(parser, config, sys.argv[1:] if argv is None else argv)
     else:
         if config.out is None:
             config.out = Path("runs") / f"{config.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -139,7 +139,8 @@ def start(parser, argv=None):
     return run
 
 
-def _resumed_config(parser, config):
+def _resumed_config(parser, config, argv):
+    """The settings of the run in --out, with --epochs changed only if it was given."""
     saved_path = config.out / "config.json"
     if not saved_path.exists():
         parser.error(f"--resume: {saved_path} does not exist, so there is no run to continue")
@@ -147,10 +148,12 @@ def _resumed_config(parser, config):
         parser.error(f"--resume: the run in {config.out} has already finished "
                      f"(report.md is there); start a new run with another --out")
     saved = json.loads(saved_path.read_text())["settings"]
-    print(f"Resuming {config.out} with the settings of its config.json"
-          + (f" (epochs raised to {config.epochs})" if config.epochs != saved["epochs"] else ""))
+    epochs_given = any(arg == "--epochs" or arg.startswith("--epochs=") for arg in argv)
+    change = (f" (epochs changed from {saved['epochs']} to {config.epochs})"
+              if epochs_given and config.epochs != saved["epochs"] else "")
+    print(f"Resuming {config.out} with the settings of its config.json{change}")
     for key, value in saved.items():
-        if key not in ("epochs", "resume", "out"):
+        if key not in ("resume", "out") and not (key == "epochs" and epochs_given):
             setattr(config, key, Path(value) if key == "data" and value else value)
     return config
 
