@@ -259,8 +259,9 @@ class Run:
         count = self.config.kid_images
         print(f"KID every {self.config.kid_every} epochs: {count} generated against "
               f"{len(held_out)} held-out images, features: {choice}")
-        return KIDLog(metrics.KID(extractor), data.images[held_out] / 255.0, make_images,
-                      self.config.kid_every, count, training_images=data.images[train] / 255.0)
+        real, training = (data.images[i].astype("float32") / 255 for i in (held_out, train))
+        return KIDLog(metrics.KID(extractor), real, make_images, self.config.kid_every, count,
+                      training_images=training)
 
     def _synthetic_kid_classifier(self, data, train, held_out):
         """The built-in flowers' KID extractor: a classifier of their petal counts, trained
@@ -275,7 +276,7 @@ class Run:
             print(f"  petal-count accuracy on the held-out images: {accuracy:.3f} "
                   f"(chance {1 / len(data.class_names):.3f})")
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(path.stem + ".partial.keras")
+            temporary = path.with_name(f"{path.stem}.{os.getpid()}.partial.keras")
             model.save(temporary)
             temporary.replace(path)  # never a half-written classifier in the cache
         return path
@@ -458,7 +459,7 @@ def train_flower_classifier(data, train, val, *, epochs, batch_size=32, learning
                                  shuffle=True, seed=seed)
     val_batches = ImageBatches(data.images, data.labels, batch_size, indices=val)
     model = CompactCNN(image_size=data.images.shape[1], filters=filters,
-                           classes=len(data.class_names), augment=True, seed=seed)
+                       classes=len(data.class_names), augment=True, seed=seed)
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate, decay_steps=epochs * len(train_batches), alpha=0.05)
     model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy",
