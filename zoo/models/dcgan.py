@@ -141,9 +141,12 @@ class DCGAN(GradientStepModel):
     def call(self, latents, training=False):
         return self.sampling_generator(latents, training=False)
 
-    def generate(self, count, seed=0):
-        """`count` images in [-1, 1] from latents drawn with `seed` (repeatable)."""
-        return self(keras.random.normal((count, self.latent_dim), seed=seed))
+    def generate(self, count, seed=0, batch_size=64):
+        """`count` images in [-1, 1] from latents drawn with `seed` (repeatable),
+        `batch_size` at a time, so that hundreds of samples (for KID) need little memory."""
+        latents = keras.random.normal((count, self.latent_dim), seed=seed)
+        return ops.concatenate([self(latents[start : start + batch_size])
+                                for start in range(0, count, batch_size)])
 
     # Training ----------------------------------------------------------------------------
 

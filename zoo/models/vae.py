@@ -89,10 +89,12 @@ class VAE(GradientStepModel):
     def reconstruct(self, images):
         return self(images, training=False)
 
-    def sample(self, count, seed=0):
-        """`count` images decoded from N(0, I) latents drawn with `seed` (repeatable)."""
+    def sample(self, count, seed=0, batch_size=64):
+        """`count` images decoded from N(0, I) latents drawn with `seed` (repeatable),
+        `batch_size` at a time, so that hundreds of samples (for KID) need little memory."""
         latents = keras.random.normal((count, self.latent_dim), seed=seed)
-        return self.decode(latents)
+        return ops.concatenate([self.decode(latents[start : start + batch_size])
+                                for start in range(0, count, batch_size)])
 
     # The loss ----------------------------------------------------------------------------
 
