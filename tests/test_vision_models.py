@@ -117,3 +117,12 @@ def test_mobilenet_features_are_frozen_and_fine_tuning_unfreezes_only_the_top():
     trainable = [layer for layer in model.base.layers if layer.trainable_weights]
     assert trainable and all(layer in model.base.layers[-10:] for layer in trainable)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in trainable)
+
+
+def test_augmentation_and_dropout_draw_from_different_streams():
+    model = zoo.CompactCNN(image_size=32, filters=(8, 16), augment=True, seed=5)
+    dropout = next(layer for layer in model.body.layers
+                   if isinstance(layer, keras.layers.Dropout))
+    states = [keras.ops.convert_to_numpy(g.state).tolist()
+              for g in (model.augmentation.seed_generator, dropout.seed_generator)]
+    assert states[0] != states[1]

@@ -140,7 +140,9 @@ class CompactCNN(_FromScratchClassifier):
                 stages.append(MaxPooling2D(2, data_format=data_format))
         self.body = keras.Sequential(
             [*stages, layers.GlobalAveragePooling2D(data_format=data_format),
-             layers.Dropout(dropout, seed=seed),
+             # A stream of its own: with the augmentation's seed its masks would follow
+             # the augmentation's draws.
+             layers.Dropout(dropout, seed=None if seed is None else seed + 1),
              layers.Dense(classes, activation="sigmoid" if classes == 1 else "softmax")],
             name="body",
         )
