@@ -3,7 +3,7 @@ generator's weights, and resize-convolution upsampling.
 
     python recipes/gan.py                                   # built-in synthetic flowers
     KERAS_BACKEND=jax python recipes/gan.py --data ../shared/data/oxford17 --epochs 100
-    python recipes/gan.py --upsampling transposed --augment none --ema-momentum 0   # the paper's
+    python recipes/gan.py --upsampling transposed --augment none --ema-momentum 0  # none of them
 
 --data takes one folder per class or the original flat jpg/image_0001.jpg layout. Images are
 cut to their central square, resized to 64x64, decoded once (cached) and scaled to [-1, 1];
