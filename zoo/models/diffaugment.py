@@ -60,8 +60,7 @@ class DiffAugment(keras.layers.Layer):
             return images
         for name in self.policy:
             augmented = getattr(self, f"_{name}")(images)
-            applied = keras.random.uniform((ops.shape(images)[0], 1, 1, 1),
-                                           seed=self.seed_generator) < self.probability
+            applied = self._uniform(images, 0.0, 1.0) < self.probability
             images = ops.where(applied, augmented, images)
         return images
 
