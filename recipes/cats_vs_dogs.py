@@ -90,8 +90,7 @@ def build_cnn(augment):
 # Train -------------------------------------------------------------------------------------
 def train_cnn(stage, augment):
     model = build_cnn(augment)
-    model.fit(train_batches, validation_data=val_batches, epochs=config.epochs,
-              callbacks=stage.callbacks(), verbose=run.verbose)
+    stage.fit(model, train_batches, validation_data=val_batches, epochs=config.epochs)
     return model
 
 
@@ -116,15 +115,15 @@ def train_transfer(stage):
         np.savez(features_file, train=train_features, val=val_features)
     model.head.compile(keras.optimizers.Adam(config.learning_rate), "binary_crossentropy",
                        metrics=["accuracy"])
-    model.head.fit(train_features, y_train, validation_data=(val_features, y_val),
-                   epochs=config.epochs, batch_size=config.batch_size,
-                   callbacks=stage.callbacks(), verbose=run.verbose)
+    head_batches = ImageBatches(train_features, y_train, config.batch_size, shuffle=True,
+                                seed=config.seed)
+    stage.fit(model.head, head_batches, validation_data=(val_features, y_val),
+              epochs=config.epochs, save=False)  # the whole model is saved below
     if config.fine_tune_epochs:
         model.unfreeze_top(config.fine_tune_layers)
         model.compile(keras.optimizers.Adam(1e-5), "binary_crossentropy", metrics=["accuracy"])
-        model.fit(train_batches, validation_data=val_batches, initial_epoch=config.epochs,
-                  epochs=config.epochs + config.fine_tune_epochs,
-                  callbacks=stage.callbacks(backup="backup_fine_tune"), verbose=run.verbose)
+        stage.fit(model, train_batches, validation_data=val_batches, initial_epoch=config.epochs,
+                  epochs=config.epochs + config.fine_tune_epochs, backup="backup_fine_tune")
     return model
 
 

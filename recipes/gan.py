@@ -18,7 +18,7 @@ import keras
 
 import zoo
 from zoo import recipe
-from zoo.datasets import DataError, flowers
+from zoo.datasets import DataError, ImageBatches, flowers
 from zoo.metrics import checkerboard_share
 from zoo.models.dcgan import LOSSES, UPSAMPLING
 
@@ -62,7 +62,8 @@ try:
 except DataError as error:
     run.abort(str(error))
 train, held_out = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
-images = data.images[train].astype("float32") / 127.5 - 1.0
+images = ImageBatches(data.images, None, config.batch_size, shuffle=True, seed=config.seed,
+                      indices=train, value_range=(-1, 1))
 print(f"{len(train)} training images, {len(held_out)} held out")
 
 # Build the model: two Adam(lr, beta_1=0.5) ------------------------------------------------
@@ -83,8 +84,7 @@ samples = recipe.SampleGrids(lambda: (model.generate(32, seed=1234) + 1) / 2,
                              run.path("samples"), title="DCGAN samples")
 kid = run.kid_callback(data, train, held_out,
                        lambda count: (model.generate(count, seed=4321) + 1) / 2)
-model.fit(images, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
-          callbacks=run.callbacks(samples, kid), verbose=run.verbose)
+run.fit(model, images, epochs=config.epochs, callbacks=[samples, kid])
 
 # Evaluate: the checkerboard share of the samples against the real images' ----------------
 generated = keras.ops.convert_to_numpy(model.generate(config.kid_images, seed=4321))

@@ -18,7 +18,7 @@ import numpy as np
 
 import zoo
 from zoo import plots, recipe
-from zoo.datasets import DataError, flowers
+from zoo.datasets import DataError, ImageBatches, flowers
 from zoo.metrics import checkerboard_share
 
 # Setup -------------------------------------------------------------------------------------
@@ -38,8 +38,10 @@ except DataError as error:
     run.abort(str(error))
 train_indices, val_indices = flowers.split_indices(len(data.images), config.val_fraction,
                                                    config.seed)
-train, val = (data.images[i].astype("float32") / 255 for i in (train_indices, val_indices))
-print(f"{len(train)} training and {len(val)} validation images")
+train = ImageBatches(data.images, None, config.batch_size, shuffle=True, seed=config.seed,
+                     indices=train_indices, value_range=(0, 1))
+val = data.images[val_indices].astype("float32") / 255
+print(f"{len(train_indices)} training and {len(val)} validation images")
 
 # Build the model -------------------------------------------------------------------------
 model = zoo.VAE(image_size=config.image_size, latent_dim=config.latent_dim, beta=config.beta,
@@ -51,8 +53,8 @@ samples = recipe.SampleGrids(lambda: model.sample(32, seed=1234), run.path("samp
                              title="VAE samples")
 kid = run.kid_callback(data, train_indices, val_indices,
                        lambda count: model.sample(count, seed=4321))
-model.fit(train, validation_data=(val,), epochs=config.epochs, batch_size=config.batch_size,
-          callbacks=run.callbacks(samples, kid), verbose=run.verbose)
+run.fit(model, train, validation_data=(val,), validation_batch_size=config.batch_size,
+        epochs=config.epochs, callbacks=[samples, kid])
 
 # Evaluate: reconstructions and a latent interpolation ------------------------------------
 originals = val[:8]
@@ -80,5 +82,5 @@ run.finish(
     report="![samples](samples.gif)\n\n![reconstructions](reconstructions.png)\n\n"
            "![interpolation](interpolation.png)\n",
     title=f"VAE on {'synthetic flowers' if config.data is None else config.data} "
-          f"({len(train)} images, {config.image_size}px)",
+          f"({len(train_indices)} images, {config.image_size}px)",
 )

@@ -135,8 +135,8 @@ def test_discriminator_learns_to_tell_real_from_generated():
 
 
 def test_interrupted_run_resumes_with_both_optimizers_state(tmp_path):
-    # The recipe's --resume path: BackupAndRestore through zoo.recipe's callbacks.
-    from test_recipe import CountEpochs, StopAfterEpoch
+    # The recipe's --resume path: zoo.recipe's TrainingState.
+    from test_recipe import CountEpochs, CrashInEpoch
 
     from zoo import recipe
 
@@ -146,13 +146,13 @@ def test_interrupted_run_resumes_with_both_optimizers_state(tmp_path):
     def fit(run, *extra):
         model = zoo.DCGAN(**KWARGS)
         model.compile()
-        model.fit(real_images(16), epochs=run.config.epochs, batch_size=8, verbose=0,
-                  callbacks=[*run.callbacks(), *extra])
+        run.fit(model, real_images(16), epochs=run.config.epochs, batch_size=8,
+                callbacks=extra)
         return model
 
     out = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):
-        fit(start(["--out", out]), StopAfterEpoch(0))
+        fit(start(["--out", out]), CrashInEpoch(1))
     counter = CountEpochs()
     model = fit(start(["--out", out, "--resume"]), counter)
     assert counter.epochs == [1, 2]

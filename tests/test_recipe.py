@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from zoo import recipe
+from zoo.datasets import ImageBatches
 
 
 def tiny_problem(seed):
@@ -34,21 +35,24 @@ def start(argv):
 def fit(run, *extra_callbacks):
     x, y = tiny_problem(run.config.seed)
     model = tiny_model()
-    model.fit(x, y, epochs=run.config.epochs, batch_size=run.config.batch_size, verbose=0,
-              callbacks=[*run.callbacks(), *extra_callbacks])
+    run.fit(model, x, y=y, epochs=run.config.epochs, batch_size=run.config.batch_size,
+            callbacks=extra_callbacks)
     return model
 
 
-class StopAfterEpoch(keras.callbacks.Callback):
-    """Simulates a crash once epoch `epoch` (0-based) has been backed up and logged: it goes
-    after the run's callbacks, whose on_epoch_end (the backup) must have run first."""
+class CrashInEpoch(keras.callbacks.Callback):
+    """Simulates a crash in the middle of epoch `epoch` (0-based, after its first batch):
+    the epochs before it are finished, logged and saved."""
 
     def __init__(self, epoch):
         super().__init__()
-        self.epoch = epoch
+        self.epoch, self.current = epoch, None
 
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch:
             raise KeyboardInterrupt("simulated interruption")
 
 
@@ -88,12 +92,67 @@ def test_run_directory_holds_config_metrics_curves_model_and_report(tmp_path):
 def test_resume_continues_from_the_last_finished_epoch(tmp_path):
     out = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):
-        fit(start(["--out", out, "--epochs", "5"]), StopAfterEpoch(1))
+        fit(start(["--out", out, "--epochs", "5"]), CrashInEpoch(2))
     counter = CountEpochs()
     run = start(["--out", out, "--epochs", "5", "--resume"])
     fit(run, counter)
     assert counter.epochs == [2, 3, 4]  # epochs 0 and 1 were not trained again
     assert len(run.history()["loss"]) == 5
+
+
+def random_fit(run, *extra_callbacks):
+    """A fit with every source of randomness a recipe has: shuffled epochs (an
+    EpochBatches), dropout, augmentation noise and a learning-rate schedule."""
+    x, y = tiny_problem(run.config.seed)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.GaussianNoise(0.1, seed=1),
+                              keras.layers.Dense(16, "relu"), keras.layers.Dropout(0.3, seed=2),
+                              keras.layers.Dense(1)])
+    schedule = keras.optimizers.schedules.CosineDecay(0.01, decay_steps=40)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+    batches = ImageBatches(x, y, 16, shuffle=True, seed=run.config.seed)
+    run.fit(model, batches, epochs=run.config.epochs, callbacks=extra_callbacks)
+    return model
+
+
+def test_a_resumed_run_ends_with_the_weights_of_the_uninterrupted_one(tmp_path):
+    whole = random_fit(start(["--out", str(tmp_path / "whole"), "--epochs", "4"]))
+    out = str(tmp_path / "interrupted")
+    with pytest.raises(KeyboardInterrupt):
+        random_fit(start(["--out", out, "--epochs", "4"]), CrashInEpoch(2))
+    keras.utils.set_random_seed(99)  # whatever the process did meanwhile does not matter
+    resumed = random_fit(start(["--out", out, "--resume"]))
+    for a, b in zip(whole.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert int(resumed.optimizer.iterations) == int(whole.optimizer.iterations) == 16
+    run = start(["--out", out, "--resume"])  # one history row per epoch, none twice
+    assert [int(r.split(",")[0]) for r in (run.dir / "history.csv").read_text().split()[1:]] \
+        == [0, 1, 2, 3]
+
+
+def test_a_run_interrupted_after_training_does_not_train_again(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    trained = random_fit(start(["--out", out, "--epochs", "3"]))
+    assert (tmp_path / "run" / "model.keras").exists()  # saved before any evaluation
+    counter = CountEpochs()
+    resumed = random_fit(start(["--out", out, "--resume"]), counter)
+    assert counter.epochs == [] and "Training finished before the interruption" in (
+        capsys.readouterr().out)
+    for a, b in zip(trained.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    more = start(["--out", out, "--resume", "--epochs", "4"])  # asked to train longer
+    random_fit(more, counter)
+    assert counter.epochs == [3]
+    more.finish()
+    assert not (tmp_path / "run" / "backup").exists()  # a finished run keeps no state
+
+
+def test_a_damaged_training_state_is_named(tmp_path):
+    out = str(tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        random_fit(start(["--out", out, "--epochs", "3"]), CrashInEpoch(1))
+    (tmp_path / "run" / "backup" / "state.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=r"state.npz: not a readable training state"):
+        random_fit(start(["--out", out, "--resume"]))
 
 
 def test_time_limit_stops_a_fit_after_the_epoch_that_reaches_it(tmp_path, capsys):
@@ -109,7 +168,7 @@ def test_time_limit_stops_a_fit_after_the_epoch_that_reaches_it(tmp_path, capsys
 def test_resume_takes_the_saved_settings(tmp_path):
     out = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):
-        fit(start(["--out", out, "--epochs", "4", "--batch-size", "8"]), StopAfterEpoch(0))
+        fit(start(["--out", out, "--epochs", "4", "--batch-size", "8"]), CrashInEpoch(1))
     run = start(["--out", out, "--epochs", "6", "--resume"])
     assert run.config.batch_size == 8 and run.config.epochs == 6
 
@@ -117,7 +176,7 @@ def test_resume_takes_the_saved_settings(tmp_path):
 def test_resume_keeps_the_saved_epochs_unless_told(tmp_path, capsys):
     out = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):  # the recipe's default is 3 epochs
-        fit(start(["--out", out, "--epochs", "2"]), StopAfterEpoch(0))
+        fit(start(["--out", out, "--epochs", "2"]), CrashInEpoch(1))
     resumed = start(["--out", out, "--resume"])
     assert resumed.config.epochs == 2 and "epochs changed" not in capsys.readouterr().out
     counter = CountEpochs()

@@ -42,8 +42,7 @@ print(f"{classes} classes, {len(train)} training and {len(val)} validation image
 # Build, train and evaluate the model -------------------------------------------------------
 model, accuracy = recipe.train_flower_classifier(
     data, train, val, epochs=config.epochs, batch_size=config.batch_size,
-    learning_rate=config.learning_rate, filters=config.filters, seed=config.seed,
-    callbacks=run.callbacks(), verbose=run.verbose)
+    learning_rate=config.learning_rate, filters=config.filters, seed=config.seed, run=run)
 shown = val[:32]
 predicted = np.argmax(model.predict(data.images[shown].astype("float32"), verbose=0), axis=1)
 names = np.array(data.class_names)

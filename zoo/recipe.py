@@ -6,7 +6,7 @@ A recipe reads like a keras.io example, and this module keeps the bookkeeping ou
     parser.add_argument("--latent-dim", type=int, default=128)   # the recipe's own flags
     run = recipe.start(parser)          # parse, seed, make the run directory, write config.json
     ...                                 # build the data and the model from `zoo`
-    model.fit(..., epochs=run.config.epochs, callbacks=run.callbacks())
+    run.fit(model, train_batches, epochs=run.config.epochs)   # resumable; saves model.keras
     run.finish(model, final={"val_loss": ...})   # metrics.json, curves.png, model.keras, report.md
 
 Shared flags: `--data PATH` (omitted: the recipe's built-in synthetic data), `--out DIR`,
@@ -22,10 +22,13 @@ The run directory holds:
     curves.png    the history, one panel per metric
     model.keras   the trained model
     report.md     what ran and what came out, with the pictures
-    backup/       keras.callbacks.BackupAndRestore state while the run is unfinished
+    backup/       the training state (`TrainingState`) while the run is unfinished
 
 `--resume --out DIR` continues an interrupted run from its last finished epoch, with the
-settings of DIR/config.json, `--epochs` included unless it is given (to train longer).
+settings of DIR/config.json, `--epochs` included unless it is given (to train longer), and
+ends with the weights the uninterrupted run would have: the state saved after every epoch
+holds the optimizer, the learning-rate step, every random stream and the data order. A run
+interrupted after training, in its evaluation, resumes there without training again.
 """
 
 import argparse
@@ -46,8 +49,8 @@ from zoo.datasets import ImageBatches, default_cache_dir
 from zoo.memory import keep_freed_memory, peak_memory_mib
 from zoo.models.cnn import CompactCNN
 
-__all__ = ["EpochClock", "KIDLog", "Run", "SampleGrids", "add_kid_arguments", "make_parser",
-           "start", "train_flower_classifier"]
+__all__ = ["EpochClock", "KIDLog", "Run", "SampleGrids", "TrainingState", "add_kid_arguments",
+           "make_parser", "start", "train_flower_classifier"]
 
 # Where tools/flower_classifier.py puts the classifier that recipes use for KID by default.
 DEFAULT_KID_CLASSIFIER = default_cache_dir() / "kid" / "flower_classifier.keras"
@@ -209,21 +212,58 @@ class Run:
         """A file in the run directory, for a recipe's own outputs."""
         return self.dir / name
 
-    def callbacks(self, *extra, backup="backup"):
-        """Callbacks every `fit` of a recipe uses: resumable state and the per-epoch log,
-        with a recipe's own `extra` ones (a None among them is skipped).
+    def fit(self, model, x, *, epochs, callbacks=(), backup="backup", save=True, **kwargs):
+        """`model.fit(x, epochs=epochs, **kwargs)`, resumable, then `model.keras` saved.
 
-        A second `fit` in the same run (fine-tuning after a frozen stage) names its own
-        `backup` folder, since BackupAndRestore deletes its folder when a fit completes.
+        Adds the callbacks every recipe's fit uses (`EpochClock`, the recipe's own
+        `callbacks`, `CSVLogger` to history.csv, `TrainingState` in DIR/`backup`). After an
+        interruption, `--resume` continues from the last finished epoch with the state the
+        uninterrupted run had: weights, optimizer slots, learning-rate step, every seed
+        generator and, for `x` a `zoo.datasets.EpochBatches`, the data order. The model is
+        saved (`save`) as soon as training ends; a run interrupted later, in its evaluation,
+        resumes with the trained state instead of training again. A second fit in the same
+        run (fine-tuning after a frozen stage) names its own `backup` folder.
+        -> the `History`, or None when the training had already finished.
         """
+        state = TrainingState(self.dir / backup, data=x)
+        if state.finished(epochs):
+            state.restore(model, optimizer=False)
+            print(f"Training finished before the interruption ({state.saved_epoch} epochs): "
+                  f"continuing with the trained model from {state.path}")
+            return None
+        self._trim_history(state.saved_epoch)
+        if state.data is not None:  # it orders its epochs itself: Keras would also shuffle
+            kwargs["shuffle"] = False  # its batches, with Python's global `random`
         limit = self.config.time_limit
-        return [
+        history = model.fit(x, epochs=epochs, verbose=self.verbose, callbacks=[
             EpochClock(None if limit is None else limit * 60, already=self.training_seconds()),
             # before CSVLogger, which logs what they add (epoch_seconds, kid); None: left out
-            *(callback for callback in extra if callback is not None),
-            keras.callbacks.BackupAndRestore(str(self.dir / backup)),
+            *(callback for callback in callbacks if callback is not None),
             keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
-        ]
+            state,  # after CSVLogger: an epoch counts as done once its row is written
+        ], **kwargs)
+        if save:
+            _save_model(model, self.path("model.keras"))
+            print(f"Training done; the model is in {self.path('model.keras')}", flush=True)
+        return history
+
+    def _trim_history(self, epochs):
+        """Keep history.csv's rows of the first `epochs` epochs: later rows (an epoch logged
+        before an interruption but not in the backup, a half-written line) are redone."""
+        path = self.dir / "history.csv"
+        if not path.exists():
+            return
+        with open(path, newline="") as f:
+            lines = f.read().splitlines(keepends=True)
+        header = next(csv.reader(lines[:1]), [])
+        kept = [line for line in lines[1:] if line.endswith("\n") and
+                len(row := next(csv.reader([line]))) == len(header) and int(row[0]) < epochs]
+        if not kept:
+            path.unlink()
+            return
+        temporary = path.with_name("history.csv.partial")
+        temporary.write_text("".join(lines[:1] + kept))
+        temporary.replace(path)
 
     def kid_callback(self, data, train, held_out, make_images):
         """A `KIDLog` for fit, with the feature extractor the --kid-features flag names, or
@@ -314,7 +354,7 @@ class Run:
         history = self.history()
         final = {k: _jsonable(v) for k, v in (final or {}).items()}
         if model is not None:
-            model.save(self.path("model.keras"))
+            _save_model(model, self.path("model.keras"))
         peak = peak_memory_mib()  # the process's, so a stage's includes the stages before it
         peak = None if peak is None else round(peak)
         _write_json(self.path("metrics.json"),
@@ -348,7 +388,9 @@ class Run:
                       "against the training images, with the same features.", "",
                       "![KID](kid.png)", ""]
         lines.append(report)
-        self.path("report.md").write_text("\n".join(lines).rstrip() + "\n")
+        _write_text(self.path("report.md"), "\n".join(lines).rstrip() + "\n")  # marks the end
+        for state in self.dir.glob("backup*/state.npz"):  # the run is complete: no resume
+            shutil.rmtree(state.parent)
         produced = ", ".join(sorted(p.name for p in self.dir.iterdir() if p.is_file()))
         print(f"\nResults in {self.dir}/ : {produced}")
         if peak is not None:
@@ -447,13 +489,99 @@ class EpochClock(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class TrainingState(keras.callbacks.Callback):
+    """Everything a fit needs to go on exactly where it stopped, saved after every epoch.
+
+    The state is every variable of the model (weights, batch-norm statistics and the
+    seed-generator states behind dropout, augmentation and noise) and of its optimizer
+    (slots, step count, so the learning-rate schedule too), with the count of finished epochs:
+    more than `keras.callbacks.BackupAndRestore` keeps, which leaves out the seed generators.
+    It goes to `folder/state.npz`, written beside and renamed, so a kill at any moment leaves
+    the previous epoch's state whole. At `on_train_begin` a saved state is loaded and the fit
+    continues after its last epoch; at every epoch's start, `data` (an `EpochBatches`)
+    takes that epoch's order. The state stays after the fit, marked finished (`Run.finish`
+    removes it with the report written).
+    """
+
+    def __init__(self, folder, data=None):
+        super().__init__()
+        self.path = Path(folder) / "state.npz"
+        self.data = data if hasattr(data, "set_epoch") else None
+        self.saved_epoch, self.saved = 0, None
+        if self.path.exists():
+            try:
+                with np.load(self.path) as saved:
+                    self.saved = {name: saved[name] for name in saved.files}
+                self.meta = json.loads(str(self.saved.pop("meta")))
+            except Exception as error:  # noqa: BLE001  any unreadable file: say which
+                raise ValueError(f"{self.path}: not a readable training state ({error}); "
+                                 f"delete it to train from the start") from error
+            self.saved_epoch = self.meta["epoch"]
+
+    def finished(self, epochs):
+        """True when the saved state is that of a fit that ended, for at most `epochs`."""
+        return self.saved is not None and self.meta["finished"] and epochs <= self.meta["epochs"]
+
+    def restore(self, model, optimizer=True):
+        """Load the saved values into `model` (and its optimizer's variables)."""
+        for group, variables in self._variables(model, optimizer).items():
+            values = [self.saved[f"{group}{i}"] for i in range(self.meta[group])]
+            shapes = ([tuple(v.shape) for v in variables], [value.shape for value in values])
+            if shapes[0] != shapes[1]:
+                raise ValueError(f"{self.path}: the saved training state does not fit this "
+                                 f"model (its {group} variables differ: other settings?)")
+            for variable, value in zip(variables, values):
+                variable.assign(value)
+
+    @staticmethod
+    def _variables(model, optimizer=True):
+        groups = {"model": list(model.variables)}
+        if optimizer and model.optimizer is not None:
+            if not model.optimizer.built:  # its slots must exist to take their values
+                model.optimizer.build(model.trainable_variables)
+            groups["optimizer"] = list(model.optimizer.variables)
+        return groups
+
+    def on_train_begin(self, logs=None):
+        if self.saved is not None and self.saved_epoch > 0:
+            self.restore(self.model)
+            self.model._initial_epoch = self.saved_epoch  # what fit starts from (as Keras'
+            print(f"Resuming after epoch {self.saved_epoch} ({self.path})")  # BackupAndRestore)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.data is not None:
+            self.data.set_epoch(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._save(epoch + 1, finished=False)
+
+    def on_train_end(self, logs=None):
+        self.model._initial_epoch = None  # Keras keeps it for the next fit otherwise
+        if self.model.stop_training or self.saved_epoch == self.params["epochs"]:
+            self._save(self.saved_epoch, finished=True)
+
+    def _save(self, epoch, finished):
+        arrays = {}
+        meta = {"epoch": epoch, "finished": finished, "epochs": self.params["epochs"]}
+        for group, variables in self._variables(self.model).items():
+            meta[group] = len(variables)
+            arrays |= {f"{group}{i}": np.asarray(keras.ops.convert_to_numpy(v))
+                       for i, v in enumerate(variables)}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f"state.{os.getpid()}.partial.npz")
+        np.savez(temporary, meta=np.array(json.dumps(meta)), **arrays)
+        temporary.replace(self.path)
+        self.saved_epoch, self.meta = epoch, meta
+
+
 def train_flower_classifier(data, train, val, *, epochs, batch_size=32, learning_rate=2e-3,
-                            filters=(32, 64, 128, 256), seed=0, callbacks=(), verbose=0):
+                            filters=(32, 64, 128, 256), seed=0, run=None):
     """A `zoo.CompactCNN` (with augmentation) fitted to tell `data`'s classes apart from its
     `train` images (indices); -> (model, accuracy on the `val` images).
 
     What KID's features come from where ImageNet weights cannot be had: the generative
-    recipes train one for the built-in flowers, tools/flower_classifier.py for real data.
+    recipes train one for the built-in flowers, tools/flower_classifier.py (which passes its
+    `run`, so the fit is resumable and logged) for real data.
     """
     train_batches = ImageBatches(data.images, data.labels, batch_size, indices=train,
                                  shuffle=True, seed=seed)
@@ -464,8 +592,11 @@ def train_flower_classifier(data, train, val, *, epochs, batch_size=32, learning
         learning_rate, decay_steps=epochs * len(train_batches), alpha=0.05)
     model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    model.fit(train_batches, validation_data=val_batches, epochs=epochs,
-              callbacks=list(callbacks), verbose=verbose)
+    if run is None:
+        model.fit(train_batches, validation_data=val_batches, epochs=epochs, shuffle=False,
+                  verbose=0)
+    else:
+        run.fit(model, train_batches, validation_data=val_batches, epochs=epochs)
     predicted = np.argmax(model.predict(val_batches, verbose=0), axis=1)
     return model, float(np.mean(predicted == data.labels[val]))
 
@@ -486,8 +617,19 @@ def _format(value):
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _save_model(model, path):
+    # Save beside and rename, so an interrupted save never leaves half a model.
+    temporary = path.with_name(f"{path.stem}.{os.getpid()}.partial.keras")
+    model.save(temporary)
+    temporary.replace(path)
+
+
 def _write_json(path, data):
+    _write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _write_text(path, text):
     # Write beside and rename, so an interrupted write never leaves half a file.
     temporary = Path(str(path) + ".partial")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    temporary.write_text(text)
     temporary.replace(path)

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from zoo import decoding, metrics, plots, recipe
-from zoo.datasets import DataError, parallel_text
+from zoo.datasets import DataError, EpochBatches, parallel_text
 from zoo.datasets.parallel_text import Vocabulary, clean
 
 __all__ = ["LengthBatches", "Translator", "compile_for_translation", "run_recipe",
@@ -39,7 +39,7 @@ def teacher_forcing(pairs, source_vocab, target_vocab):
     return [source, target_in], target_out, (target_out != 0).astype("float32")
 
 
-class LengthBatches(keras.utils.PyDataset):
+class LengthBatches(EpochBatches):
     """Teacher-forcing batches of sentences of similar length, cut to their longest.
 
     `teacher_forcing` pads every sentence to the longest of the whole set; on Tatoeba that
@@ -50,25 +50,24 @@ class LengthBatches(keras.utils.PyDataset):
     batch. Padding is masked and has weight 0, so the loss is the same as on the full-width
     arrays.
 
-    With `shuffle`, every epoch draws a new order from `seed`: sentences are shuffled, sorted
-    by length within pools of 32 batches, cut into batches, and the batches shuffled.
+    With `shuffle`, epoch `e` draws its order from `(seed, e)` (see `EpochBatches`, so a
+    resumed run goes on with the same batches): sentences are shuffled, sorted by length
+    within pools of 32 batches, cut into batches, and the batches shuffled.
     Yields `((source, target_in), target_out, weights)`, each (B, L) int32 / float32.
     """
 
     POOL = 32  # batches sorted together: larger pools pad less, shuffle less
 
     def __init__(self, x, y, weights, batch_size, shuffle=False, seed=0, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(shuffle=shuffle, seed=seed, **kwargs)
         (self.source, self.target_in), self.target_out, self.weights = x, y, weights
-        self.batch_size, self.shuffle = batch_size, shuffle
+        self.batch_size = batch_size
         self.source_lengths = _lengths(self.source)
         self.target_lengths = _lengths(self.target_out)
-        self.rng = np.random.default_rng(seed)
-        self.batches = self._draw_batches()
 
-    def _draw_batches(self):
-        order = (self.rng.permutation(len(self.source)) if self.shuffle
-                 else np.arange(len(self.source)))
+    def order(self, epoch):
+        rng = self.order_rng()
+        order = rng.permutation(len(self.source)) if self.shuffle else np.arange(len(self.source))
         longest = np.maximum(self.source_lengths, self.target_lengths)
         pool_size = self.POOL * self.batch_size
         batches = []
@@ -78,7 +77,7 @@ class LengthBatches(keras.utils.PyDataset):
             batches += [pool[i : i + self.batch_size] for i in range(0, len(pool),
                                                                      self.batch_size)]
         if self.shuffle:
-            batches = [batches[i] for i in self.rng.permutation(len(batches))]
+            batches = [batches[i] for i in rng.permutation(len(batches))]
         # TensorFlow's data adapter fixes every dimension that is the same in the first two
         # batches: give them different widths (where any differ), so the length stays free.
         other = next((i for i, rows in enumerate(batches)
@@ -92,17 +91,13 @@ class LengthBatches(keras.utils.PyDataset):
         return max(-(-int(longest) // decoding.BUCKET) * decoding.BUCKET, decoding.BUCKET)
 
     def __len__(self):
-        return len(self.batches)
+        return -(-len(self.source) // self.batch_size)
 
     def __getitem__(self, index):
-        rows = np.sort(self.batches[index])
+        rows = np.sort(self.current_order()[index])
         width = self._width(rows)
         return ((self.source[rows, :width], self.target_in[rows, :width]),
                 self.target_out[rows, :width], self.weights[rows, :width])
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.batches = self._draw_batches()
 
 
 def _lengths(ids):
@@ -248,8 +243,7 @@ def run_recipe(parser, build_model, source_language, argv=None):
     model = build_model(config, len(source_vocab), len(target_vocab))
     total_steps = config.epochs * len(train_batches)
     compile_for_translation(model, config.learning_rate, total_steps)
-    model.fit(train_batches, validation_data=val_batches, epochs=config.epochs,
-              callbacks=run.callbacks(), verbose=run.verbose)
+    run.fit(model, train_batches, validation_data=val_batches, epochs=config.epochs)
 
     # Evaluate on the test split: greedy and beam translations, BLEU --------------------------
     translator = Translator(model, source_vocab, target_vocab, config.max_length)

@@ -3,6 +3,7 @@
     from zoo.datasets import cats_vs_dogs
 """
 
-from zoo.datasets.images import DataError, ImageBatches, default_cache_dir
+from zoo.datasets.batches import EpochBatches, ImageBatches
+from zoo.datasets.images import DataError, default_cache_dir
 
-__all__ = ["DataError", "ImageBatches", "default_cache_dir"]
+__all__ = ["DataError", "EpochBatches", "ImageBatches", "default_cache_dir"]

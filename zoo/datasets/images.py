@@ -1,4 +1,4 @@
-"""Decode image files once into a uint8 array, cache it on disk, and batch it for `fit`.
+"""Decode image files once into a uint8 array and cache it on disk (`batches` feeds it to `fit`).
 
 Shared by the image families (Dogs vs Cats, Oxford 17 Flowers). Decoding is the slow part
 of an image pipeline on a CPU, so it happens once per file list and size: the result is a
@@ -15,11 +15,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["DataError", "DecodedImages", "ImageBatches", "decode_images", "default_cache_dir"]
+__all__ = ["DataError", "DecodedImages", "decode_images", "default_cache_dir"]
 
 
 class DataError(ValueError):
@@ -160,36 +159,3 @@ def _decode_one(read, size, crop_square=False):
         return None, f"not a decodable image: {error}"
     except Exception as error:  # noqa: BLE001  any other failure of PIL skips this one file
         return None, f"not a decodable image ({type(error).__name__}): {error}"
-
-
-class ImageBatches(keras.utils.PyDataset):
-    """Batches of `(images, labels)` from in-memory (or memory-mapped) uint8 arrays.
-
-    Images stay uint8 (the models scale them), labels are float32 `(batch, 1)`. `indices`
-    picks the rows that make up the data set (default: all), so a train/validation split
-    reads one decoded array in place instead of copying its parts. With `shuffle`, the order
-    is redrawn from `seed` at every epoch, so a run is repeatable. Works with `fit`,
-    `evaluate` and `predict` on every backend.
-    """
-
-    def __init__(self, images, labels, batch_size, shuffle=False, seed=0, indices=None,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.images, self.batch_size, self.shuffle = images, batch_size, shuffle
-        self.labels = np.asarray(labels, np.float32).reshape(-1, 1)
-        self.indices = np.arange(len(images)) if indices is None else np.asarray(indices)
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(self.indices) if shuffle else self.indices
-
-    def __len__(self):
-        return -(-len(self.indices) // self.batch_size)
-
-    def __getitem__(self, index):
-        batch = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        if self.shuffle:  # read a memory-mapped array front to back; unshuffled batches keep
-            batch = np.sort(batch)  # the order of `indices`, which predictions follow
-        return np.asarray(self.images[batch]), self.labels[batch]
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(self.indices)
