@@ -183,6 +183,20 @@ def test_an_unknown_word_in_a_translation_counts_as_a_wrong_word():
         metrics.corpus_bleu(reference, ["the cat sat on the dog today ."]), abs=1e-12)
 
 
+def test_sacrebleu_agrees_with_nltk_on_clean_text_and_gives_its_signature():
+    # Text already split on spaces, so sacreBLEU's 13a tokenizer changes nothing.
+    references = ["the cat is on the mat today", "there is a cat on the mat", "a b c d e f g"]
+    translations = ["the cat is on a mat today", "<start> a cat is on the mat <end>",
+                    "a b c x e f g <pad>"]
+    score, signature = metrics.sacrebleu_corpus(references, translations)
+    assert score == pytest.approx(100 * metrics.corpus_bleu(references, translations), abs=1e-6)
+    assert metrics.sacrebleu_corpus(references, references)[0] == pytest.approx(100.0)
+    assert signature.startswith("nrefs:1|") and "tok:13a" in signature
+    unknown, _ = metrics.sacrebleu_corpus(references[:1], ["the cat is on the <unk> today"])
+    assert unknown == pytest.approx(
+        metrics.sacrebleu_corpus(references[:1], ["the cat is on the dog today"])[0])
+
+
 def test_smoothed_sentence_bleu_is_nltk_method1_averaged():
     smoothing = bleu_score.SmoothingFunction().method1
     expected = np.mean([

@@ -234,3 +234,29 @@ def test_beam_search_finds_a_better_translation_than_greedy_and_weighs_length():
     longer = decoding.beam_search(model, source, START, END, max_length=5, width=2,
                                   length_penalty=4.0)
     assert longer[0].tolist() == [TableModel.A, TableModel.A, END]
+
+
+class MarkerLovingModel:
+    """Scores padding (0) highest, then <start>, then a word, then <end>."""
+
+    def start_decoding(self, source):
+        return {"rows": keras.ops.convert_to_tensor(np.arange(len(source))[:, None])}
+
+    def decode_step(self, state, tokens, step):
+        logits = np.tile(np.array([9.0, -9.0, 8.0, 5.0 if step else -9.0, 7.0], "float32"),
+                         (len(tokens), 1))  # <pad>, -, <start>, <end> (after one word), word
+        return keras.ops.convert_to_tensor(logits), state
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_decoding_never_emits_padding_or_start(width):
+    source = np.ones((2, 3), "int32")
+    if width == 1:
+        ids = decoding.greedy(MarkerLovingModel(), source, start=2, end=3, max_length=4)
+    else:
+        ids = decoding.beam_search(MarkerLovingModel(), source, 2, 3, max_length=4, width=width)
+    for row in ids.tolist():  # words, then <end> or the length limit, then padding only
+        words = row[: row.index(3)] if 3 in row else row
+        assert words and set(words) == {4}, row
+        assert set(row[len(words) + 1 :]) <= {0}, row
+

@@ -30,6 +30,8 @@ def test_transformer_recipe_writes_bleu_translations_heat_maps_and_translates(tm
     for name in ("corpus_bleu", "sentence_bleu_smoothed", "corpus_bleu_beam",
                  "sentence_bleu_smoothed_beam", "token_accuracy"):
         assert 0.0 <= final[name] <= 1.0, name
+    assert 0 <= final["sacrebleu"] <= 100 and 0 <= final["sacrebleu_beam"] <= 100
+    assert "tok:13a" in final["sacrebleu_signature"]
     assert final["test_pairs"] == 6
     table = (out / "translations.md").read_text().splitlines()
     assert table[0] == "| source | reference | greedy | beam |" and len(table) == 2 + 6

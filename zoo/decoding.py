@@ -13,6 +13,7 @@ Both work with any model that has the two methods zoo's translation models have:
 `state` is a dict of backend tensors with the batch first, so beam search can reorder it.
 The loop runs in Python and the choices in NumPy, identical on every backend. Outputs are
 (B, L) int32 ids without the leading <start>, ending at <end> (kept) and padded with 0.
+Neither padding (0) nor <start> is ever chosen as a word, however the model scores them.
 
 Shapes come in multiples of `BUCKET` columns (sources and tokens padded with 0): on JAX
 every new shape compiles each operation again, and a shape that grew by one column per step
@@ -38,7 +39,8 @@ def greedy(model, source, start, end, max_length):
     generated = 0
     for step in range(max_length):
         logits, state = model.decode_step(state, _pad_columns(tokens[:, : step + 1]), step)
-        next_tokens = np.argmax(ops.convert_to_numpy(logits), axis=-1).astype("int32")
+        logits = _never_markers(ops.convert_to_numpy(logits).astype("float32"), start)
+        next_tokens = np.argmax(logits, axis=-1).astype("int32")
         next_tokens[finished] = 0  # padding after <end>
         tokens[:, step + 1] = next_tokens
         generated += 1
@@ -64,7 +66,8 @@ def beam_search(model, source, start, end, max_length, width=4, length_penalty=0
     lengths = np.zeros((batch, width), "int32")
     for step in range(max_length):
         logits, state = model.decode_step(state, _pad_columns(tokens), step)
-        log_probs = _log_softmax(ops.convert_to_numpy(logits).astype("float64"))
+        log_probs = _log_softmax(_never_markers(ops.convert_to_numpy(logits).astype("float64"),
+                                                start))
         vocab = log_probs.shape[-1]
         log_probs = log_probs.reshape(batch, width, vocab)
         # A finished beam has one continuation, padding, at no cost.
@@ -86,6 +89,12 @@ def beam_search(model, source, start, end, max_length, width=4, length_penalty=0
     normalised[~finished & finished.any(axis=1, keepdims=True)] = -np.inf  # prefer finished
     choice = np.argmax(normalised, axis=1)
     return tokens.reshape(batch, width, -1)[np.arange(batch), choice, 1:]
+
+
+def _never_markers(logits, start):
+    """(B, vocab) scores with padding (0) and <start> made impossible."""
+    logits[:, [0, start]] = -np.inf
+    return logits
 
 
 def _pad_columns(ids):

@@ -252,8 +252,12 @@ def run_recipe(parser, build_model, source_language, argv=None):
     greedy = [target_vocab.decode(ids) for ids in translator.translate_ids(encoded)]
     beam = [target_vocab.decode(ids) for ids in
             translator.translate_ids(encoded, beam_width=config.beam_width)]
+    sacrebleu_greedy, signature = metrics.sacrebleu_corpus(test.targets, greedy)
     final = {
         "corpus_bleu": metrics.corpus_bleu(test.targets, greedy),
+        "sacrebleu": sacrebleu_greedy,
+        "sacrebleu_beam": metrics.sacrebleu_corpus(test.targets, beam)[0],
+        "sacrebleu_signature": signature,
         "sentence_bleu_smoothed": metrics.sentence_bleu_smoothed(test.targets, greedy),
         "corpus_bleu_beam": metrics.corpus_bleu(test.targets, beam),
         "sentence_bleu_smoothed_beam": metrics.sentence_bleu_smoothed(test.targets, beam),
