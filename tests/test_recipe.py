@@ -146,13 +146,21 @@ def test_a_run_interrupted_after_training_does_not_train_again(tmp_path, capsys)
     assert not (tmp_path / "run" / "backup").exists()  # a finished run keeps no state
 
 
-def test_a_damaged_training_state_is_named(tmp_path):
+def test_a_damaged_or_foreign_training_state_is_one_line_naming_it(tmp_path, capsys):
     out = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):
         random_fit(start(["--out", out, "--epochs", "3"]), CrashInEpoch(1))
-    (tmp_path / "run" / "backup" / "state.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match=r"state.npz: not a readable training state"):
+    state = tmp_path / "run" / "backup" / "state.npz"
+    saved = state.read_bytes()
+    state.write_bytes(b"not a zip")
+    with pytest.raises(SystemExit) as stopped:
         random_fit(start(["--out", out, "--resume"]))
+    assert stopped.value.code == 2
+    assert "state.npz: not a readable training state" in capsys.readouterr().err
+    state.write_bytes(saved)  # whole, but of another model: a wider layer
+    with pytest.raises(SystemExit):
+        fit(start(["--out", out, "--resume"]))
+    assert "the saved training state does not fit this model" in capsys.readouterr().err
 
 
 def test_time_limit_stops_a_fit_after_the_epoch_that_reaches_it(tmp_path, capsys):

@@ -49,8 +49,8 @@ from zoo.datasets import ImageBatches, default_cache_dir
 from zoo.memory import keep_freed_memory, peak_memory_mib
 from zoo.models.cnn import CompactCNN
 
-__all__ = ["EpochClock", "KIDLog", "Run", "SampleGrids", "TrainingState", "add_kid_arguments",
-           "make_parser", "start", "train_flower_classifier"]
+__all__ = ["EpochClock", "KIDLog", "Run", "SampleGrids", "TrainingState", "TrainingStateError",
+           "add_kid_arguments", "make_parser", "start", "train_flower_classifier"]
 
 # Where tools/flower_classifier.py puts the classifier that recipes use for KID by default.
 DEFAULT_KID_CLASSIFIER = default_cache_dir() / "kid" / "flower_classifier.keras"
@@ -225,9 +225,13 @@ class Run:
         run (fine-tuning after a frozen stage) names its own `backup` folder.
         -> the `History`, or None when the training had already finished.
         """
-        state = TrainingState(self.dir / backup, data=x)
+        try:
+            state = TrainingState(self.dir / backup, data=x)
+            if state.finished(epochs):
+                state.restore(model, optimizer=False)
+        except TrainingStateError as error:
+            self.abort(str(error))
         if state.finished(epochs):
-            state.restore(model, optimizer=False)
             print(f"Training finished before the interruption ({state.saved_epoch} epochs): "
                   f"continuing with the trained model from {state.path}")
             return None
@@ -235,13 +239,17 @@ class Run:
         if state.data is not None:  # it orders its epochs itself: Keras would also shuffle
             kwargs["shuffle"] = False  # its batches, with Python's global `random`
         limit = self.config.time_limit
-        history = model.fit(x, epochs=epochs, verbose=self.verbose, callbacks=[
-            EpochClock(None if limit is None else limit * 60, already=self.training_seconds()),
-            # before CSVLogger, which logs what they add (epoch_seconds, kid); None: left out
-            *(callback for callback in callbacks if callback is not None),
-            keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
-            state,  # after CSVLogger: an epoch counts as done once its row is written
-        ], **kwargs)
+        try:
+            history = model.fit(x, epochs=epochs, verbose=self.verbose, callbacks=[
+                EpochClock(None if limit is None else limit * 60,
+                           already=self.training_seconds()),
+                # before CSVLogger, which logs what they add (epoch_seconds, kid); None: left out
+                *(callback for callback in callbacks if callback is not None),
+                keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
+                state,  # after CSVLogger: an epoch counts as done once its row is written
+            ], **kwargs)
+        except TrainingStateError as error:  # a saved state this model can not take
+            self.abort(str(error))
         if save:
             _save_model(model, self.path("model.keras"))
             print(f"Training done; the model is in {self.path('model.keras')}", flush=True)
@@ -489,6 +497,10 @@ class EpochClock(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class TrainingStateError(ValueError):
+    """A saved training state that can not be used: the message names the file and why."""
+
+
 class TrainingState(keras.callbacks.Callback):
     """Everything a fit needs to go on exactly where it stopped, saved after every epoch.
 
@@ -514,7 +526,7 @@ class TrainingState(keras.callbacks.Callback):
                     self.saved = {name: saved[name] for name in saved.files}
                 self.meta = json.loads(str(self.saved.pop("meta")))
             except Exception as error:  # noqa: BLE001  any unreadable file: say which
-                raise ValueError(f"{self.path}: not a readable training state ({error}); "
+                raise TrainingStateError(f"{self.path}: not a readable training state ({error}); "
                                  f"delete it to train from the start") from error
             self.saved_epoch = self.meta["epoch"]
 
@@ -528,7 +540,7 @@ class TrainingState(keras.callbacks.Callback):
             values = [self.saved[f"{group}{i}"] for i in range(self.meta[group])]
             shapes = ([tuple(v.shape) for v in variables], [value.shape for value in values])
             if shapes[0] != shapes[1]:
-                raise ValueError(f"{self.path}: the saved training state does not fit this "
+                raise TrainingStateError(f"{self.path}: the saved training state does not fit this "
                                  f"model (its {group} variables differ: other settings?)")
             for variable, value in zip(variables, values):
                 variable.assign(value)
