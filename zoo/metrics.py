@@ -216,9 +216,9 @@ def sacrebleu_corpus(references, translations):
 
     On the recipes' cleaned, lower-case text it equals `corpus_bleu` * 100 once every n-gram
     order has a match (for a zero count sacreBLEU smooths, nltk gives about 0): a check that
-    the two agree, and the number that sits next to published ones. An <unk>
-    is passed as `UNK`, one token (13a would cut `<unk>` into three) that no lower-case
-    reference word matches.
+    the two agree, and the number that sits next to published ones. An <unk> is passed as
+    `UNK`, one token (13a would cut `<unk>` into three) that no lower-case reference word
+    matches.
     """
     def text(sentence):
         return " ".join("UNK" if word == "<unk>" else word for word in _words(sentence))

@@ -227,11 +227,12 @@ class Run:
         """
         try:
             state = TrainingState(self.dir / backup, data=x)
-            if state.finished(epochs):
+            trained = state.finished(epochs)
+            if trained:
                 state.restore(model, optimizer=False)
         except TrainingStateError as error:
             self.abort(str(error))
-        if state.finished(epochs):
+        if trained:
             print(f"Training finished before the interruption ({state.saved_epoch} epochs): "
                   f"continuing with the trained model from {state.path}")
             return None
@@ -266,12 +267,10 @@ class Run:
         header = next(csv.reader(lines[:1]), [])
         kept = [line for line in lines[1:] if line.endswith("\n") and
                 len(row := next(csv.reader([line]))) == len(header) and int(row[0]) < epochs]
-        if not kept:
+        if kept:
+            _write_text(path, "".join(lines[:1] + kept))
+        else:
             path.unlink()
-            return
-        temporary = path.with_name("history.csv.partial")
-        temporary.write_text("".join(lines[:1] + kept))
-        temporary.replace(path)
 
     def kid_callback(self, data, train, held_out, make_images):
         """A `KIDLog` for fit, with the feature extractor the --kid-features flag names, or
@@ -526,8 +525,8 @@ class TrainingState(keras.callbacks.Callback):
                     self.saved = {name: saved[name] for name in saved.files}
                 self.meta = json.loads(str(self.saved.pop("meta")))
             except Exception as error:  # noqa: BLE001  any unreadable file: say which
-                raise TrainingStateError(f"{self.path}: not a readable training state ({error}); "
-                                 f"delete it to train from the start") from error
+                raise TrainingStateError(f"{self.path}: not a readable training state "
+                                         f"({error}); delete it to train from the start") from error
             self.saved_epoch = self.meta["epoch"]
 
     def finished(self, epochs):
@@ -540,8 +539,9 @@ class TrainingState(keras.callbacks.Callback):
             values = [self.saved[f"{group}{i}"] for i in range(self.meta[group])]
             shapes = ([tuple(v.shape) for v in variables], [value.shape for value in values])
             if shapes[0] != shapes[1]:
-                raise TrainingStateError(f"{self.path}: the saved training state does not fit this "
-                                 f"model (its {group} variables differ: other settings?)")
+                raise TrainingStateError(f"{self.path}: the saved training state does not fit "
+                                         f"this model (its {group} variables differ: other "
+                                         f"settings?)")
             for variable, value in zip(variables, values):
                 variable.assign(value)
 
