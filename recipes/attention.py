@@ -7,10 +7,12 @@ implementations, checks that they agree, and saves a heat map of the weights.
     KERAS_BACKEND=jax python recipes/attention.py
 """
 
+import zoo  # before Keras: it starts the backend without TensorFlow's start-up logs
+
+# isort: split
 import keras
 import numpy as np
 
-import zoo
 from zoo import plots, recipe
 
 # Setup: flags and run directory. There is no training here, so --data and --epochs

@@ -18,10 +18,12 @@ decoded once (cached), then split 80/20, stratified and seeded; nothing is copie
 
 import json
 
+import zoo  # before Keras: it starts the backend without TensorFlow's start-up logs
+
+# isort: split
 import keras
 import numpy as np
 
-import zoo
 from zoo import plots, recipe
 from zoo.datasets import DataError, ImageBatches, cats_vs_dogs
 

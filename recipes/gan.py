@@ -14,9 +14,11 @@ share of the samples and of the real images in the report. `--resume --out DIR` 
 run from its last finished epoch, with both optimizers' state.
 """
 
+import zoo  # before Keras: it starts the backend without TensorFlow's start-up logs
+
+# isort: split
 import keras
 
-import zoo
 from zoo import recipe
 from zoo.datasets import DataError, ImageBatches, flowers
 from zoo.metrics import checkerboard_share

@@ -13,10 +13,12 @@ spread and the real-vs-real floor), reconstructions.png
 space between two images).
 """
 
+import zoo  # before Keras: it starts the backend without TensorFlow's start-up logs
+
+# isort: split
 import keras
 import numpy as np
 
-import zoo
 from zoo import plots, recipe
 from zoo.datasets import DataError, ImageBatches, flowers
 from zoo.metrics import checkerboard_share

@@ -284,3 +284,50 @@ def test_kid_log_gives_spread_and_floor_and_measures_the_epoch_a_time_limit_ends
     assert np.all(np.array(history["kid_std"]) > 0)
     floor = history["kid_floor"]
     assert floor[0] == floor[1] and abs(floor[0]) < history["kid"][1]  # real vs real: lower
+
+
+def draws():
+    import random
+
+    return [random.random(), float(np.random.rand()),
+            *keras.ops.convert_to_numpy(keras.random.normal((3,))).tolist()]
+
+
+def test_set_random_seed_gives_the_draws_of_keras_own():
+    keras.utils.set_random_seed(5)
+    expected = draws()
+    keras.utils.set_random_seed(6)
+    recipe.set_random_seed(5)
+    assert draws() == expected
+
+
+def test_a_recipe_start_is_quiet_and_loads_tensorflow_only_on_its_backend(tmp_path):
+    """No start-up noise on stderr, and on JAX or PyTorch seeding does not load TensorFlow."""
+    script = textwrap.dedent("""
+        import sys
+        import zoo
+        from zoo import recipe
+        recipe.set_random_seed(0)
+        import keras
+        keras.ops.sum(keras.ops.ones((2, 2)))
+        print("tensorflow" in sys.modules)
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_VERBOSE")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.strip() == str(keras.backend.backend() == "tensorflow")
+
+
+def test_the_quiet_start_keeps_lines_that_are_not_start_up_noise(tmp_path, monkeypatch, capfd):
+    (tmp_path / "noisy_module.py").write_text(textwrap.dedent("""
+        import os
+        os.write(2, b"I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine\\n")
+        os.write(2, b"a real problem\\n")
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from zoo import _startup
+
+    _startup._import_filtering_stderr("noisy_module")
+    assert capfd.readouterr().err == "a real problem\n"

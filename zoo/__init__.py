@@ -19,6 +19,11 @@ Submodules: `zoo.attention` (attention functions), `zoo.decoding` (greedy and be
 vocabularies as a `Translator`), `zoo.recipe` (what the scripts in recipes/ share).
 """
 
+from zoo import _startup
+
+_startup.import_keras_quietly()  # first: see zoo/_startup.py (ZOO_VERBOSE=1 to opt out)
+
+# isort: split
 from zoo import attention, decoding, metrics
 from zoo.memory import keep_freed_memory
 from zoo.models.cnn import CompactCNN, SmallCNN, augmentation

@@ -128,7 +128,7 @@ def start(parser, argv=None):
                          f"or choose another --out")
     if config.allocator == "keep":
         keep_freed_memory()
-    keras.utils.set_random_seed(config.seed)
+    set_random_seed(config.seed)
     if config.data_parallel:
         # Every array in fit() is sharded along the batch axis over the local devices.
         keras.distribution.set_distribution(
@@ -140,6 +140,31 @@ def start(parser, argv=None):
     print(f"[{config.recipe}] backend={run.environment['backend']} run directory={run.dir}")
     print("  " + json.dumps(settings, sort_keys=True))
     return run
+
+
+def set_random_seed(seed):
+    """`keras.utils.set_random_seed` without loading TensorFlow on the other backends.
+
+    Seeds Python's `random`, NumPy's global generator, the backend (and Keras' global seed
+    generator, recreated from the seed). Keras' own function also seeds TensorFlow whenever
+    it is installed, which on JAX or PyTorch loads all of TensorFlow (seconds, hundreds of
+    MiB and its start-up logs) for a `tf.data` that no recipe uses there.
+    """
+    if keras.backend.backend() == "tensorflow":
+        keras.utils.set_random_seed(seed)
+        return
+    from keras.src.utils import rng_utils  # its state: no public setter without TensorFlow
+
+    tensorflow = rng_utils.tf
+    rng_utils.tf = _Unavailable()
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        rng_utils.tf = tensorflow
+
+
+class _Unavailable:
+    available = False
 
 
 def _resumed_config(parser, config, argv):
