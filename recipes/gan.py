@@ -6,7 +6,7 @@ generator's weights, and resize-convolution upsampling.
     python recipes/gan.py --upsampling transposed --augment none --ema-momentum 0  # none of them
 
 --data takes one folder per class or the original flat jpg/image_0001.jpg layout. Images are
-cut to their central square, resized to 64x64, decoded once (cached) and scaled to [-1, 1];
+cut to their central square, resized to 64x64, decoded once (cached) and scaled to [0, 1];
 10% are held out to measure KID (see --kid-features). Writes, besides the usual run files,
 samples/epoch_NNN.png (32 images generated from the same latent draw after every epoch),
 samples.gif, kid.png (KID with its spread and the real-vs-real floor) and the checkerboard
@@ -28,8 +28,9 @@ from zoo.models.dcgan import LOSSES, UPSAMPLING
 parser = recipe.make_parser("gan", __doc__, epochs=50, batch_size=32)
 model_flags = parser.add_argument_group("the model (zoo.DCGAN's arguments)")
 model_flags.add_argument("--latent-dim", type=int, default=100)
-model_flags.add_argument("--filters", type=int, nargs="+", default=[128, 64, 32],
-                         help="the generator's, from the smallest map up (default: %(default)s)")
+model_flags.add_argument("--filters", type=int, nargs="+", default=[32, 64, 128],
+                         help="the generator's widths from the image inward, like "
+                              "--discriminator-filters (default: %(default)s)")
 model_flags.add_argument("--discriminator-filters", type=int, nargs="+", default=[32, 64, 128])
 model_flags.add_argument("--upsampling", choices=UPSAMPLING, default="nearest",
                          help="resize by 2 then a 3x3 convolution ('nearest', 'bilinear'), or "
@@ -58,14 +59,14 @@ recipe.add_kid_arguments(parser)
 run = recipe.start(parser)
 config = run.config
 
-# Prepare the data: [-1, 1] floats for training, [0, 1] for KID ---------------------------
+# Prepare the data: [0, 1] floats (the model scales them to its [-1, 1] inside) ----------
 try:
     data = flowers.load_from_flags(config)
 except DataError as error:
     run.abort(str(error))
 train, held_out = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
 images = ImageBatches(data.images, None, config.batch_size, shuffle=True, seed=config.seed,
-                      indices=train, value_range=(-1, 1))
+                      indices=train, value_range=(0, 1))
 print(f"{len(train)} training images, {len(held_out)} held out")
 
 # Build the model: two Adam(lr, beta_1=0.5) ------------------------------------------------
@@ -82,15 +83,15 @@ model.compile(
     g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
 
 # Train: a sample grid from one fixed latent draw after every epoch -----------------------
-samples = recipe.SampleGrids(lambda: (model.generate(32, seed=1234) + 1) / 2,
+samples = recipe.SampleGrids(lambda: model.sample(32, seed=1234),
                              run.path("samples"), title="DCGAN samples")
 kid = run.kid_callback(data, train, held_out,
-                       lambda count: (model.generate(count, seed=4321) + 1) / 2)
+                       lambda count: model.sample(count, seed=4321))
 run.fit(model, images, epochs=config.epochs, callbacks=[samples, kid])
 
 # Evaluate: the checkerboard share of the samples against the real images' ----------------
-generated = keras.ops.convert_to_numpy(model.generate(config.kid_images, seed=4321))
-checkerboard = {"checkerboard_share": checkerboard_share((generated + 1) / 2),
+generated = keras.ops.convert_to_numpy(model.sample(config.kid_images, seed=4321))
+checkerboard = {"checkerboard_share": checkerboard_share(generated),
                 "checkerboard_share_real": checkerboard_share(data.images[held_out] / 255.0)}
 history = run.history()
 run.finish(

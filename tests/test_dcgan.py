@@ -6,17 +6,17 @@ from harness import ModelTestCase
 import zoo
 
 SIZE, LATENT = 16, 8
-KWARGS = {"image_size": SIZE, "latent_dim": LATENT, "filters": (16, 8),
+KWARGS = {"image_size": SIZE, "latent_dim": LATENT, "filters": (8, 16),
           "discriminator_filters": (8, 16), "seed": 1}
 
 
 def real_images(count=8, seed=0):
-    """'Real' images in [-1, 1]: a bright square on a dark field, easy to tell from noise."""
+    """'Real' images in [0, 1]: a bright square on a dark field, easy to tell from noise."""
     rng = np.random.default_rng(seed)
-    images = np.full((count, SIZE, SIZE, 3), -0.8, "float32")
+    images = np.full((count, SIZE, SIZE, 3), 0.1, "float32")
     for image in images:
         y, x = rng.integers(0, SIZE // 2, 2)
-        image[y : y + SIZE // 2, x : x + SIZE // 2] = 0.8
+        image[y : y + SIZE // 2, x : x + SIZE // 2] = 0.9
     return images
 
 
@@ -119,11 +119,23 @@ def test_torch_step_computes_gradients_only_for_the_variables_it_updates():
     assert all(v.value.requires_grad for v in model.trainable_variables)
 
 
-def test_generate_is_repeatable_and_in_tanh_range():
+def test_sample_is_repeatable_and_in_the_unit_range_like_the_vaes():
     model = zoo.DCGAN(**KWARGS)
-    first, again = (keras.ops.convert_to_numpy(model.generate(3, seed=5)) for _ in range(2))
-    assert first.shape == (3, SIZE, SIZE, 3) and np.abs(first).max() <= 1
+    first, again = (keras.ops.convert_to_numpy(model.sample(3, seed=5)) for _ in range(2))
+    assert first.shape == (3, SIZE, SIZE, 3) and 0 <= first.min() and first.max() <= 1
+    assert first.std() > 0
     np.testing.assert_array_equal(first, again)
+    vae = zoo.VAE(image_size=SIZE, latent_dim=LATENT, filters=(8, 16))
+    assert keras.ops.convert_to_numpy(vae.sample(3, seed=5)).shape == first.shape
+
+
+def test_compile_with_the_wrong_arguments_says_which_to_use():
+    with pytest.raises(TypeError, match="d_optimizer= and g_optimizer="):
+        zoo.DCGAN(**KWARGS).compile(optimizer="adam")
+    with pytest.raises(TypeError, match="computes its own loss"):
+        zoo.DCGAN(**KWARGS).compile(loss="mse")
+    with pytest.raises(TypeError, match="computes its own loss"):
+        zoo.VAE(image_size=SIZE, latent_dim=LATENT, filters=(8, 16)).compile("adam", "mse")
 
 
 def test_discriminator_learns_to_tell_real_from_generated():
@@ -174,9 +186,10 @@ def test_samples_come_from_the_moving_average_of_the_generator():
         if not np.array_equal(start, current):  # the average moved, but not all the way
             assert not np.array_equal(average, start) and not np.array_equal(average, current)
     assert model.average_generator.trainable_variables == []
-    np.testing.assert_allclose(
+    np.testing.assert_allclose(  # the average's tanh output, shown in [0, 1]
         keras.ops.convert_to_numpy(model(latents)),
-        keras.ops.convert_to_numpy(model.average_generator(latents, training=False)), atol=1e-6)
+        (keras.ops.convert_to_numpy(model.average_generator(latents, training=False)) + 1) / 2,
+        atol=1e-6)
 
 
 @pytest.mark.parametrize("settings", [
@@ -221,9 +234,9 @@ def test_transposed_upsampling_prints_a_checkerboard_that_resizing_does_not():
     for upsampling in ("transposed", "nearest"):
         keras.utils.set_random_seed(0)
         model = zoo.DCGAN(image_size=32, latent_dim=LATENT, upsampling=upsampling,
-                          filters=(32, 16, 8), ema_momentum=None, seed=0)
-        shares[upsampling] = checkerboard_share(keras.ops.convert_to_numpy(
-            model.generate(32, seed=0)) + 1)
+                          filters=(8, 16, 32), ema_momentum=None, seed=0)
+        shares[upsampling] = checkerboard_share(
+            keras.ops.convert_to_numpy(model.sample(32, seed=0)))
     assert shares["transposed"] > 5 * shares["nearest"], shares
 
 

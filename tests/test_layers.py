@@ -422,10 +422,10 @@ CONV_MODELS = {
                    lambda model: model.predict(RNG_IMAGES * 255, verbose=0)),
     "VAE": (vae, lambda: zoo.VAE(16, latent_dim=4, filters=(4, 8)),
             lambda model: ops.convert_to_numpy(model.reconstruct(RNG_IMAGES))),
-    "DCGAN": (dcgan, lambda: zoo.DCGAN(16, latent_dim=4, filters=(8, 4),
+    "DCGAN": (dcgan, lambda: zoo.DCGAN(16, latent_dim=4, filters=(4, 8),
                                        discriminator_filters=(4, 8)),
               lambda model: np.concatenate(
-                  [ops.convert_to_numpy(model.generate(4)).reshape(4, -1),
+                  [ops.convert_to_numpy(model.sample(4)).reshape(4, -1),
                    ops.convert_to_numpy(model.discriminator(RNG_IMAGES))], axis=1)),
 }
 

@@ -118,9 +118,9 @@ def build(model_name, variant, sizes):
     if model_name in ("dcgan", "dcgan-augment-ema", "vae"):
         size = sizes["image_size"]
 
-        def images(count):  # [-1, 1] for the GAN, [0, 1] for the VAE, as the recipes feed
+        def images(count):  # [0, 1] for zoo's models, [-1, 1] for the plain-Keras GAN
             pixels = rng.random((count, size, size, 3), dtype=np.float32)
-            return pixels if model_name == "vae" else pixels * 2 - 1
+            return pixels * 2 - 1 if model_name == "dcgan" and variant != "zoo" else pixels
 
         if model_name == "dcgan":  # the paper's architecture, as the reference has it
             model = (zoo.DCGAN(image_size=size, upsampling="transposed", augment=(),
@@ -129,7 +129,7 @@ def build(model_name, variant, sizes):
         elif model_name == "dcgan-augment-ema":
             # The GAN recipe's default DCGAN; its "reference" is the same model without
             # DiffAugment and the weight average, so the pair's ratio is what they cost.
-            recipe_default = {"filters": (128, 64, 32), "discriminator_filters": (32, 64, 128),
+            recipe_default = {"filters": (32, 64, 128), "discriminator_filters": (32, 64, 128),
                               "dropout": 0.0}
             model = (zoo.DCGAN(image_size=size, **recipe_default) if variant == "zoo" else
                      zoo.DCGAN(image_size=size, augment=(), ema_momentum=None, **recipe_default))
@@ -557,8 +557,8 @@ def pipeline_images_per_s(data_root, models, batches_timed):
     """Each image recipe's input pipeline alone, on the real images under `data_root`:
     decoded once into the cache (as the recipes do; `load_s` is that first load, or the
     cache read), then the uint8 batches `ImageBatches` gives a training epoch (the models
-    scale and augment inside, on the backend). For the GAN the [-1, 1] scaling recipes/gan.py
-    does is included."""
+    scale and augment inside, on the backend). For the flowers the [0, 1] scaling the
+    generative recipes do is included."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from zoo.datasets import ImageBatches, cats_vs_dogs, flowers
 
@@ -577,7 +577,7 @@ def pipeline_images_per_s(data_root, models, batches_timed):
         for index in range(count):
             images, _ = batches[index]
             if loader is flowers:
-                images = images.astype("float32") / 127.5 - 1.0
+                images = images.astype("float32") / 255.0
         results[f"{folder} {size}px"] = {
             "images_per_s": round(count * 32 / (time.perf_counter() - begin)),
             "images": len(data.images), "load_s": round(load_seconds, 1)}

@@ -3,8 +3,15 @@
     generator      z (B, 100) ~ N(0, I) -> Dense 8*8*256 (no bias) -> BN -> ReLU
                    -> (B, 8, 8, 256) -> [2x upsampling -> 128, 64 filters + BN + ReLU]
                    -> 2x upsampling -> 3 filters -> tanh -> (B, 64, 64, 3) in [-1, 1]
-    discriminator  (B, 64, 64, 3) -> DiffAugment -> Conv2D 64, 128, 256 (4x4, stride 2)
-                   + LeakyReLU 0.2 + Dropout 0.3 -> Flatten -> Dense 1 -> (B, 1) logit: "real"
+    discriminator  (B, 64, 64, 3) in [-1, 1] -> DiffAugment -> Conv2D 64, 128, 256 (4x4,
+                   stride 2) + LeakyReLU 0.2 + Dropout 0.3 -> Flatten -> Dense 1 -> (B, 1)
+                   logit: "real"
+
+Inside, images are in [-1, 1] (the generator's tanh); at the model's public edges, as for
+every generative model in zoo, they are in [0, 1]: `fit(images)` takes [0, 1] images and
+scales them, `sample(n)` and `model(z)` return [0, 1]. Both networks' `filters` list their
+widths from the image inward, as the VAE's do: `filters=(64, 128, 256)` is the generator
+above, which applies them in reverse.
 
 Each training batch takes two gradient steps, each with its own Adam(1e-4, beta_1=0.5):
 the discriminator minimises BCE(real -> 1) + BCE(fake -> 0), then the generator minimises
@@ -25,7 +32,7 @@ What differs from the paper, each a constructor argument (the paper's model is
   discriminator cannot use a sample's brightness, so the generator's drifts: dark patches);
   `adaptive_augment` moves its probability with the discriminator's accuracy on reals (ADA).
 * `ema_momentum`: an exponential moving average of the generator's weights (Karras et al.,
-  2018; Yazici et al., 2019) draws the samples: `generate`, `model(z)`, KID and the saved
+  2018; Yazici et al., 2019) draws the samples: `sample`, `model(z)`, KID and the saved
   model use it. Its weights are saved in the `.keras` file with the others.
 * `spectral_norm`: spectral normalisation of the discriminator's layers (Miyato et al., 2018).
 """
@@ -51,13 +58,14 @@ LOSSES = ("non_saturating", "hinge")
 
 @keras.saving.register_keras_serializable(package="zoo")
 class DCGAN(GradientStepModel):
-    """`fit(images)` with images (N, S, S, 3) scaled to [-1, 1]; `generate(n, seed)` samples.
+    """`fit(images)` with images (N, S, S, 3) in [0, 1]; `sample(n, seed)` draws new ones.
 
     `model(z)` runs the sampling generator (the moving average, if kept):
-    (B, latent_dim) -> (B, S, S, 3) in [-1, 1].
+    (B, latent_dim) -> (B, S, S, 3) in [0, 1]. `compile(d_optimizer=, g_optimizer=)`: one
+    optimizer for each network, Adam(1e-4, beta_1=0.5) by default.
     """
 
-    def __init__(self, image_size=64, latent_dim=100, filters=(256, 128, 64),
+    def __init__(self, image_size=64, latent_dim=100, filters=(64, 128, 256),
                  discriminator_filters=(64, 128, 256), dropout=0.3, upsampling="nearest",
                  augment=("translation", "cutout"), adaptive_augment=False, ema_momentum=0.99,
                  spectral_norm=False, loss="non_saturating", seed=None, **kwargs):
@@ -90,18 +98,19 @@ class DCGAN(GradientStepModel):
         self.build((None, latent_dim))
 
     def _make_generator(self, name):
-        side = self.image_size // 2 ** len(self.filters)
+        inward_out = self.filters[::-1]  # the widest layer first
+        side = self.image_size // 2 ** len(inward_out)
         data_format = conv_data_format()  # images are channels-last outside on every backend
         channel_axis = 1 if data_format == "channels_first" else -1
         upsampling = []
-        for count in self.filters[1:]:
+        for count in inward_out[1:]:
             upsampling += [*self._upsample(count, data_format, use_bias=False),
                            BatchNormalization(axis=channel_axis), layers.ReLU()]
         return keras.Sequential(
             [keras.Input((self.latent_dim,)),
-             layers.Dense(side * side * self.filters[0], use_bias=False),
+             layers.Dense(side * side * inward_out[0], use_bias=False),
              BatchNormalization(), layers.ReLU(),
-             layers.Reshape((side, side, self.filters[0])), ToDataFormat(data_format),
+             layers.Reshape((side, side, inward_out[0])), ToDataFormat(data_format),
              *upsampling,
              *self._upsample(3, data_format, activation="tanh"),
              FromDataFormat(data_format)],
@@ -139,11 +148,13 @@ class DCGAN(GradientStepModel):
         return self.average_generator or self.generator
 
     def call(self, latents, training=False):
-        return self.sampling_generator(latents, training=False)
+        """(B, latent_dim) -> (B, S, S, 3) images in [0, 1]."""
+        return (self.sampling_generator(latents, training=False) + 1.0) / 2.0
 
-    def generate(self, count, seed=0, batch_size=64):
-        """`count` images in [-1, 1] from latents drawn with `seed` (repeatable),
-        `batch_size` at a time, so that hundreds of samples (for KID) need little memory."""
+    def sample(self, count, seed=0, batch_size=64):
+        """`count` images (count, S, S, 3) in [0, 1] from latents drawn with `seed`
+        (repeatable), `batch_size` at a time, so that hundreds of samples (for KID) need
+        little memory."""
         latents = keras.random.normal((count, self.latent_dim), seed=seed)
         return ops.concatenate([self(latents[start : start + batch_size])
                                 for start in range(0, count, batch_size)])
@@ -152,6 +163,9 @@ class DCGAN(GradientStepModel):
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """Two optimizers, Adam(1e-4, beta_1=0.5) each unless given."""
+        if "optimizer" in kwargs:
+            raise TypeError("DCGAN.compile takes d_optimizer= and g_optimizer= (one for the "
+                            "discriminator, one for the generator), not optimizer=")
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5)
         group = OptimizerGroup({"discriminator": self.d_optimizer,
@@ -182,9 +196,12 @@ class DCGAN(GradientStepModel):
         ]
 
     def _noise(self, data):
+        """The batch's real images, scaled from [0, 1] to the generator's [-1, 1], and a
+        latent draw for as many fakes."""
         images = data[0] if isinstance(data, (tuple, list)) else data
-        return images, keras.random.normal((ops.shape(images)[0], self.latent_dim),
-                                           seed=self.seed_generator)
+        real = ops.cast(images, "float32") * 2.0 - 1.0
+        return real, keras.random.normal((ops.shape(images)[0], self.latent_dim),
+                                         seed=self.seed_generator)
 
     def _judge(self, images, training):
         """The discriminator's logits (B, 1) for images it sees augmented in training."""

@@ -105,6 +105,20 @@ class GradientStepModel(keras.Model):
     def gradient_steps(self):
         raise NotImplementedError
 
+    def compile(self, optimizer="rmsprop", loss=None, **kwargs):
+        """As `keras.Model.compile`, without `loss`: the gradient steps compute their own."""
+        if loss is not None:
+            raise TypeError(f"{type(self).__name__} computes its own loss in its training "
+                            f"step: compile() takes no loss= (got {loss!r})")
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras does not compile a loaded model whose class overrides compile(); this compile
+        # only refuses a loss, so a loaded model compiles as Keras' own does.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def after_gradient_steps(self):
         """Called once per training batch after its gradient steps, outside any gradient
         computation: for variable updates written with `assign` (none by default)."""
