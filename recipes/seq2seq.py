@@ -17,8 +17,13 @@ files as recipes/transformer.py: translations.md, attention_N.png, BLEU in metri
 the vocabularies beside model.keras for `translate --model RUN_DIR`.
 """
 
+import sys
+
+import translation_common as common  # recipes/translation_common.py: what both recipes share
+
 import zoo
-from zoo import recipe, translation
+from zoo import recipe
+from zoo.translation import compile_for_translation
 
 # Setup -------------------------------------------------------------------------------------
 parser = recipe.make_parser("seq2seq", __doc__, epochs=30, batch_size=64)
@@ -26,13 +31,27 @@ parser.add_argument("--embedding-dim", type=int, default=64)
 parser.add_argument("--units", type=int, default=128)
 parser.add_argument("--learning-rate", type=float, default=5e-3,
                     help="Adam's peak, after a linear warm-up, then cosine decay")
+common.add_arguments(parser, source_language="ru")
+if sys.argv[1:2] == ["translate"]:
+    sys.exit(common.translate_command(parser.prog, sys.argv[2:]))
+run = recipe.start(parser)
+config = run.config
 
+# Prepare the data: clean, split 80/10/10 (every source sentence in one split), vocabularies
+# from the training split, batches of similar lengths ------------------------------------
+data = common.prepare_data(run, source_language="ru")
 
 # Build the model ---------------------------------------------------------------------------
-def build_model(config, source_vocab_size, target_vocab_size):
-    return zoo.Seq2SeqAttention(source_vocab_size, target_vocab_size,
-                                embedding_dim=config.embedding_dim, units=config.units)
+model = zoo.Seq2SeqAttention(len(data.source_vocab), len(data.target_vocab),
+                             embedding_dim=config.embedding_dim, units=config.units)
 
+# Train it, teacher-forced: Adam with warm-up and cosine decay ------------------------------
+compile_for_translation(model, config.learning_rate, config.epochs * len(data.train_batches))
+run.fit(model, data.train_batches, validation_data=data.val_batches, epochs=config.epochs)
 
-# Prepare the data, train, evaluate and report: zoo/translation.py --------------------------
-translation.run_recipe(parser, build_model, source_language="ru")
+# Evaluate on the test split: greedy and beam translations, BLEU ----------------------------
+translations = common.translate_test_split(run, model, data)
+final = common.scores(run, model, data, translations)
+
+# Report: example translations, attention heat maps, the vocabularies for `translate` -------
+common.report(run, model, data, translations, final)

@@ -17,27 +17,47 @@ that `translate --model RUN_DIR` works. metrics.json has corpus BLEU, smoothed s
 (greedy and beam) and token accuracy on the test split.
 """
 
+import sys
+
+import translation_common as common  # recipes/translation_common.py: what both recipes share
+
 import zoo
-from zoo import recipe, translation
+from zoo import recipe
+from zoo.translation import compile_for_translation
 
 # Setup -------------------------------------------------------------------------------------
 parser = recipe.make_parser("transformer", __doc__, epochs=30, batch_size=64)
-parser.add_argument("--layers", type=int, default=2, help="encoder and decoder layers each")
+parser.add_argument("--num-layers", "--layers", type=int, default=2,
+                    help="encoder and decoder layers each")
 parser.add_argument("--d-model", type=int, default=64)
-parser.add_argument("--heads", type=int, default=2)
+parser.add_argument("--num-heads", "--heads", type=int, default=2)
 parser.add_argument("--ffn-dim", type=int, default=128)
 parser.add_argument("--dropout", type=float, default=0.1)
 parser.add_argument("--learning-rate", type=float, default=2e-3,
                     help="Adam's peak, after a linear warm-up, then cosine decay")
+common.add_arguments(parser, source_language="en")
+if sys.argv[1:2] == ["translate"]:
+    sys.exit(common.translate_command(parser.prog, sys.argv[2:]))
+run = recipe.start(parser)
+config = run.config
 
+# Prepare the data: clean, split 80/10/10 (every source sentence in one split), vocabularies
+# from the training split, batches of similar lengths ------------------------------------
+data = common.prepare_data(run, source_language="en")
 
 # Build the model ---------------------------------------------------------------------------
-def build_model(config, source_vocab_size, target_vocab_size):
-    return zoo.Transformer(source_vocab_size, target_vocab_size, num_layers=config.layers,
-                           d_model=config.d_model, num_heads=config.heads,
-                           ffn_dim=config.ffn_dim, dropout=config.dropout,
-                           max_length=config.max_length + 2)  # + <start>/<end>
+model = zoo.Transformer(len(data.source_vocab), len(data.target_vocab),
+                        num_layers=config.num_layers, d_model=config.d_model,
+                        num_heads=config.num_heads, ffn_dim=config.ffn_dim,
+                        dropout=config.dropout, max_length=config.max_length + 2)  # <start>, <end>
 
+# Train it, teacher-forced: Adam with warm-up and cosine decay ------------------------------
+compile_for_translation(model, config.learning_rate, config.epochs * len(data.train_batches))
+run.fit(model, data.train_batches, validation_data=data.val_batches, epochs=config.epochs)
 
-# Prepare the data, train, evaluate and report: zoo/translation.py --------------------------
-translation.run_recipe(parser, build_model, source_language="en")
+# Evaluate on the test split: greedy and beam translations, BLEU ----------------------------
+translations = common.translate_test_split(run, model, data)
+final = common.scores(run, model, data, translations)
+
+# Report: example translations, attention heat maps, the vocabularies for `translate` -------
+common.report(run, model, data, translations, final)

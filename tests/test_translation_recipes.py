@@ -10,7 +10,7 @@ import pytest
 
 RECIPES = Path(__file__).parents[1] / "recipes"
 TINY = {
-    "transformer": ["--layers", "1", "--d-model", "16", "--heads", "2", "--ffn-dim", "32"],
+    "transformer": ["--num-layers", "1", "--d-model", "16", "--num-heads", "2", "--ffn-dim", "32"],
     "seq2seq": ["--embedding-dim", "8", "--units", "16"],
 }
 

@@ -1,6 +1,7 @@
-"""What both translation models need around them: arrays for teacher forcing, training
-settings, a `Translator` that turns sentences into sentences and saves itself, and the run
-that recipes/transformer.py and recipes/seq2seq.py share (they differ in the model only).
+"""What both translation models need around them: arrays for teacher forcing, batches of
+similar lengths, training settings, and a `Translator` that turns sentences into sentences
+and saves itself. The recipes that train them are recipes/transformer.py and
+recipes/seq2seq.py.
 
     x, y, weights = translation.teacher_forcing(pairs, source_vocab, target_vocab)
     model.fit(x, y, sample_weight=weights)     # x = [source (N, S), target_in (N, T)]
@@ -10,20 +11,17 @@ that recipes/transformer.py and recipes/seq2seq.py share (they differ in the mod
     translator.save(run_dir); translation.Translator.load(run_dir)
 """
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from zoo import decoding, metrics, plots, recipe
-from zoo.datasets import DataError, EpochBatches, parallel_text
+from zoo import decoding
+from zoo.datasets import EpochBatches
 from zoo.datasets.parallel_text import Vocabulary, clean
 
-__all__ = ["LengthBatches", "Translator", "compile_for_translation", "run_recipe",
-           "teacher_forcing"]
+__all__ = ["LengthBatches", "Translator", "compile_for_translation", "teacher_forcing"]
 
 
 def teacher_forcing(pairs, source_vocab, target_vocab):
@@ -178,136 +176,3 @@ class Translator:
         return cls(keras.saving.load_model(folder / "model.keras"),
                    Vocabulary.load(folder / "source_vocab.json"),
                    Vocabulary.load(folder / "target_vocab.json"), settings["max_length"])
-
-
-# The translation recipes' run -------------------------------------------------------------
-
-def run_recipe(parser, build_model, source_language, argv=None):
-    """Train, evaluate and report one translation model; `python RECIPE translate --model
-    RUN_DIR "sentence" ...` translates with a finished run instead.
-
-    `parser` comes from `recipe.make_parser` with the model's own flags; `build_model(config,
-    source_vocab_size, target_vocab_size)` makes the model; `source_language` is the default
-    direction for inputs that hold it (e.g. "ru" for the Tatoeba English-Russian TSV).
-    """
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["translate"]:
-        return _translate_command(parser.prog, argv[1:])
-    group = parser.add_argument_group("translation")
-    group.add_argument("--source-language", default=None,
-                       help=f"direction: the input's language to translate from (default: "
-                            f"{source_language} if the data holds it, else its first)")
-    group.add_argument("--max-length", type=int, default=30,
-                       help="pairs with a longer side (in words) are dropped "
-                            "(default: %(default)s)")
-    group.add_argument("--vocab-size", type=int, default=10_000,
-                       help="per language, special tokens included (default: %(default)s)")
-    group.add_argument("--min-count", type=int, default=1,
-                       help="rarer words become <unk> (default: %(default)s)")
-    group.add_argument("--beam-width", type=int, default=4)
-    group.add_argument("--synthetic-pairs", type=int, default=4000,
-                       help="size of the built-in synthetic language pair (without --data)")
-    run = recipe.start(parser, argv)
-    config = run.config
-
-    # Prepare the data: clean, split 80/10/10, vocabularies from the training split ---------
-    if config.data is None:
-        pairs = parallel_text.make_synthetic(config.synthetic_pairs, seed=config.seed)
-    else:
-        try:
-            pairs = parallel_text.load(config.data, source_language=config.source_language)
-        except DataError as error:
-            run.abort(str(error))
-        if config.source_language is None and pairs.target_language == source_language:
-            pairs = pairs.reversed()  # this recipe's default direction, where the data has it
-    pairs = parallel_text.prepare(pairs, config.max_length)
-    train, val, test = parallel_text.split(pairs, seed=config.seed)
-    if not (len(train) and len(val) and len(test)):
-        run.abort(f"{config.data or 'the synthetic pairs'}: {len(pairs)} distinct pairs after "
-                  f"cleaning (dropped {pairs.dropped or 'none'}), too few for an 80/10/10 "
-                  f"train/validation/test split")
-    source_vocab = Vocabulary.build(train.sources, config.vocab_size, config.min_count)
-    target_vocab = Vocabulary.build(train.targets, config.vocab_size, config.min_count)
-    unknown = {"source_unk_rate": source_vocab.unknown_rate(test.sources),
-               "target_unk_rate": target_vocab.unknown_rate(test.targets)}
-    print(f"{pairs.source_language} -> {pairs.target_language}: {len(train)} train, "
-          f"{len(val)} validation, {len(test)} test pairs; dropped {pairs.dropped or 'none'}; "
-          f"vocabularies {len(source_vocab)} / {len(target_vocab)} words; test <unk> rate "
-          f"{unknown['source_unk_rate']:.2%} / {unknown['target_unk_rate']:.2%}")
-    train_batches, val_batches, test_batches = (
-        LengthBatches(*teacher_forcing(split_pairs, source_vocab, target_vocab),
-                      config.batch_size, shuffle=split_pairs is train, seed=config.seed)
-        for split_pairs in (train, val, test))
-
-    # Build the model and train it, teacher-forced -------------------------------------------
-    model = build_model(config, len(source_vocab), len(target_vocab))
-    total_steps = config.epochs * len(train_batches)
-    compile_for_translation(model, config.learning_rate, total_steps)
-    run.fit(model, train_batches, validation_data=val_batches, epochs=config.epochs)
-
-    # Evaluate on the test split: greedy and beam translations, BLEU --------------------------
-    translator = Translator(model, source_vocab, target_vocab, config.max_length)
-    encoded = [source_vocab.encode(sentence) for sentence in test.sources]  # already clean
-    print(f"decoding {len(test)} test sentences, greedy and with beams of {config.beam_width}")
-    greedy = [target_vocab.decode(ids) for ids in translator.translate_ids(encoded)]
-    beam = [target_vocab.decode(ids) for ids in
-            translator.translate_ids(encoded, beam_width=config.beam_width)]
-    sacrebleu_greedy, signature = metrics.sacrebleu_corpus(test.targets, greedy)
-    final = {
-        "corpus_bleu": metrics.corpus_bleu(test.targets, greedy),
-        "sacrebleu": sacrebleu_greedy,
-        "sacrebleu_beam": metrics.sacrebleu_corpus(test.targets, beam)[0],
-        "sacrebleu_signature": signature,
-        "sentence_bleu_smoothed": metrics.sentence_bleu_smoothed(test.targets, greedy),
-        "corpus_bleu_beam": metrics.corpus_bleu(test.targets, beam),
-        "sentence_bleu_smoothed_beam": metrics.sentence_bleu_smoothed(test.targets, beam),
-        "token_accuracy": model.evaluate(test_batches, verbose=0, return_dict=True)["accuracy"],
-        **unknown,
-        "test_pairs": len(test),
-        "train_minutes": round(run.training_seconds() / 60, 2),
-    }
-
-    # Report: example translations and attention heat maps ----------------------------------
-    rows = ["| source | reference | greedy | beam |", "| --- | --- | --- | --- |"]
-    rows += [f"| {s} | {r} | {g} | {b} |" for s, r, g, b in
-             list(zip(test.sources, test.targets, greedy, beam))[:20]]
-    run.path("translations.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    heat_maps = []
-    for index in range(min(3, len(test))):
-        heat_maps.append(_plot_cross_attention(model, source_vocab, target_vocab, encoded[index],
-                                               greedy[index], run.path(f"attention_{index}.png")))
-    translator.save(run.dir)
-    run.finish(
-        final=final,
-        report="## Test translations\n\n" + "\n".join(rows) + "\n\n"
-               + "\n".join(f"![attention]({path.name})" for path in heat_maps) + "\n",
-        title=f"{type(model).__name__}, {pairs.source_language} -> {pairs.target_language} "
-              f"({'synthetic pairs' if config.data is None else config.data})",
-    )
-    return final
-
-
-def _plot_cross_attention(model, source_vocab, target_vocab, source_ids, translation, path):
-    """Heat map of the last cross-attention (mean over heads) for one greedy translation."""
-    target_ids = target_vocab.encode(translation, start=True, end=False)
-    maps = model.attention_maps(np.array([source_ids], "int32"), np.array([target_ids], "int32"))
-    cross = maps[[name for name in maps if name.endswith("cross")][-1]][0].mean(axis=0)
-    return plots.plot_attention(
-        cross, path, query_labels=[target_vocab.words[i] for i in target_ids],
-        key_labels=[source_vocab.words[i] for i in source_ids],
-        title=f"{type(model).__name__} cross-attention: which source word each step reads")
-
-
-def _translate_command(prog, argv):
-    parser = argparse.ArgumentParser(prog=f"{prog} translate",
-                                     description="Translate sentences with a finished run.")
-    parser.add_argument("--model", type=Path, required=True, help="the run directory")
-    parser.add_argument("--beam-width", type=int, default=1, help="1: greedy (default)")
-    parser.add_argument("sentences", nargs="+")
-    args = parser.parse_args(argv)
-    try:
-        translator = Translator.load(args.model)
-    except FileNotFoundError as error:
-        parser.error(str(error))
-    for sentence in translator.translate(args.sentences, beam_width=args.beam_width):
-        print(sentence)

@@ -1,0 +1,185 @@
+"""What recipes/transformer.py and recipes/seq2seq.py share: they differ in the model only.
+
+Not a recipe itself. Each step is one function the recipes call in order:
+
+    add_arguments(parser, source_language="en")     # the translation flags
+    data = prepare_data(run, source_language="en")  # clean, split, vocabularies, batches
+    ...                                             # the recipe builds and fits its model
+    translations = translate_test_split(run, model, data)   # greedy and with beams
+    final = scores(run, model, data, translations)          # BLEU, token accuracy
+    report(run, model, data, translations, final)   # examples, heat maps, Translator, report
+
+and `translate_command(prog, argv)` serves `python RECIPE translate --model RUN_DIR "..."`.
+What is library material (teacher forcing, length batching, `Translator`, BLEU) is in
+`zoo.translation`, `zoo.decoding` and `zoo.metrics`.
+"""
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zoo import metrics, plots
+from zoo.datasets import DataError, parallel_text
+from zoo.datasets.parallel_text import Pairs, Vocabulary
+from zoo.translation import LengthBatches, Translator, teacher_forcing
+
+
+def add_arguments(parser, source_language):
+    """The flags of both translation recipes; `source_language` is the recipe's default
+    direction where the data holds it (e.g. "ru" for the Tatoeba English-Russian TSV)."""
+    group = parser.add_argument_group("translation")
+    group.add_argument("--source-language", default=None,
+                       help=f"direction: the input's language to translate from (default: "
+                            f"{source_language} if the data holds it, else its first)")
+    group.add_argument("--max-length", type=int, default=30,
+                       help="pairs with a longer side (in words) are dropped "
+                            "(default: %(default)s)")
+    group.add_argument("--vocab-size", type=int, default=10_000,
+                       help="per language, special tokens included (default: %(default)s)")
+    group.add_argument("--min-count", type=int, default=1,
+                       help="rarer words become <unk> (default: %(default)s)")
+    group.add_argument("--beam-width", type=int, default=4)
+    group.add_argument("--synthetic-pairs", type=int, default=4000,
+                       help="size of the built-in synthetic language pair (without --data)")
+
+
+@dataclass
+class TranslationData:
+    pairs: Pairs                   # every pair after cleaning (its languages name the run)
+    train: Pairs
+    val: Pairs
+    test: Pairs
+    source_vocab: Vocabulary
+    target_vocab: Vocabulary
+    unknown_rates: dict            # the test split's <unk> rates, source and target
+    train_batches: LengthBatches   # teacher-forced, shuffled by (seed, epoch)
+    val_batches: LengthBatches
+    test_batches: LengthBatches
+
+
+def prepare_data(run, source_language):
+    """Load (or draw) the pairs, clean them, split 80/10/10 with every source sentence in one
+    split, build the vocabularies from the training split and batch the three splits."""
+    config = run.config
+    if config.data is None:
+        pairs = parallel_text.make_synthetic(config.synthetic_pairs, seed=config.seed)
+    else:
+        try:
+            pairs = parallel_text.load(config.data, source_language=config.source_language)
+        except DataError as error:
+            run.abort(str(error))
+        if config.source_language is None and pairs.target_language == source_language:
+            pairs = pairs.reversed()  # this recipe's default direction, where the data has it
+    pairs = parallel_text.prepare(pairs, config.max_length)
+    train, val, test = parallel_text.split(pairs, seed=config.seed)
+    if not (len(train) and len(val) and len(test)):
+        run.abort(f"{config.data or 'the synthetic pairs'}: {len(pairs)} distinct pairs after "
+                  f"cleaning (dropped {pairs.dropped or 'none'}), too few for an 80/10/10 "
+                  f"train/validation/test split")
+    source_vocab = Vocabulary.build(train.sources, config.vocab_size, config.min_count)
+    target_vocab = Vocabulary.build(train.targets, config.vocab_size, config.min_count)
+    unknown = {"source_unk_rate": source_vocab.unknown_rate(test.sources),
+               "target_unk_rate": target_vocab.unknown_rate(test.targets)}
+    print(f"{pairs.source_language} -> {pairs.target_language}: {len(train)} train, "
+          f"{len(val)} validation, {len(test)} test pairs; dropped {pairs.dropped or 'none'}; "
+          f"vocabularies {len(source_vocab)} / {len(target_vocab)} words; test <unk> rate "
+          f"{unknown['source_unk_rate']:.2%} / {unknown['target_unk_rate']:.2%}")
+    batches = [LengthBatches(*teacher_forcing(split, source_vocab, target_vocab),
+                             config.batch_size, shuffle=split is train, seed=config.seed)
+               for split in (train, val, test)]
+    return TranslationData(pairs, train, val, test, source_vocab, target_vocab, unknown,
+                           *batches)
+
+
+@dataclass
+class TestTranslations:
+    encoded: list   # the test sources as ids
+    greedy: list    # sentences
+    beam: list
+
+
+def translate_test_split(run, model, data):
+    """The test split's sources translated greedily and with `--beam-width` beams."""
+    config, test = run.config, data.test
+    translator = Translator(model, data.source_vocab, data.target_vocab, config.max_length)
+    encoded = [data.source_vocab.encode(sentence) for sentence in test.sources]  # clean
+    print(f"decoding {len(test)} test sentences, greedy and with beams of {config.beam_width}")
+    greedy = translator.translate_ids(encoded)
+    beam = translator.translate_ids(encoded, beam_width=config.beam_width)
+    return TestTranslations(encoded, [data.target_vocab.decode(ids) for ids in greedy],
+                            [data.target_vocab.decode(ids) for ids in beam])
+
+
+def scores(run, model, data, translations):
+    """Corpus BLEU (nltk and sacreBLEU), smoothed sentence BLEU, greedy and beam, and the
+    teacher-forced token accuracy on the test split."""
+    references, greedy, beam = data.test.targets, translations.greedy, translations.beam
+    sacrebleu_greedy, signature = metrics.sacrebleu_corpus(references, greedy)
+    return {
+        "corpus_bleu": metrics.corpus_bleu(references, greedy),
+        "sacrebleu": sacrebleu_greedy,
+        "sacrebleu_beam": metrics.sacrebleu_corpus(references, beam)[0],
+        "sacrebleu_signature": signature,
+        "sentence_bleu_smoothed": metrics.sentence_bleu_smoothed(references, greedy),
+        "corpus_bleu_beam": metrics.corpus_bleu(references, beam),
+        "sentence_bleu_smoothed_beam": metrics.sentence_bleu_smoothed(references, beam),
+        "token_accuracy": model.evaluate(data.test_batches, verbose=0,
+                                         return_dict=True)["accuracy"],
+        **data.unknown_rates,
+        "test_pairs": len(data.test),
+        "train_minutes": round(run.training_seconds() / 60, 2),
+    }
+
+
+def report(run, model, data, translations, final):
+    """translations.md (20 test sentences), three cross-attention heat maps, the
+    vocabularies beside the model (for `translate`), then the run's report."""
+    test = data.test
+    rows = ["| source | reference | greedy | beam |", "| --- | --- | --- | --- |"]
+    rows += [f"| {s} | {r} | {g} | {b} |" for s, r, g, b in
+             list(zip(test.sources, test.targets, translations.greedy,
+                      translations.beam))[:20]]
+    run.path("translations.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    heat_maps = [plot_cross_attention(model, data.source_vocab, data.target_vocab,
+                                      translations.encoded[index],
+                                      translations.greedy[index],
+                                      run.path(f"attention_{index}.png"))
+                 for index in range(min(3, len(test)))]
+    Translator(model, data.source_vocab, data.target_vocab, run.config.max_length).save(run.dir)
+    run.finish(
+        final=final,
+        report="## Test translations\n\n" + "\n".join(rows) + "\n\n"
+               + "\n".join(f"![attention]({path.name})" for path in heat_maps) + "\n",
+        title=f"{type(model).__name__}, {data.pairs.source_language} -> "
+              f"{data.pairs.target_language} "
+              f"({'synthetic pairs' if run.config.data is None else run.config.data})",
+    )
+
+
+def plot_cross_attention(model, source_vocab, target_vocab, source_ids, translation, path):
+    """Heat map of the last cross-attention (mean over heads) for one greedy translation."""
+    target_ids = target_vocab.encode(translation, start=True, end=False)
+    maps = model.attention_maps(np.array([source_ids], "int32"), np.array([target_ids], "int32"))
+    cross = maps[[name for name in maps if name.endswith("cross")][-1]][0].mean(axis=0)
+    return plots.plot_attention(
+        cross, path, query_labels=[target_vocab.words[i] for i in target_ids],
+        key_labels=[source_vocab.words[i] for i in source_ids],
+        title=f"{type(model).__name__} cross-attention: which source word each step reads")
+
+
+def translate_command(prog, argv):
+    """`python RECIPE translate --model RUN_DIR [--beam-width N] "sentence" ...`"""
+    parser = argparse.ArgumentParser(prog=f"{prog} translate",
+                                     description="Translate sentences with a finished run.")
+    parser.add_argument("--model", type=Path, required=True, help="the run directory")
+    parser.add_argument("--beam-width", type=int, default=1, help="1: greedy (default)")
+    parser.add_argument("sentences", nargs="+")
+    args = parser.parse_args(argv)
+    try:
+        translator = Translator.load(args.model)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    for sentence in translator.translate(args.sentences, beam_width=args.beam_width):
+        print(sentence)
