@@ -19,6 +19,7 @@ from zoo.models.layers import (
     ToDataFormat,
     affine_resample,
     conv_transpose_by_matmul,
+    fused_kernels,
     max_pool_by_slices,
 )
 
@@ -368,7 +369,7 @@ def test_lstm_takes_pytorchs_kernel_on_pytorch_only(monkeypatch):
     taken, fused = {}, fast_layers.fused_lstm_on_torch
     layer = LSTM(7)
     for name, mask in LSTM_MASKS.items():
-        monkeypatch.setattr(fast_layers, "fused_lstm_on_torch",
+        monkeypatch.setattr(fused_kernels, "fused_lstm_on_torch",
                             lambda *args, name=name: taken.setdefault(name, fused(*args)))
         layer(SEQUENCES, mask=mask)
     if keras.backend.backend() == "torch":

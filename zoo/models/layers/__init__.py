@@ -1,0 +1,38 @@
+"""The one place for backend speed work: Keras layers that compute what Keras computes, by a
+faster route on the backend where Keras' own is slow. One module per job:
+
+    jax_gradients   Dense, MaxPooling2D, Conv2DTranspose: gradients XLA's CPU backend is slow at
+    fused_kernels   LSTM and attention through PyTorch's fused kernels, BatchNormalization
+                    through TensorFlow's
+    data_format     conv_data_format, ToDataFormat, FromDataFormat: channels-first on PyTorch
+    random_affine   RandomAffine: rotation, shift, zoom and flip resampled once
+    model_mixins    LossOnTokenRows, XLAOnTensorFlow: the translation models' loss and compiler
+
+Everything is imported here, so `from zoo.models.layers import Dense` is the way in. Each
+layer keeps its Keras twin's arguments, weights and saved config, and the tests
+(tests/test_layers.py) check values and gradients against Keras on every backend. The speed
+gained is measured by tools/bench.py: BENCHMARKS.md and docs/performance.md.
+"""
+
+from zoo.models.layers.data_format import FromDataFormat, ToDataFormat, conv_data_format
+from zoo.models.layers.fused_kernels import (
+    LSTM,
+    BatchNormalization,
+    attention_context,
+    fused_lstm_on_torch,
+)
+from zoo.models.layers.jax_gradients import (
+    Conv2DTranspose,
+    Dense,
+    MaxPooling2D,
+    conv_transpose_by_matmul,
+    max_pool_by_slices,
+)
+from zoo.models.layers.model_mixins import LossOnTokenRows, XLAOnTensorFlow
+from zoo.models.layers.random_affine import RandomAffine, affine_resample, reflect_index
+
+__all__ = ["LSTM", "BatchNormalization", "Conv2DTranspose", "Dense", "FromDataFormat",
+           "LossOnTokenRows", "MaxPooling2D", "RandomAffine", "ToDataFormat", "XLAOnTensorFlow",
+           "affine_resample", "attention_context", "conv_data_format",
+           "conv_transpose_by_matmul", "fused_lstm_on_torch", "max_pool_by_slices",
+           "reflect_index"]

@@ -1,0 +1,56 @@
+"""Mixins for the translation models: the loss on (tokens, vocab) rows, XLA on TensorFlow.
+
+- `LossOnTokenRows`: on PyTorch, Keras' cross-entropy moves a 3-D input's class axis to
+  position 1 (a strided copy, then a softmax along strided memory); given (B * T, vocab) rows
+  it does neither. The per-token losses, and every reduction of them, are the same.
+- `XLAOnTensorFlow`: `compile(jit_compile="auto")` leaves XLA off on TensorFlow unless a GPU
+  is present; the translation models' steps are many small ops that XLA fuses, so they take
+  it on a CPU too (the conv models keep Keras' choice: oneDNN's convolutions beat XLA's).
+"""
+
+import keras
+from keras import ops
+
+from zoo.models.layers._backend import on_tensorflow
+
+__all__ = ["LossOnTokenRows", "XLAOnTensorFlow"]
+
+
+class LossOnTokenRows:
+    """Mixin for a `keras.Model` whose output is per-token logits (B, T, vocab): when the
+    compiled loss is Keras' sparse categorical cross-entropy, `compute_loss` gives it logits
+    (B * T, vocab), targets (B * T,) and sample weights (B * T,). The per-token losses are the
+    same, so is every reduction of them (sum, mean, mean with sample weights); metrics still
+    see (B, T). On PyTorch, Keras' cross-entropy moves a 3-D input's class axis to position 1
+    (a strided copy, then a softmax along strided memory), a large part of a translation
+    model's training step."""
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = getattr(self, "loss", None)
+        if (y is not None and len(y_pred.shape) == 3 and len(y.shape) == 2
+                and (isinstance(loss, keras.losses.SparseCategoricalCrossentropy)
+                     or loss in ("sparse_categorical_crossentropy",
+                                 keras.losses.sparse_categorical_crossentropy))):
+            y_pred = ops.reshape(y_pred, (-1, y_pred.shape[-1]))
+            y = ops.reshape(y, (-1,))
+            if sample_weight is not None:
+                sample_weight = ops.reshape(sample_weight, (-1,))
+        return super().compute_loss(x, y, y_pred, sample_weight, training=training)
+
+
+class XLAOnTensorFlow:
+    """Mixin for a `keras.Model`: `compile(jit_compile="auto")`, the default, compiles the
+    steps with XLA on TensorFlow even without a GPU (Keras' own "auto" does so only with
+    one; under `tf.distribute` it still does not). An explicit `jit_compile` is used as given;
+    other backends keep Keras' choice (jax.jit on JAX, eager PyTorch). Like Keras' "auto",
+    the resolved value is what the saved compile config records. XLA, like jax.jit, compiles
+    once per batch shape: feed a few widths (`zoo.translation.LengthBatches` rounds them up
+    to buckets) or pass `jit_compile=False`."""
+
+    # Keras' compile() calls this private method to resolve "auto" (keras 3.15); if Keras
+    # renames it, tests/test_translation_models.py's default-compile test fails on TensorFlow.
+    def _resolve_auto_jit_compile(self):
+        if on_tensorflow() and not getattr(self, "_distribute_strategy", None):
+            return True
+        return super()._resolve_auto_jit_compile()
+
