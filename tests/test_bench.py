@@ -10,7 +10,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 from test_flowers import write_image
+
+import zoo
 
 BENCH = Path(__file__).resolve().parent.parent / "tools" / "bench.py"
 MODELS = ["small-cnn", "compact-cnn", "dcgan", "dcgan-augment-ema", "vae", "transformer",
@@ -161,3 +164,18 @@ def test_quick_run_never_writes_over_the_committed_report(tmp_path):
     assert bench.report_folder(None, quick=False) == bench.ROOT
     assert bench.report_folder(tmp_path, quick=True) == tmp_path
 
+
+
+@pytest.mark.parametrize("name", ["small-cnn", "compact-cnn"])
+def test_the_plain_keras_references_are_oracles_for_zoos_cnns(name):
+    """Same architecture, so the reference's weights in zoo's model give its predictions."""
+    load_bench()  # puts tools/benchmark on the path
+    from benchmark.references import reference_cnn
+
+    reference = reference_cnn(name, 32)
+    model = (zoo.SmallCNN if name == "small-cnn" else zoo.CompactCNN)(32)
+    model.set_weights(reference.get_weights())
+    images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3)).astype("uint8")
+    np.testing.assert_allclose(model.predict(images, verbose=0),
+                               reference.predict(images.astype("float32"), verbose=0),
+                               atol=1e-5)
