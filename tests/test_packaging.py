@@ -31,3 +31,16 @@ def test_keras_hub_is_in_the_extra_of_the_benchmark_that_uses_it():
     extras = project()["optional-dependencies"]
     assert "keras-hub" in names(extras["bench"])
     assert "bench" in extras["all"][0]
+
+
+def test_import_zoo_reaches_every_submodule_the_readme_names():
+    import re
+    import subprocess
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    named = sorted(set(re.findall(r"`zoo\.([a-z_]+)[.`]", readme)))
+    assert {"attention", "datasets", "decoding", "metrics", "translation"} <= set(named)
+    script = "import zoo\n" + "".join(f"zoo.{name}\n" for name in named)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

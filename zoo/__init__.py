@@ -35,6 +35,18 @@ from zoo.models.vae import VAE
 
 __version__ = "0.1.0"
 
+# Submodules loaded on first use (`zoo.plots` brings in matplotlib, `zoo.recipe` the
+# recipes' bookkeeping): `import zoo` then `zoo.datasets...` works without importing them.
+_LAZY_SUBMODULES = ("datasets", "plots", "recipe", "translation")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"zoo.{name}")
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
 __all__ = [
     "DCGAN",
     "VAE",
@@ -47,5 +59,9 @@ __all__ = [
     "augmentation",
     "decoding",
     "keep_freed_memory",
+    "datasets",
     "metrics",
+    "plots",
+    "recipe",
+    "translation",
 ]
