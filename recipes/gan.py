@@ -54,14 +54,14 @@ model_flags.add_argument("--learning-rate", type=float, default=2e-4,
                          help="of the generator's Adam (beta_1 = 0.5; default: %(default)s)")
 model_flags.add_argument("--d-learning-rate", type=float, default=None,
                          help="of the discriminator's Adam (default: --learning-rate)")
-flowers.add_arguments(parser)
+recipe.add_flower_arguments(parser)
 recipe.add_kid_arguments(parser)
 run = recipe.start(parser)
 config = run.config
 
 # Prepare the data: [0, 1] floats (the model scales them to its [-1, 1] inside) ----------
 try:
-    data = flowers.load_from_flags(config)
+    data = recipe.load_flowers(config)
 except DataError as error:
     run.abort(str(error))
 train, held_out = flowers.split_indices(len(data.images), config.val_fraction, config.seed)

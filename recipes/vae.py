@@ -28,14 +28,14 @@ parser = recipe.make_parser("vae", __doc__, epochs=30, batch_size=64)
 parser.add_argument("--latent-dim", type=int, default=128)
 parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
 parser.add_argument("--learning-rate", type=float, default=1e-3)
-flowers.add_arguments(parser)
+recipe.add_flower_arguments(parser)
 recipe.add_kid_arguments(parser)
 run = recipe.start(parser)
 config = run.config
 
 # Prepare the data: [0, 1] floats ---------------------------------------------------------
 try:
-    data = flowers.load_from_flags(config)
+    data = recipe.load_flowers(config)
 except DataError as error:
     run.abort(str(error))
 train_indices, val_indices = flowers.split_indices(len(data.images), config.val_fraction,

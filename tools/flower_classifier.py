@@ -22,7 +22,7 @@ from zoo.datasets import DataError, flowers
 
 # Setup -------------------------------------------------------------------------------------
 parser = recipe.make_parser("flower_classifier", __doc__, epochs=40, batch_size=32)
-flowers.add_arguments(parser)  # as the generative recipes: their held-out images stay unseen
+recipe.add_flower_arguments(parser)  # as the generative recipes: their held-out images stay unseen
 parser.add_argument("--filters", type=int, nargs="+", default=[32, 64, 128, 256])
 parser.add_argument("--learning-rate", type=float, default=2e-3)
 parser.add_argument("--save-to", type=Path, default=recipe.DEFAULT_KID_CLASSIFIER,
@@ -32,7 +32,7 @@ config = run.config
 
 # Prepare the data --------------------------------------------------------------------------
 try:
-    data = flowers.load_from_flags(config)
+    data = recipe.load_flowers(config)
 except DataError as error:
     run.abort(str(error))
 train, val = flowers.split_indices(len(data.images), config.val_fraction, config.seed)

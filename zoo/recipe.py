@@ -45,7 +45,7 @@ import keras
 import numpy as np
 
 from zoo import metrics, plots
-from zoo.datasets import ImageBatches, default_cache_dir
+from zoo.datasets import ImageBatches, default_cache_dir, flowers
 from zoo.memory import keep_freed_memory, peak_memory_mib
 from zoo.models.cnn import CompactCNN
 
@@ -89,6 +89,25 @@ def make_parser(name, description, *, epochs, batch_size, seed=0):
                              "(zoo.keep_freed_memory, faster on Linux); 'system': the C "
                              "library's defaults")
     return parser
+
+
+def add_flower_arguments(parser):
+    """The data flags of every script that reads flowers: --image-size, --val-fraction and
+    --synthetic-images (besides the shared --data and --seed)."""
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--val-fraction", type=float, default=0.1,
+                        help="held out from training: the validation images, and the real "
+                             "images KID compares samples with (the same ones in every script "
+                             "for the same --seed)")
+    parser.add_argument("--synthetic-images", type=int, default=800,
+                        help="size of the built-in synthetic flower set (without --data)")
+
+
+def load_flowers(config):
+    """`flowers.load` the images the flags of `add_flower_arguments` name: --data, or
+    without it the synthetic set (drawn on first use); raises DataError as that does."""
+    source = config.data or flowers.make_synthetic(count=config.synthetic_images)
+    return flowers.load(source, config.image_size)
 
 
 def add_kid_arguments(parser):

@@ -14,8 +14,9 @@ Files that do not decode are skipped and counted; a folder with no images is an 
 names it. Without real data, `make_synthetic` draws a flower set of its own.
 
 The scripts that read it (recipes/vae.py, recipes/gan.py, tools/flower_classifier.py) share
-their data flags and loading through `add_arguments` and `load_from_flags`, so that the same
-flags always select the same images and hold out the same ones.
+their data flags and loading through `zoo.recipe.add_flower_arguments` and
+`zoo.recipe.load_flowers`, so that the same flags always select the same images and hold out
+the same ones.
 """
 
 import colorsys
@@ -28,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from zoo.datasets.images import DataError, decode_images, default_cache_dir
 
-__all__ = ["CLASS_NAMES", "Flowers", "add_arguments", "load", "load_from_flags", "make_synthetic",
+__all__ = ["CLASS_NAMES", "Flowers", "load", "make_synthetic",
            "split", "split_indices"]
 
 CLASS_NAMES = ("Daffodil", "Snowdrop", "LilyValley", "Bluebell", "Crocus", "Iris",
@@ -72,25 +73,6 @@ def load(source, image_size=64, cache_dir=None, progress=print):
     progress(f"{source}: {len(labels)} images in {len(class_names)} classes, "
              f"{len(decoded.skipped)} skipped")
     return Flowers(decoded.images, labels, class_names, decoded.names, decoded.skipped)
-
-
-def add_arguments(parser):
-    """The data flags of every script that reads flowers: --image-size, --val-fraction and
-    --synthetic-images (besides the shared --data and --seed)."""
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--val-fraction", type=float, default=0.1,
-                        help="held out from training: the validation images, and the real "
-                             "images KID compares samples with (the same ones in every script "
-                             "for the same --seed)")
-    parser.add_argument("--synthetic-images", type=int, default=800,
-                        help="size of the built-in synthetic flower set (without --data)")
-
-
-def load_from_flags(config):
-    """`load` the images the flags of `add_arguments` name: --data, or without it the
-    synthetic set (drawn on first use); raises DataError as `load` does."""
-    source = config.data or make_synthetic(count=config.synthetic_images)
-    return load(source, config.image_size)
 
 
 def split(data, val_fraction=0.1, seed=0):
