@@ -20,6 +20,7 @@ from zoo.models.layers import (
     affine_resample,
     conv_transpose_by_matmul,
     fused_kernels,
+    jax_gradients,
     max_pool_by_slices,
 )
 
@@ -93,8 +94,8 @@ def test_faster_routes_are_taken_on_jax_only(monkeypatch):
     """And the pooling's only in training, where its gradient is needed."""
     model, calls = stack(MaxPooling2D, Conv2DTranspose), []
     for name in ("max_pool_by_slices", "conv_transpose_by_matmul"):
-        original = getattr(fast_layers, name)
-        monkeypatch.setattr(fast_layers, name,
+        original = getattr(jax_gradients, name)
+        monkeypatch.setattr(jax_gradients, name,
                             lambda *args, _f=original, _n=name: calls.append(_n) or _f(*args))
     on_jax = keras.backend.backend() == "jax"
     model(normal(2, 9, 9, 3), training=True)
