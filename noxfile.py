@@ -24,7 +24,8 @@ nox.options.sessions = ["tests", "lint"]  # tests: all three backends
 def tests(session, backend):
     """pytest under one backend; extra arguments go to pytest (`nox -s "tests(jax)" -- -k vae`)."""
     session.run(
-        "python", "-m", "pytest", "--numprocesses=auto", "--maxprocesses=4", *session.posargs,
+        "python", "-m", "pytest", "--numprocesses=auto", "--maxprocesses=4", "--durations=15",
+        *session.posargs,
         env={"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
 

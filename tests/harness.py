@@ -39,6 +39,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 BACKEND_CYCLE = {"tensorflow": "torch", "torch": "jax", "jax": "tensorflow"}
 
@@ -121,6 +122,7 @@ class ModelTestCase:
             assert int(reloaded.optimizer.iterations) == int(model.optimizer.iterations)
             self.fit(reloaded, epochs=1)  # training goes on from the reloaded state
 
+    @pytest.mark.slow  # a subprocess that imports a second backend
     def test_reloads_under_next_backend(self, tmp_path):
         model = self.compiled_model()
         self.fit(model, epochs=1)

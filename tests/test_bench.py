@@ -27,6 +27,7 @@ def load_bench():
     return bench
 
 
+@pytest.mark.slow  # every model, zoo and reference, in subprocesses
 def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
     data = tmp_path / "data"  # a few real-looking images for the input-pipeline timings
     for index in range(4):
