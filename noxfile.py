@@ -8,7 +8,7 @@ PyTorch and JAX three times over would cost CI more time than the tests themselv
 Each session spreads its tests over the cores (pytest-xdist, at most 4 workers, each of which
 imports a whole backend): most tests are small fits, subprocess start-ups and, on JAX,
 compilations that leave a second core idle. On a 2-core AMD EPYC without AVX-512
-(2026-12-03) the matrix took about 37 minutes: TensorFlow 10, PyTorch 8, JAX 18; `-m "not
+(2026-12-03) the matrix took about 39 minutes: TensorFlow 12, PyTorch 8, JAX 19; `-m "not
 slow"` on JAX 8.6. `--durations=15` lists each session's slowest tests.
 """
 
