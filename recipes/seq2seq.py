@@ -39,7 +39,7 @@ config = run.config
 
 # Prepare the data: clean, split 80/10/10 (every source sentence in one split), vocabularies
 # from the training split, batches of similar lengths ------------------------------------
-data = common.prepare_data(run, source_language="ru")
+data = common.prepare_data(run)
 
 # Build the model ---------------------------------------------------------------------------
 model = zoo.Seq2SeqAttention(len(data.source_vocab), len(data.target_vocab),

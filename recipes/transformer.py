@@ -43,7 +43,7 @@ config = run.config
 
 # Prepare the data: clean, split 80/10/10 (every source sentence in one split), vocabularies
 # from the training split, batches of similar lengths ------------------------------------
-data = common.prepare_data(run, source_language="en")
+data = common.prepare_data(run)
 
 # Build the model ---------------------------------------------------------------------------
 model = zoo.Transformer(len(data.source_vocab), len(data.target_vocab),

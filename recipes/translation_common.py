@@ -3,7 +3,7 @@
 Not a recipe itself. Each step is one function the recipes call in order:
 
     add_arguments(parser, source_language="en")     # the translation flags
-    data = prepare_data(run, source_language="en")  # clean, split, vocabularies, batches
+    data = prepare_data(run)                        # clean, split, vocabularies, batches
     ...                                             # the recipe builds and fits its model
     translations = translate_test_split(run, model, data)   # greedy and with beams
     final = scores(run, model, data, translations)          # BLEU, token accuracy
@@ -43,6 +43,7 @@ def add_arguments(parser, source_language):
     group.add_argument("--beam-width", type=int, default=4)
     group.add_argument("--synthetic-pairs", type=int, default=4000,
                        help="size of the built-in synthetic language pair (without --data)")
+    parser.set_defaults(recipe_source_language=source_language)  # for prepare_data
 
 
 @dataclass
@@ -59,9 +60,10 @@ class TranslationData:
     test_batches: LengthBatches
 
 
-def prepare_data(run, source_language):
-    """Load (or draw) the pairs, clean them, split 80/10/10 with every source sentence in one
-    split, build the vocabularies from the training split and batch the three splits."""
+def prepare_data(run):
+    """Load (or draw) the pairs, in the recipe's direction where the data holds it, clean them,
+    split 80/10/10 with every source sentence in one split, build the vocabularies from the
+    training split and batch the three splits."""
     config = run.config
     if config.data is None:
         pairs = parallel_text.make_synthetic(config.synthetic_pairs, seed=config.seed)
@@ -70,7 +72,8 @@ def prepare_data(run, source_language):
             pairs = parallel_text.load(config.data, source_language=config.source_language)
         except DataError as error:
             run.abort(str(error))
-        if config.source_language is None and pairs.target_language == source_language:
+        if (config.source_language is None
+                and pairs.target_language == config.recipe_source_language):
             pairs = pairs.reversed()  # this recipe's default direction, where the data has it
     pairs = parallel_text.prepare(pairs, config.max_length)
     train, val, test = parallel_text.split(pairs, seed=config.seed)
