@@ -52,7 +52,8 @@ model = zoo.Transformer(len(data.source_vocab), len(data.target_vocab),
                         dropout=config.dropout, max_length=config.max_length + 2)  # <start>, <end>
 
 # Train it, teacher-forced: Adam with warm-up and cosine decay ------------------------------
-compile_for_translation(model, config.learning_rate, config.epochs * len(data.train_batches))
+compile_for_translation(model, config.learning_rate, config.epochs * len(data.train_batches),
+                        label_smoothing=config.label_smoothing)
 run.fit(model, data.train_batches, validation_data=data.val_batches, epochs=config.epochs)
 
 # Evaluate on the test split: greedy and beam translations, BLEU ----------------------------

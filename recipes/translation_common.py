@@ -22,7 +22,7 @@ import numpy as np
 
 from zoo import metrics, plots
 from zoo.datasets import DataError, parallel_text
-from zoo.datasets.parallel_text import Pairs, Vocabulary
+from zoo.datasets.parallel_text import Pairs, SubwordVocabulary, Vocabulary
 from zoo.translation import LengthBatches, Translator, teacher_forcing
 
 
@@ -36,10 +36,18 @@ def add_arguments(parser, source_language):
     group.add_argument("--max-length", type=int, default=30,
                        help="pairs with a longer side (in words) are dropped "
                             "(default: %(default)s)")
-    group.add_argument("--vocab-size", type=int, default=10_000,
-                       help="per language, special tokens included (default: %(default)s)")
+    group.add_argument("--tokenizer", choices=("word", "subword"), default=None,
+                       help="word: a vocabulary of whole words, the rest <unk>; subword: "
+                            "SentencePiece unigram pieces learned from the training split "
+                            "(default: subword for a .tsv or .csv such as Tatoeba's, word for "
+                            "the aligned files of small_vocab and the synthetic pairs)")
+    group.add_argument("--vocab-size", type=int, default=None,
+                       help="per language, special tokens included (default: 10000 words or "
+                            "4000 subword pieces)")
     group.add_argument("--min-count", type=int, default=1,
-                       help="rarer words become <unk> (default: %(default)s)")
+                       help="word tokenizer: rarer words become <unk> (default: %(default)s)")
+    group.add_argument("--label-smoothing", type=float, default=0.0,
+                       help="of the training targets, e.g. 0.1 (default: %(default)s)")
     group.add_argument("--beam-width", type=int, default=4)
     group.add_argument("--synthetic-pairs", type=int, default=4000,
                        help="size of the built-in synthetic language pair (without --data)")
@@ -52,9 +60,10 @@ class TranslationData:
     train: Pairs
     val: Pairs
     test: Pairs
-    source_vocab: Vocabulary
+    source_vocab: Vocabulary       # or SubwordVocabulary
     target_vocab: Vocabulary
-    unknown_rates: dict            # the test split's <unk> rates, source and target
+    unknown_rates: dict            # the test split's <unk> rates (of words), source and target
+    max_target_tokens: int         # the longest translation decoding may produce
     train_batches: LengthBatches   # teacher-forced, shuffled by (seed, epoch)
     val_batches: LengthBatches
     test_batches: LengthBatches
@@ -81,19 +90,36 @@ def prepare_data(run):
         run.abort(f"{config.data or 'the synthetic pairs'}: {len(pairs)} distinct pairs after "
                   f"cleaning (dropped {pairs.dropped or 'none'}), too few for an 80/10/10 "
                   f"train/validation/test split")
-    source_vocab = Vocabulary.build(train.sources, config.vocab_size, config.min_count)
-    target_vocab = Vocabulary.build(train.targets, config.vocab_size, config.min_count)
+    if tokenizer(config) == "subword":
+        source_vocab, target_vocab = (SubwordVocabulary.build(sentences, config.vocab_size or 4000)
+                                      for sentences in (train.sources, train.targets))
+        # Up to the longest training target in pieces (a word is one to a few of them).
+        max_target_tokens = max(len(target_vocab.encode(t, end=False)) for t in train.targets)
+    else:
+        source_vocab, target_vocab = (Vocabulary.build(sentences, config.vocab_size or 10_000,
+                                                       config.min_count)
+                                      for sentences in (train.sources, train.targets))
+        max_target_tokens = config.max_length
     unknown = {"source_unk_rate": source_vocab.unknown_rate(test.sources),
                "target_unk_rate": target_vocab.unknown_rate(test.targets)}
     print(f"{pairs.source_language} -> {pairs.target_language}: {len(train)} train, "
           f"{len(val)} validation, {len(test)} test pairs; dropped {pairs.dropped or 'none'}; "
-          f"vocabularies {len(source_vocab)} / {len(target_vocab)} words; test <unk> rate "
-          f"{unknown['source_unk_rate']:.2%} / {unknown['target_unk_rate']:.2%}")
+          f"{tokenizer(config)} vocabularies of {len(source_vocab)} / {len(target_vocab)} "
+          f"tokens; test words that are <unk>: {unknown['source_unk_rate']:.2%} / "
+          f"{unknown['target_unk_rate']:.2%}")
     batches = [LengthBatches(*teacher_forcing(split, source_vocab, target_vocab),
                              config.batch_size, shuffle=split is train, seed=config.seed)
                for split in (train, val, test)]
     return TranslationData(pairs, train, val, test, source_vocab, target_vocab, unknown,
-                           *batches)
+                           max_target_tokens, *batches)
+
+
+def tokenizer(config):
+    """--tokenizer, or its default: subword for a .tsv or .csv file, word otherwise."""
+    if config.tokenizer:
+        return config.tokenizer
+    is_table = config.data is not None and Path(config.data).suffix.lower() in (".tsv", ".csv")
+    return "subword" if is_table else "word"
 
 
 @dataclass
@@ -106,7 +132,8 @@ class TestTranslations:
 def translate_test_split(run, model, data):
     """The test split's sources translated greedily and with `--beam-width` beams."""
     config, test = run.config, data.test
-    translator = Translator(model, data.source_vocab, data.target_vocab, config.max_length)
+    translator = Translator(model, data.source_vocab, data.target_vocab,
+                            data.max_target_tokens)
     encoded = [data.source_vocab.encode(sentence) for sentence in test.sources]  # clean
     print(f"decoding {len(test)} test sentences, greedy and with beams of {config.beam_width}")
     greedy = translator.translate_ids(encoded)
@@ -150,7 +177,7 @@ def report(run, model, data, translations, final):
                                       translations.greedy[index],
                                       run.path(f"attention_{index}.png"))
                  for index in range(min(3, len(test)))]
-    Translator(model, data.source_vocab, data.target_vocab, run.config.max_length).save(run.dir)
+    Translator(model, data.source_vocab, data.target_vocab, data.max_target_tokens).save(run.dir)
     run.finish(
         final=final,
         report="## Test translations\n\n" + "\n".join(rows) + "\n\n"

@@ -153,6 +153,26 @@ def test_vocabulary_reserves_ids_limits_size_and_round_trips(tmp_path):
     assert parallel_text.Vocabulary.load(tmp_path / "v.json").words == vocab.words
 
 
+def test_subword_vocabulary_splits_unseen_words_into_known_pieces_and_round_trips(tmp_path):
+    train = ["я вижу кошку .", "я вижу собаку .", "кошка видит собаку .", "мы дома ."] * 5
+    vocab = parallel_text.SubwordVocabulary.build(train, max_size=60)
+    assert vocab.words[:4] == ["<pad>", "<unk>", "<start>", "<end>"] and len(vocab) <= 60
+    assert parallel_text.SubwordVocabulary.build(train, 60).model_proto == vocab.model_proto
+    unseen = "мы видим собак ."  # two words not in training; every letter was
+    ids = vocab.encode(unseen, start=True)
+    assert ids[0] == vocab.start and ids[-1] == vocab.end and vocab.unk not in ids
+    assert vocab.decode(ids + [9, 9]) == unseen  # back to the words, stopping at <end>
+    assert vocab.unknown_rate([unseen]) == 0
+    assert vocab.unknown_rate(["мы ζζ"]) == pytest.approx(0.5)  # a letter never seen
+    batch = vocab.encode_batch(["мы .", unseen])
+    assert batch.shape == (2, len(vocab.encode(unseen))) and batch[0, -1] == vocab.pad
+    vocab.save(tmp_path / "v.json")
+    reloaded = parallel_text.load_vocabulary(tmp_path / "v.json")
+    assert reloaded.words == vocab.words and reloaded.encode(unseen) == vocab.encode(unseen)
+    parallel_text.Vocabulary.build(train).save(tmp_path / "w.json")
+    assert isinstance(parallel_text.load_vocabulary(tmp_path / "w.json"), parallel_text.Vocabulary)
+
+
 def test_synthetic_pairs_reorder_words_and_are_seeded():
     pairs = parallel_text.make_synthetic(200, seed=1)
     assert pairs.sources == parallel_text.make_synthetic(200, seed=1).sources

@@ -123,6 +123,51 @@ def test_saved_model_translates_identically(trained, tmp_path):
                                   decoding.greedy(trained, SOURCE, START, END, 6))
 
 
+class RerunDecoder:
+    """A Transformer decoded without its key/value cache: every step runs the whole prefix
+    through `decode` and reads the last position's logits."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def start_decoding(self, source):
+        memory, source_mask, _ = self.model.encode(source)
+        return {"fixed": {"memory": memory, "source_mask": source_mask}}
+
+    def decode_step(self, state, tokens, step):
+        logits, _ = self.model.decode(tokens, **state["fixed"])
+        return logits[:, step], state
+
+
+def test_cached_decoding_step_gives_the_logits_of_the_whole_prefix():
+    """Across two cache growths (16 columns), with padding inside the prefix."""
+    keras.utils.set_random_seed(3)
+    model = zoo.Transformer(**{**TINY["transformer"][1], "num_layers": 2})
+    tokens = np.random.default_rng(0).integers(4, 12, (4, 16)).astype("int32")
+    tokens[:, 0] = START
+    tokens[1, 9:] = 0  # a sentence that ended
+    rerun = RerunDecoder(model)
+    state, rerun_state = model.start_decoding(SOURCE), rerun.start_decoding(SOURCE)
+    for step in range(16):
+        width = 8 * (step // 8 + 1)  # as zoo.decoding pads: multiples of 8 columns
+        logits, state = model.decode_step(state, tokens[:, :width], step)
+        expected, _ = rerun.decode_step(rerun_state, tokens[:, :width], step)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(logits),
+                                   keras.ops.convert_to_numpy(expected), atol=1e-4,
+                                   err_msg=f"step {step}")
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_cached_decoding_translates_as_rerunning_the_prefix(width):
+    keras.utils.set_random_seed(4)
+    model = zoo.Transformer(**{**TINY["transformer"][1], "num_layers": 2})
+    decode = decoding.greedy if width == 1 else (
+        lambda m, *args: decoding.beam_search(m, *args, width=width))
+    cached = decode(model, SOURCE, START, END, 20)
+    assert cached.shape[1] > 8  # random weights rarely say <end>: the cache grew
+    np.testing.assert_array_equal(cached, decode(RerunDecoder(model), SOURCE, START, END, 20))
+
+
 def padded_pairs(count=40, longest=12, width=30, seed=0):
     """Teacher-forcing arrays of `count` pairs of 1 to `longest` words each, padded to
     `width` columns (as `teacher_forcing` pads to the longest of a whole corpus)."""
@@ -260,3 +305,33 @@ def test_decoding_never_emits_padding_or_start(width):
         assert words and set(words) == {4}, row
         assert set(row[len(words) + 1 :]) <= {0}, row
 
+
+
+def test_smoothed_cross_entropy_spreads_the_target_and_reloads_in_a_compiled_model(tmp_path):
+    logits = np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32")
+    targets = np.array([[1, 4, 0], [2, 2, 3]])
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    smoothed = np.full((2, 3, 5), 0.1 / 5) + 0.9 * np.eye(5)[targets]
+    expected = -(smoothed * log_probs).sum(-1)
+    loss = translation.SmoothedCrossEntropy(0.1, reduction=None)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loss(targets, logits)), expected,
+                               rtol=1e-5)
+    plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(translation.SmoothedCrossEntropy(0.0, reduction=None)(
+            targets, logits)), keras.ops.convert_to_numpy(plain(targets, logits)), rtol=1e-5)
+    model = translation.compile_for_translation(tiny("seq2seq"), 1e-2, 10, label_smoothing=0.1)
+    model.fit([SOURCE, TARGET_IN], TARGET, sample_weight=(TARGET != 0).astype("float32"),
+              epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert reloaded.loss.label_smoothing == 0.1
+
+
+def test_seq2seq_dropout_acts_in_training_only_and_is_saved():
+    model = zoo.Seq2SeqAttention(**{**TINY["seq2seq"][1], "dropout": 0.5})
+    inference = [keras.ops.convert_to_numpy(model([SOURCE, TARGET_IN])) for _ in range(2)]
+    np.testing.assert_array_equal(*inference)
+    training = keras.ops.convert_to_numpy(model([SOURCE, TARGET_IN], training=True))
+    assert not np.allclose(training, inference[0])
+    assert zoo.Seq2SeqAttention.from_config(model.get_config()).dropout == 0.5

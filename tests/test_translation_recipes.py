@@ -57,9 +57,13 @@ def test_seq2seq_recipe_reads_a_tatoeba_tsv_russian_to_english(tmp_path):
                         "--epochs", "1", "--batch-size", "8")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "ru -> en: 16 train, 2 validation, 2 test pairs" in result.stdout
+    assert "subword vocabularies" in result.stdout  # the default for a TSV
     table = (out / "translations.md").read_text()
     assert any(word in table for word in ("дома", "здесь", "холодно", "кошку", "опаздываем"))
     assert (out / "attention_0.png").stat().st_size > 0
+    translated = run_recipe("seq2seq", "translate", "--model", str(out), "Я вижу собаку.")
+    assert translated.returncode == 0, translated.stderr[-3000:]
+    assert len(translated.stdout.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

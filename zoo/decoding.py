@@ -10,7 +10,10 @@ Both work with any model that has the two methods zoo's translation models have:
         # tokens (B, T): <start> and what was chosen so far in columns 0..step, padding (0)
         # after them -> (B, vocab) scores for the token in column step + 1
 
-`state` is a dict of backend tensors with the batch first, so beam search can reorder it.
+`state` is a dict of backend tensors (or tuples of them) with the batch first. Beam search
+repeats it for each beam and, after every step, reorders it to follow the beams kept, all
+but its entry "fixed": what depends on the source only (the encoder's output), the same for
+every beam of a sentence, so reordering it would only cost time.
 The loop runs in Python and the choices in NumPy, identical on every backend. Outputs are
 (B, L) int32 ids without the leading <start>, ending at <end> (kept) and padded with 0.
 Neither padding (0) nor <start> is ever chosen as a word, however the model scores them.
@@ -82,7 +85,7 @@ def beam_search(model, source, start, end, max_length, width=4, length_penalty=0
         lengths = np.take_along_axis(lengths, beam, axis=1) + ~was_finished
         finished = was_finished | (token == end)
         tokens = np.concatenate([tokens[rows], token.reshape(-1, 1)], axis=1)
-        state = keras.tree.map_structure(lambda s, r=rows: ops.take(s, r, axis=0), state)
+        state = _reorder(state, rows)
         if finished.all():
             break
     normalised = scores / ((5.0 + lengths) / 6.0) ** length_penalty
@@ -101,6 +104,13 @@ def _pad_columns(ids):
     """(B, n) -> (B, n rounded up to a multiple of BUCKET), padded with 0."""
     missing = -ids.shape[1] % BUCKET
     return np.pad(ids, ((0, 0), (0, missing))) if missing else ids
+
+
+def _reorder(state, rows):
+    """Every entry of `state` but "fixed", its batch rows taken in the order `rows`."""
+    take = lambda s: ops.take(s, rows, axis=0)
+    return {name: value if name == "fixed" else keras.tree.map_structure(take, value)
+            for name, value in state.items()}
 
 
 def _repeat(state, times):

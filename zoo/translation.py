@@ -19,9 +19,10 @@ import numpy as np
 
 from zoo import decoding
 from zoo.datasets import EpochBatches
-from zoo.datasets.parallel_text import Vocabulary, clean
+from zoo.datasets.parallel_text import clean, load_vocabulary
 
-__all__ = ["LengthBatches", "Translator", "compile_for_translation", "teacher_forcing"]
+__all__ = ["LengthBatches", "SmoothedCrossEntropy", "Translator", "compile_for_translation",
+           "teacher_forcing"]
 
 
 def teacher_forcing(pairs, source_vocab, target_vocab):
@@ -104,25 +105,60 @@ def _lengths(ids):
     return np.where(nonzero.any(axis=1), ids.shape[1] - np.argmax(nonzero[:, ::-1], axis=1), 0)
 
 
-def compile_for_translation(model, learning_rate, total_steps, warmup_steps=None):
+def compile_for_translation(model, learning_rate, total_steps, warmup_steps=None,
+                            label_smoothing=0.0):
     """Adam with a linear warm-up then cosine decay, cross-entropy on logits averaged over the
-    real (weight 1) tokens, so a batch's loss does not depend on its padding; token accuracy."""
+    real (weight 1) tokens, so a batch's loss does not depend on its padding (with
+    `label_smoothing`, `SmoothedCrossEntropy`); token accuracy."""
     warmup_steps = warmup_steps or min(500, total_steps // 10)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=max(total_steps - warmup_steps, 1), alpha=0.05,
         warmup_target=learning_rate, warmup_steps=warmup_steps)
+    loss_class = SmoothedCrossEntropy if label_smoothing else (
+        keras.losses.SparseCategoricalCrossentropy)
+    smoothing = {"label_smoothing": label_smoothing} if label_smoothing else {}
     model.compile(keras.optimizers.Adam(schedule),
-                  keras.losses.SparseCategoricalCrossentropy(
-                      from_logits=True, reduction="mean_with_sample_weight"),  # per real token
+                  loss_class(from_logits=True, reduction="mean_with_sample_weight",  # per token
+                             **smoothing),
                   weighted_metrics=["accuracy"])  # weighted: padding does not count
     return model
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SmoothedCrossEntropy(keras.losses.SparseCategoricalCrossentropy):
+    """Sparse categorical cross-entropy against smoothed targets (Szegedy et al., 2016; the
+    Transformer paper's 0.1): 1 - label_smoothing on the true token, label_smoothing spread
+    evenly over the whole vocabulary. Targets (...,) int, logits (..., vocab) -> (...,).
+
+    A subclass of Keras' sparse cross-entropy, so the translation models' `compute_loss`
+    (`LossOnTokenRows`) flattens tokens for it as for that one.
+    """
+
+    def __init__(self, label_smoothing=0.1, from_logits=True, **kwargs):
+        if not from_logits:
+            raise ValueError("SmoothedCrossEntropy takes logits (from_logits=True)")
+        super().__init__(from_logits=True, **kwargs)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        log_probs = keras.ops.log_softmax(y_pred, axis=-1)
+        target = keras.ops.expand_dims(keras.ops.cast(y_true, "int32"), -1)
+        true_token = keras.ops.squeeze(keras.ops.take_along_axis(log_probs, target, -1), -1)
+        uniform = keras.ops.mean(log_probs, axis=-1)
+        return -(1.0 - self.label_smoothing) * true_token - self.label_smoothing * uniform
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("ignore_class")  # every token counts (padding has sample weight 0)
+        return {**config, "label_smoothing": self.label_smoothing}
 
 
 class Translator:
     """A trained translation model with its vocabularies: sentences in, sentences out.
 
     `model` is a `zoo.Transformer` or `zoo.Seq2SeqAttention` (anything `zoo.decoding` can
-    drive); `max_length` bounds a translation, in words.
+    drive); the vocabularies are `Vocabulary` (words) or `SubwordVocabulary` (pieces);
+    `max_length` bounds a translation, in the target vocabulary's tokens.
     """
 
     def __init__(self, model, source_vocab, target_vocab, max_length):
@@ -174,5 +210,5 @@ class Translator:
                                     f"{', '.join(missing)})")
         settings = json.loads((folder / "translator.json").read_text())
         return cls(keras.saving.load_model(folder / "model.keras"),
-                   Vocabulary.load(folder / "source_vocab.json"),
-                   Vocabulary.load(folder / "target_vocab.json"), settings["max_length"])
+                   load_vocabulary(folder / "source_vocab.json"),
+                   load_vocabulary(folder / "target_vocab.json"), settings["max_length"])

@@ -6,6 +6,7 @@
     train, val, test = parallel_text.split(pairs, seed=0)
     source_vocab = parallel_text.Vocabulary.build(train.sources, max_size=10_000)
     ids = source_vocab.encode_batch(train.sources)               # (N, L) int32, 0 = <pad>
+    pieces = parallel_text.SubwordVocabulary.build(train.sources, max_size=4000)  # the same API
 
 Accepted inputs (`load`):
 
@@ -21,6 +22,7 @@ input stops with a `DataError` naming the file and line: files of unequal line c
 bytes that are not UTF-8, a TSV line without a tab, a CSV row without two columns.
 """
 
+import base64
 import csv
 import io
 import json
@@ -34,7 +36,8 @@ import numpy as np
 
 from zoo.datasets.images import DataError
 
-__all__ = ["Pairs", "Vocabulary", "clean", "load", "make_synthetic", "prepare", "split"]
+__all__ = ["Pairs", "SubwordVocabulary", "Vocabulary", "clean", "load", "load_vocabulary",
+           "make_synthetic", "prepare", "split"]
 
 
 @dataclass
@@ -281,6 +284,86 @@ class Vocabulary:
     @classmethod
     def load(cls, path):
         return cls(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+class SubwordVocabulary:
+    """Subword pieces <-> ids: a SentencePiece unigram model (Kudo, 2018) learned from
+    cleaned sentences, with `Vocabulary`'s interface, so models, decoding and `Translator`
+    take either.
+
+    A word the pieces were not trained on is split into pieces they know ("медведю" ->
+    "▁медвед" "ю") instead of becoming <unk>: only a character never seen in training is
+    unknown. Ids 0-3 are `<pad>`, `<unk>`, `<start>`, `<end>` as in `Vocabulary`. `decode`
+    joins the pieces back into the cleaned, space-separated words, so BLEU splits a subword
+    model's translations into words exactly as a word model's.
+    """
+
+    PAD, UNK, START, END = Vocabulary.SPECIAL
+
+    def __init__(self, model_proto):
+        import sentencepiece
+
+        self.model_proto = bytes(model_proto)
+        self.processor = sentencepiece.SentencePieceProcessor(model_proto=self.model_proto)
+        self.words = [self.processor.id_to_piece(i) for i in range(len(self))]
+        if tuple(self.words[:4]) != Vocabulary.SPECIAL:
+            raise ValueError(f"a vocabulary starts with {Vocabulary.SPECIAL}, got {self.words[:4]}")
+        self.pad, self.unk, self.start, self.end = range(4)
+
+    @classmethod
+    def build(cls, sentences, max_size=4000):
+        """Learn at most `max_size` pieces (special tokens included; fewer if the sentences
+        do not hold that many) from cleaned sentences. The same sentences give the same
+        pieces."""
+        import sentencepiece
+
+        model = io.BytesIO()
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(sentences), model_writer=model, vocab_size=max_size,
+            model_type="unigram", character_coverage=1.0, hard_vocab_limit=False,
+            normalization_rule_name="identity",  # `clean` has normalised the text already
+            pad_id=0, unk_id=1, bos_id=2, eos_id=3, pad_piece=cls.PAD, unk_piece=cls.UNK,
+            bos_piece=cls.START, eos_piece=cls.END, num_threads=1, minloglevel=2)
+        return cls(model.getvalue())
+
+    def __len__(self):
+        return self.processor.get_piece_size()
+
+    def encode(self, sentence, start=False, end=True):
+        """"a b" -> [<start>?] piece ids [<end>]."""
+        return [self.start] * start + self.processor.encode(sentence) + [self.end] * end
+
+    encode_batch = Vocabulary.encode_batch
+
+    def decode(self, ids):
+        """Ids -> sentence (words separated by one space): up to the first <end>, without
+        <pad>, <start> and <unk>."""
+        pieces = []
+        for index in np.asarray(ids).reshape(-1).tolist():
+            if index == self.end:
+                break
+            if index > self.end:
+                pieces.append(index)
+        return " ".join(self.processor.decode(pieces).split())
+
+    def unknown_rate(self, sentences):
+        """The share of words in `sentences` with a piece this vocabulary maps to <unk>."""
+        counts = Counter(word for sentence in sentences for word in sentence.split())
+        unknown = sum(count for word, count in counts.items()
+                      if self.unk in self.processor.encode(word))
+        return unknown / max(sum(counts.values()), 1)
+
+    def save(self, path):
+        Path(path).write_text(json.dumps({"sentencepiece": base64.b64encode(
+            self.model_proto).decode("ascii")}) + "\n", encoding="utf-8")
+
+
+def load_vocabulary(path):
+    """A `Vocabulary` or `SubwordVocabulary` from the file its `save` wrote."""
+    saved = json.loads(Path(path).read_text(encoding="utf-8"))
+    if isinstance(saved, dict):
+        return SubwordVocabulary(base64.b64decode(saved["sentencepiece"]))
+    return Vocabulary(saved)
 
 
 # A synthetic language pair ---------------------------------------------------------------

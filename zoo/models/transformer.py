@@ -67,16 +67,25 @@ class MultiHeadAttention(layers.Layer):
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
         return ops.reshape(x, (batch, length, self.num_heads, self.d_model // self.num_heads))
 
+    def keys_values(self, memory):
+        """(B, Lk, d_model) -> keys and values, each (B, Lk, heads, depth): what a decoder
+        computes once per sentence (cross-attention) or once per position (its cache)."""
+        keys, values = self.key_dense(memory), self.value_dense(memory)
+        return self._split_heads(keys), self._split_heads(values)
+
     def call(self, query, memory, mask=None, return_weights=True):
+        return self.attend(query, *self.keys_values(memory), mask, return_weights)
+
+    def attend(self, query, keys, values, mask=None, return_weights=True):
+        """`call` with the memory's `keys_values` given: (B, Lq, d_model) queries ->
+        (output (B, Lq, d_model), weights (B, heads, Lq, Lk) or None)."""
         q = self._split_heads(self.query_dense(query))
-        k = self._split_heads(self.key_dense(memory))
-        v = self._split_heads(self.value_dense(memory))
         if return_weights:
             context, weights = scaled_dot_product_attention(
-                *[ops.transpose(x, (0, 2, 1, 3)) for x in (q, k, v)], mask)
+                *[ops.transpose(x, (0, 2, 1, 3)) for x in (q, keys, values)], mask)
             context = ops.transpose(context, (0, 2, 1, 3))  # (B, Lq, heads, depth)
         else:
-            context, weights = attention_context(q, k, v, mask), None
+            context, weights = attention_context(q, keys, values, mask), None
         batch, length = ops.shape(context)[0], ops.shape(context)[1]
         return self.output_dense(ops.reshape(context, (batch, length, self.d_model))), weights
 
@@ -119,11 +128,29 @@ class _DecoderLayer(layers.Layer):
         self.dropouts = [layers.Dropout(dropout) for _ in range(3)]
 
     def call(self, x, memory, self_mask, cross_mask, training=False):
-        attended, self_weights = self.self_attention(x, x, self_mask,
-                                                     return_weights=not training)
+        return self._attend_and_transform(
+            x, self.self_attention.keys_values(x), self_mask,
+            self.cross_attention.keys_values(memory), cross_mask, training)
+
+    def extend(self, x, cache, position, self_mask, cross_keys_values, cross_mask):
+        """Cached decoding of one position: x (B, 1, d) at `position`; `cache` the keys and
+        values of the earlier positions' self-attention, each (B, C, heads, depth), C >
+        position; the memory's `cross_keys_values`, computed once. Puts this position's
+        keys and values into the cache -> (B, 1, d), the cache."""
+        keys, values = self.self_attention.keys_values(x)
+        cache = tuple(ops.slice_update(cached, (0, position, 0, 0), new)
+                      for cached, new in zip(cache, (keys, values)))
+        x, _ = self._attend_and_transform(x, cache, self_mask, cross_keys_values, cross_mask,
+                                          training=False)
+        return x, cache
+
+    def _attend_and_transform(self, x, self_keys_values, self_mask, cross_keys_values,
+                              cross_mask, training):
+        attended, self_weights = self.self_attention.attend(x, *self_keys_values, self_mask,
+                                                            return_weights=not training)
         x = self.norms[0](x + self.dropouts[0](attended, training=training))
-        attended, cross_weights = self.cross_attention(x, memory, cross_mask,
-                                                       return_weights=not training)
+        attended, cross_weights = self.cross_attention.attend(x, *cross_keys_values, cross_mask,
+                                                              return_weights=not training)
         x = self.norms[1](x + self.dropouts[1](attended, training=training))
         x = self.norms[2](x + self.dropouts[2](self.ffn(x), training=training))
         return x, (self_weights, cross_weights)
@@ -214,17 +241,45 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         return {name: np.asarray(ops.convert_to_numpy(w)) for name, w in maps.items()}
 
     def start_decoding(self, source):
-        """Decoding state for `zoo.decoding`: the encoder's output, computed once."""
+        """Decoding state for `zoo.decoding`. Computed once per batch ("fixed"): the
+        encoder's output, as each decoder layer's cross-attention keys and values, and its
+        mask. Grown at every step: each decoder layer's self-attention keys and values of
+        the positions decoded so far, (B, C, heads, depth), C a multiple of the decoder's
+        column bucket."""
         memory, source_mask, _ = self.encode(source)
-        return {"memory": memory, "source_mask": source_mask}
+        depth, batch = self.d_model // self.num_heads, ops.shape(source)[0]
+        empty = ops.zeros((batch, 0, self.num_heads, depth))
+        state = {"fixed": {"source_mask": source_mask}}
+        for i, layer in enumerate(self.decoder_layers):
+            state["fixed"][f"cross_{i}"] = layer.cross_attention.keys_values(memory)
+            state[f"cache_{i}"] = (empty, empty)
+        return state
 
     def decode_step(self, state, tokens, step):
         """(state, tokens (B, T): <start> and the tokens so far in columns 0..step, padding
-        after) -> (logits of the token in column step + 1 (B, vocab), state). Without a
-        key/value cache the decoder reruns over the prefix (the causal mask hides the
-        padding after it): fine for sentences of tens of words."""
-        logits, _ = self.decode(tokens, state["memory"], state["source_mask"])
-        return logits[:, step], state
+        after) -> (logits of the token in column step + 1 (B, vocab), state). Only the token
+        in column `step` goes through the decoder: the earlier ones' keys and values are in
+        the state's cache (Ott et al., 2019; keras-hub's CachedMultiHeadAttention), so a
+        step costs the same at any length. The same logits as `decode(tokens)[:, step]`."""
+        columns = ops.shape(tokens)[1]
+        state = dict(state)
+        for i in range(self.num_layers):  # room for `columns` positions, zeros after
+            cache = state[f"cache_{i}"]
+            missing = columns - ops.shape(cache[0])[1]
+            if missing > 0:
+                state[f"cache_{i}"] = tuple(
+                    ops.pad(c, ((0, 0), (0, missing), (0, 0), (0, 0))) for c in cache)
+        token = tokens[:, step : step + 1]
+        x = (self.target_embedding(token) * math.sqrt(self.d_model)
+             + self._positions(step + 1)[:, step:])
+        # Position `step` sees the positions up to it that hold a token, as in `decode`.
+        seen = ops.logical_and(ops.arange(columns) <= step, ops.not_equal(tokens, 0))
+        self_mask = seen[:, None, None, :]
+        source_mask = state["fixed"]["source_mask"]
+        for i, layer in enumerate(self.decoder_layers):
+            x, state[f"cache_{i}"] = layer.extend(x, state[f"cache_{i}"], step, self_mask,
+                                                  state["fixed"][f"cross_{i}"], source_mask)
+        return self.output_dense(x)[:, 0], state
 
     def get_config(self):
         return {**super().get_config(), "source_vocab_size": self.source_vocab_size,
