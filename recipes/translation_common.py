@@ -158,6 +158,8 @@ def scores(run, model, data, translations):
         "token_accuracy": model.evaluate(data.test_batches, verbose=0,
                                          return_dict=True)["accuracy"],
         **data.unknown_rates,
+        "tokenizer": tokenizer(run.config),
+        "vocab_sizes": [len(data.source_vocab), len(data.target_vocab)],
         "test_pairs": len(data.test),
         "train_minutes": round(run.training_seconds() / 60, 2),
     }

@@ -95,6 +95,7 @@ def test_median_interval_is_the_order_statistics_that_cover_the_median_95_percen
     assert bench.pair_verdict([1.01, 1.5] * 12)["verdict"] == "faster"
 
 
+@pytest.mark.slow  # compiles the reference GAN's steps
 def test_reference_gan_step_trains_both_networks_and_its_generator_step_only_the_generator():
     bench = load_bench()
     gan = bench.ReferenceGAN(16)

@@ -34,6 +34,7 @@ class TestDCGAN(ModelTestCase):
     def fit_data(self):
         return real_images()
 
+    @pytest.mark.slow  # trains, saves and reloads a GAN besides the harness's reload
     def test_reloaded_model_keeps_both_optimizers_state(self, tmp_path):
         model = self.compiled_model()
         self.fit(model, epochs=2)
@@ -82,6 +83,7 @@ def test_one_batch_updates_both_networks_both_optimizers_and_batch_norm():
         assert any(np.abs(m).max() > 0 for m in moments)
 
 
+@pytest.mark.slow  # the GAN step eager and compiled: a minute on JAX
 @pytest.mark.skipif(keras.backend.backend() == "torch",
                     reason="torch.compile works (checked by hand) but takes ~2 minutes on CPU")
 def test_compiled_step_matches_eager_step():
@@ -146,6 +148,7 @@ def test_discriminator_learns_to_tell_real_from_generated():
     assert history["real_accuracy"][-1] > 0.7
 
 
+@pytest.mark.slow  # trains, saves and resumes a GAN
 def test_interrupted_run_resumes_with_both_optimizers_state(tmp_path):
     # The recipe's --resume path: zoo.recipe's TrainingState.
     from test_recipe import CountEpochs, CrashInEpoch
@@ -192,6 +195,7 @@ def test_samples_come_from_the_moving_average_of_the_generator():
         atol=1e-6)
 
 
+@pytest.mark.slow  # compiles three more GAN steps
 @pytest.mark.parametrize("settings", [
     {"upsampling": "transposed", "augment": (), "ema_momentum": None},  # the paper's DCGAN
     {"upsampling": "bilinear", "adaptive_augment": True},

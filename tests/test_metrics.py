@@ -105,6 +105,7 @@ def test_kid_reads_a_saved_classifier_and_resizes_images_to_its_input(tmp_path):
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # builds InceptionV3
 def test_inception_features_are_pooled_2048_vectors():
     extract = metrics.inception_features(weights=None)  # the architecture; no download
     assert tuple(extract(images(2, seed=0)).shape) == (2, 2048)

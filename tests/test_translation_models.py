@@ -123,22 +123,6 @@ def test_saved_model_translates_identically(trained, tmp_path):
                                   decoding.greedy(trained, SOURCE, START, END, 6))
 
 
-class RerunDecoder:
-    """A Transformer decoded without its key/value cache: every step runs the whole prefix
-    through `decode` and reads the last position's logits."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def start_decoding(self, source):
-        memory, source_mask, _ = self.model.encode(source)
-        return {"fixed": {"memory": memory, "source_mask": source_mask}}
-
-    def decode_step(self, state, tokens, step):
-        logits, _ = self.model.decode(tokens, **state["fixed"])
-        return logits[:, step], state
-
-
 def test_cached_decoding_step_gives_the_logits_of_the_whole_prefix():
     """Across two cache growths (16 columns), with padding inside the prefix."""
     keras.utils.set_random_seed(3)
@@ -146,7 +130,7 @@ def test_cached_decoding_step_gives_the_logits_of_the_whole_prefix():
     tokens = np.random.default_rng(0).integers(4, 12, (4, 16)).astype("int32")
     tokens[:, 0] = START
     tokens[1, 9:] = 0  # a sentence that ended
-    rerun = RerunDecoder(model)
+    rerun = decoding.WithoutCache(model)
     state, rerun_state = model.start_decoding(SOURCE), rerun.start_decoding(SOURCE)
     for step in range(16):
         width = 8 * (step // 8 + 1)  # as zoo.decoding pads: multiples of 8 columns
@@ -165,7 +149,8 @@ def test_cached_decoding_translates_as_rerunning_the_prefix(width):
         lambda m, *args: decoding.beam_search(m, *args, width=width))
     cached = decode(model, SOURCE, START, END, 20)
     assert cached.shape[1] > 8  # random weights rarely say <end>: the cache grew
-    np.testing.assert_array_equal(cached, decode(RerunDecoder(model), SOURCE, START, END, 20))
+    rerun = decode(decoding.WithoutCache(model), SOURCE, START, END, 20)
+    np.testing.assert_array_equal(cached, rerun)
 
 
 def padded_pairs(count=40, longest=12, width=30, seed=0):

@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 from harness import ModelTestCase
 
 import zoo
@@ -56,6 +57,7 @@ class TestCompactCNNMulticlass(ImageClassifierTest):
         return images(), labels()  # classes 0 and 1 of 3
 
 
+@pytest.mark.slow  # builds MobileNetV2 in every test
 class TestMobileNetV2Transfer(ImageClassifierTest):
     model_class = zoo.MobileNetV2Transfer
     init_kwargs = {"image_size": SIZE, "alpha": 0.35, "head_units": 8}
@@ -109,6 +111,7 @@ def test_augmentation_changes_images_in_training_only():
     assert np.abs(augmented - batch).mean() > 1.0
 
 
+@pytest.mark.slow  # builds MobileNetV2
 def test_mobilenet_features_are_frozen_and_fine_tuning_unfreezes_only_the_top():
     model = zoo.MobileNetV2Transfer(image_size=SIZE, alpha=0.35, head_units=8)
     assert len(model.trainable_weights) == 4  # the head's two kernels and biases

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["BUCKET", "beam_search", "greedy"]
+__all__ = ["BUCKET", "WithoutCache", "beam_search", "greedy"]
 
 BUCKET = 8
 
@@ -92,6 +92,23 @@ def beam_search(model, source, start, end, max_length, width=4, length_penalty=0
     normalised[~finished & finished.any(axis=1, keepdims=True)] = -np.inf  # prefer finished
     choice = np.argmax(normalised, axis=1)
     return tokens.reshape(batch, width, -1)[np.arange(batch), choice, 1:]
+
+
+class WithoutCache:
+    """A `zoo.Transformer` decoded the slow way: every step runs the whole prefix through its
+    `decode` and keeps the last position's logits. The reference its cached `decode_step`
+    is tested and timed against (tools/decode_speed.py)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def start_decoding(self, source):
+        memory, source_mask, _ = self.model.encode(source)
+        return {"fixed": {"memory": memory, "source_mask": source_mask}}
+
+    def decode_step(self, state, tokens, step):
+        logits, _ = self.model.decode(tokens, **state["fixed"])
+        return logits[:, step], state
 
 
 def _never_markers(logits, start):

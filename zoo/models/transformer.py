@@ -73,12 +73,10 @@ class MultiHeadAttention(layers.Layer):
         keys, values = self.key_dense(memory), self.value_dense(memory)
         return self._split_heads(keys), self._split_heads(values)
 
-    def call(self, query, memory, mask=None, return_weights=True):
-        return self.attend(query, *self.keys_values(memory), mask, return_weights)
-
-    def attend(self, query, keys, values, mask=None, return_weights=True):
-        """`call` with the memory's `keys_values` given: (B, Lq, d_model) queries ->
-        (output (B, Lq, d_model), weights (B, heads, Lq, Lk) or None)."""
+    def call(self, query, memory=None, mask=None, return_weights=True, keys_values=None):
+        """`memory` (B, Lk, d_model), or its `keys_values` computed before (a decoder's
+        cache, the encoder output's for cross-attention)."""
+        keys, values = self.keys_values(memory) if keys_values is None else keys_values
         q = self._split_heads(self.query_dense(query))
         if return_weights:
             context, weights = scaled_dot_product_attention(
@@ -128,9 +126,8 @@ class _DecoderLayer(layers.Layer):
         self.dropouts = [layers.Dropout(dropout) for _ in range(3)]
 
     def call(self, x, memory, self_mask, cross_mask, training=False):
-        return self._attend_and_transform(
-            x, self.self_attention.keys_values(x), self_mask,
-            self.cross_attention.keys_values(memory), cross_mask, training)
+        return self._attend_and_transform(x, {"memory": x}, self_mask, {"memory": memory},
+                                          cross_mask, training)
 
     def extend(self, x, cache, position, self_mask, cross_keys_values, cross_mask):
         """Cached decoding of one position: x (B, 1, d) at `position`; `cache` the keys and
@@ -140,17 +137,18 @@ class _DecoderLayer(layers.Layer):
         keys, values = self.self_attention.keys_values(x)
         cache = tuple(ops.slice_update(cached, (0, position, 0, 0), new)
                       for cached, new in zip(cache, (keys, values)))
-        x, _ = self._attend_and_transform(x, cache, self_mask, cross_keys_values, cross_mask,
+        x, _ = self._attend_and_transform(x, {"keys_values": cache}, self_mask,
+                                          {"keys_values": cross_keys_values}, cross_mask,
                                           training=False)
         return x, cache
 
-    def _attend_and_transform(self, x, self_keys_values, self_mask, cross_keys_values,
-                              cross_mask, training):
-        attended, self_weights = self.self_attention.attend(x, *self_keys_values, self_mask,
-                                                            return_weights=not training)
+    def _attend_and_transform(self, x, self_memory, self_mask, cross_memory, cross_mask,
+                              training):
+        attended, self_weights = self.self_attention(x, mask=self_mask, **self_memory,
+                                                     return_weights=not training)
         x = self.norms[0](x + self.dropouts[0](attended, training=training))
-        attended, cross_weights = self.cross_attention.attend(x, *cross_keys_values, cross_mask,
-                                                              return_weights=not training)
+        attended, cross_weights = self.cross_attention(x, mask=cross_mask, **cross_memory,
+                                                       return_weights=not training)
         x = self.norms[1](x + self.dropouts[1](attended, training=training))
         x = self.norms[2](x + self.dropouts[2](self.ffn(x), training=training))
         return x, (self_weights, cross_weights)
@@ -193,10 +191,12 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         x = embedding(ids) * math.sqrt(self.d_model) + self._positions(ops.shape(ids)[1])
         return self.embedding_dropout(x, training=training)
 
-    def _positions(self, length):
-        """(1, length, d_model): `sinusoidal_positions` for any length, computed in
-        `keras.ops`, so a sentence longer than any seen in training still has positions."""
-        angles = ops.cast(ops.arange(length), "float32")[:, None] * self.rates[None, :]
+    def _positions(self, length, start=0):
+        """(1, length, d_model): rows start.. of `sinusoidal_positions`, for any length,
+        computed in `keras.ops`, so a sentence longer than any seen in training still has
+        positions."""
+        angles = (ops.cast(ops.arange(start, start + length), "float32")[:, None]
+                  * self.rates[None, :])
         return ops.where(self.even_channels, ops.sin(angles), ops.cos(angles))[None]
 
     def encode(self, source, training=False):
@@ -271,7 +271,7 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
                     ops.pad(c, ((0, 0), (0, missing), (0, 0), (0, 0))) for c in cache)
         token = tokens[:, step : step + 1]
         x = (self.target_embedding(token) * math.sqrt(self.d_model)
-             + self._positions(step + 1)[:, step:])
+             + self._positions(1, start=step))  # one shape at every step: no recompiling
         # Position `step` sees the positions up to it that hold a token, as in `decode`.
         seen = ops.logical_and(ops.arange(columns) <= step, ops.not_equal(tokens, 0))
         self_mask = seen[:, None, None, :]
