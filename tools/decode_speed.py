@@ -38,7 +38,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
 
-    config = json.loads((args.run_dir / "config.json").read_text())
+    config = json.loads((args.run_dir / "config.json").read_text())["settings"]
     translator = Translator.load(args.run_dir)
     if args.data is None:
         pairs = parallel_text.make_synthetic(config["synthetic_pairs"], seed=config["seed"])
