@@ -9,7 +9,8 @@ Each session spreads its tests over the cores (pytest-xdist, at most 4 workers, 
 imports a whole backend): most tests are small fits, subprocess start-ups and, on JAX,
 compilations that leave a second core idle. On a 2-core AMD EPYC without AVX-512
 (2026-12-03) the matrix took about 39 minutes: TensorFlow 12, PyTorch 8, JAX 19; `-m "not
-slow"` on JAX 6.0 (after more tests were marked slow). `--durations=15` lists each session's slowest tests.
+slow"` on JAX 6.0 (after more tests were marked slow). `--durations=15` lists each
+session's slowest tests.
 """
 
 import nox
