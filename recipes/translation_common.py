@@ -60,7 +60,7 @@ class TranslationData:
     train: Pairs
     val: Pairs
     test: Pairs
-    source_vocab: Vocabulary       # or SubwordVocabulary
+    source_vocab: Vocabulary       # a SubwordVocabulary with --tokenizer subword
     target_vocab: Vocabulary
     unknown_rates: dict            # the test split's <unk> rates (of words), source and target
     max_target_tokens: int         # the longest translation decoding may produce

@@ -286,29 +286,25 @@ class Vocabulary:
         return cls(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-class SubwordVocabulary:
+class SubwordVocabulary(Vocabulary):
     """Subword pieces <-> ids: a SentencePiece unigram model (Kudo, 2018) learned from
     cleaned sentences, with `Vocabulary`'s interface, so models, decoding and `Translator`
     take either.
 
     A word the pieces were not trained on is split into pieces they know ("медведю" ->
     "▁медвед" "ю") instead of becoming <unk>: only a character never seen in training is
-    unknown. Ids 0-3 are `<pad>`, `<unk>`, `<start>`, `<end>` as in `Vocabulary`. `decode`
-    joins the pieces back into the cleaned, space-separated words, so BLEU splits a subword
-    model's translations into words exactly as a word model's.
+    unknown. Ids 0-3 are `<pad>`, `<unk>`, `<start>`, `<end>` as in `Vocabulary`; `words`
+    are the pieces. `decode` joins the pieces back into the cleaned, space-separated words,
+    so BLEU splits a subword model's translations into words exactly as a word model's.
     """
-
-    PAD, UNK, START, END = Vocabulary.SPECIAL
 
     def __init__(self, model_proto):
         import sentencepiece
 
         self.model_proto = bytes(model_proto)
         self.processor = sentencepiece.SentencePieceProcessor(model_proto=self.model_proto)
-        self.words = [self.processor.id_to_piece(i) for i in range(len(self))]
-        if tuple(self.words[:4]) != Vocabulary.SPECIAL:
-            raise ValueError(f"a vocabulary starts with {Vocabulary.SPECIAL}, got {self.words[:4]}")
-        self.pad, self.unk, self.start, self.end = range(4)
+        super().__init__([self.processor.id_to_piece(i)
+                          for i in range(self.processor.get_piece_size())])
 
     @classmethod
     def build(cls, sentences, max_size=4000):
@@ -326,14 +322,9 @@ class SubwordVocabulary:
             bos_piece=cls.START, eos_piece=cls.END, num_threads=1, minloglevel=2)
         return cls(model.getvalue())
 
-    def __len__(self):
-        return self.processor.get_piece_size()
-
     def encode(self, sentence, start=False, end=True):
         """"a b" -> [<start>?] piece ids [<end>]."""
         return [self.start] * start + self.processor.encode(sentence) + [self.end] * end
-
-    encode_batch = Vocabulary.encode_batch
 
     def decode(self, ids):
         """Ids -> sentence (words separated by one space): up to the first <end>, without
@@ -356,6 +347,11 @@ class SubwordVocabulary:
     def save(self, path):
         Path(path).write_text(json.dumps({"sentencepiece": base64.b64encode(
             self.model_proto).decode("ascii")}) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path):
+        """The vocabulary the file holds (`load_vocabulary`)."""
+        return load_vocabulary(path)
 
 
 def load_vocabulary(path):

@@ -187,8 +187,10 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
 
     # The forward pass, as in the paper's figure 1 --------------------------------------------
 
-    def _embed(self, ids, embedding, training):
-        x = embedding(ids) * math.sqrt(self.d_model) + self._positions(ops.shape(ids)[1])
+    def _embed(self, ids, embedding, training, start=0):
+        """(B, L) ids at positions start.. -> (B, L, d_model)."""
+        x = (embedding(ids) * math.sqrt(self.d_model)
+             + self._positions(ops.shape(ids)[1], start))
         return self.embedding_dropout(x, training=training)
 
     def _positions(self, length, start=0):
@@ -260,7 +262,7 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         after) -> (logits of the token in column step + 1 (B, vocab), state). Only the token
         in column `step` goes through the decoder: the earlier ones' keys and values are in
         the state's cache (Ott et al., 2019; keras-hub's CachedMultiHeadAttention), so a
-        step costs the same at any length. The same logits as `decode(tokens)[:, step]`."""
+        step no longer reruns the prefix. The same logits as `decode(tokens)[:, step]`."""
         columns = ops.shape(tokens)[1]
         state = dict(state)
         for i in range(self.num_layers):  # room for `columns` positions, zeros after
@@ -269,9 +271,8 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
             if missing > 0:
                 state[f"cache_{i}"] = tuple(
                     ops.pad(c, ((0, 0), (0, missing), (0, 0), (0, 0))) for c in cache)
-        token = tokens[:, step : step + 1]
-        x = (self.target_embedding(token) * math.sqrt(self.d_model)
-             + self._positions(1, start=step))  # one shape at every step: no recompiling
+        # One token at position `step`: the same shapes at every step, so nothing recompiles.
+        x = self._embed(tokens[:, step : step + 1], self.target_embedding, False, start=step)
         # Position `step` sees the positions up to it that hold a token, as in `decode`.
         seen = ops.logical_and(ops.arange(columns) <= step, ops.not_equal(tokens, 0))
         self_mask = seen[:, None, None, :]
