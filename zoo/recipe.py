@@ -11,8 +11,9 @@ A recipe reads like a keras.io example, and this module keeps the bookkeeping ou
 
 Shared flags: `--data PATH` (omitted: the recipe's built-in synthetic data), `--out DIR`,
 `--epochs`, `--batch-size`, `--seed`, `--resume`, `--time-limit` (minutes of training),
-`--data-parallel` (JAX only), `--allocator` (`keep`, the default, calls
-`zoo.keep_freed_memory()`; `system` leaves the C library's defaults).
+`--distribute` (data-parallel on the backend's own engine: `zoo.distribute`), `--allocator`
+(`keep`, the default, calls `zoo.keep_freed_memory()`; `system` leaves the C library's
+defaults).
 
 The run directory holds:
 
@@ -32,19 +33,21 @@ interrupted after training, in its evaluation, resumes there without training ag
 """
 
 import argparse
+import atexit
 import csv
 import json
 import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from zoo import metrics, plots
+from zoo import distribute, metrics, plots
 from zoo.datasets import ImageBatches, default_cache_dir, flowers
 from zoo.memory import keep_freed_memory, peak_memory_mib
 from zoo.models.cnn import CompactCNN
@@ -81,9 +84,10 @@ def make_parser(name, description, *, epochs, batch_size, seed=0):
     shared.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
                         help="stop a fit before its training time (summed epoch times, across "
                              "--resume) would pass this many minutes; default: no limit")
-    shared.add_argument("--data-parallel", action="store_true",
-                        help="JAX only: split each batch over all devices "
-                             "(keras.distribution.DataParallel)")
+    shared.add_argument("--distribute", "--data-parallel", dest="distribute",
+                        action="store_true",
+                        help="train data-parallel over every device and process, on the "
+                             "backend's own engine (see zoo/distribute.py and the README)")
     shared.add_argument("--allocator", choices=("keep", "system"), default="keep",
                         help="'keep' (default): glibc keeps freed memory for the next step "
                              "(zoo.keep_freed_memory, faster on Linux); 'system': the C "
@@ -131,10 +135,12 @@ def add_kid_arguments(parser):
 def start(parser, argv=None):
     """Parse the flags and open the run: the one call at the top of every recipe."""
     config = parser.parse_args(argv)
-    backend = keras.backend.backend()
-    if config.data_parallel and backend != "jax":
-        parser.error(f"--data-parallel is JAX-only: run with KERAS_BACKEND=jax "
-                     f"(the current backend is {backend})")
+    cluster = distribute.setup() if config.distribute else distribute.current()
+    if not cluster.writer:  # process 0 reports and writes the run directory; the others not
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (for the life of the process)
+    if cluster.process_count > 1 and config.time_limit is not None:
+        parser.error("--time-limit with several processes: each would decide alone when to "
+                     "stop, and the others would wait for it forever; give --epochs instead")
     if config.resume:
         if config.out is None:
             parser.error("--resume needs --out DIR, the run directory to continue")
@@ -142,21 +148,19 @@ def start(parser, argv=None):
     else:
         if config.out is None:
             config.out = Path("runs") / f"{config.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
-        if (config.out / "config.json").exists():
+        if cluster.writer and (config.out / "config.json").exists():
             parser.error(f"{config.out} already holds a run: pass --resume to continue it, "
                          f"or choose another --out")
     if config.allocator == "keep":
         keep_freed_memory()
     set_random_seed(config.seed)
-    if config.data_parallel:
-        # Every array in fit() is sharded along the batch axis over the local devices.
-        keras.distribution.set_distribution(
-            keras.distribution.DataParallel(devices=keras.distribution.list_devices())
-        )
-    run = Run(config, Path(config.out))
+    directory = Path(config.out) if cluster.writer else _private_directory(config, cluster)
+    run = Run(config, directory)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()}
     _write_json(run.path("config.json"), {"settings": settings, "environment": run.environment})
     print(f"[{config.recipe}] backend={run.environment['backend']} run directory={run.dir}")
+    if config.distribute:
+        print(f"  distributed: {cluster.describe()}")
     print("  " + json.dumps(settings, sort_keys=True))
     return run
 
@@ -180,6 +184,17 @@ def set_random_seed(seed):
         keras.utils.set_random_seed(seed)
     finally:
         rng_utils.tf = tensorflow
+
+
+def _private_directory(config, cluster):
+    """A run directory for a process that is not the writer: a temporary folder, removed at
+    exit, that starts as a copy of the run being resumed (its training state), so that the
+    process reads what process 0 reads and writes nothing into the run itself."""
+    folder = Path(tempfile.mkdtemp(prefix=f"zoo-process{cluster.process_index}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    if config.resume:
+        shutil.copytree(config.out, folder, dirs_exist_ok=True)
+    return folder
 
 
 class _Unavailable:
@@ -284,8 +299,10 @@ class Run:
         if state.data is not None:  # it orders its epochs itself: Keras would also shuffle
             kwargs["shuffle"] = False  # its batches, with Python's global `random`
         limit = self.config.time_limit
-        try:
-            history = model.fit(x, epochs=epochs, verbose=self.verbose, callbacks=[
+        cluster = distribute.current()  # validation data stay whole: every process
+        try:  # measures all of them, so the numbers are those of one process
+            history = model.fit(cluster.shard(x), epochs=epochs, verbose=self.verbose, callbacks=[
+                *cluster.callbacks(),  # first: the loggers after it see averaged metrics
                 EpochClock(None if limit is None else limit * 60,
                            already=self.training_seconds()),
                 # before CSVLogger, which logs what they add (epoch_seconds, kid); None: left out
@@ -653,7 +670,7 @@ def train_flower_classifier(data, train, val, *, epochs, batch_size=32, learning
                   verbose=0)
     else:
         run.fit(model, train_batches, validation_data=val_batches, epochs=epochs)
-    predicted = np.argmax(model.predict(val_batches, verbose=0), axis=1)
+    predicted = np.argmax(distribute.predict(model, val_batches), axis=1)
     return model, float(np.mean(predicted == data.labels[val]))
 
 

@@ -35,6 +35,8 @@ from typing import NamedTuple
 
 import keras
 
+from zoo import distribute
+
 __all__ = ["GradientStep", "GradientStepModel", "OptimizerGroup"]
 
 
@@ -152,7 +154,10 @@ class GradientStepModel(keras.Model):
 
                 with tf.GradientTape() as tape:
                     loss, reported = step.loss_fn(data, training=True)
-                gradients = tape.gradient(loss, variables)
+                    # Under tf.distribute the optimizer sums the replicas' gradients: each
+                    # replica's share of the global batch's mean loss is 1/replicas of its own.
+                    share = loss / distribute.replicas_in_sync()
+                gradients = tape.gradient(share, variables)
                 step.optimizer.apply(gradients, variables)
             elif backend == "torch":
                 import torch

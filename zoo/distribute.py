@@ -1,0 +1,326 @@
+"""Data-parallel training past one device, on each backend's own distribution engine.
+
+`--distribute` on any recipe calls `setup()` before a model is built. What it sets up depends
+on the backend and on the launcher's standard environment variables:
+
+- JAX: one process, `keras.distribution.DataParallel` over its devices; several processes
+  (hosts), `keras.distribution.initialize()` first (its `KERAS_DISTRIBUTION_JOB_ADDRESSES`,
+  `KERAS_DISTRIBUTION_NUM_PROCESSES` and `KERAS_DISTRIBUTION_PROCESS_ID`, so any launcher
+  works), then `DataParallel` over every device of every process.
+- TensorFlow: one process, `tf.distribute.MirroredStrategy` over the GPUs, else the logical
+  CPUs; with `TF_CONFIG` (several workers), `tf.distribute.MultiWorkerMirroredStrategy`.
+- PyTorch: under `torchrun` (its `RANK`, `WORLD_SIZE`, `MASTER_ADDR`), `torch.distributed`
+  with gloo on CPU and NCCL on GPU, one device per process; a single process trains on one
+  device (Keras has no single-process data parallelism on torch).
+
+A global batch of `--batch-size` rows is split between the processes: on JAX and PyTorch
+each process feeds its own rows of every batch (`Cluster.shard`); TensorFlow's strategy
+shards the batches itself. The loss is a mean over the global batch in every engine: JAX
+computes one program over the global arrays; TensorFlow's optimizers sum the replicas'
+gradients of losses scaled by 1/replicas; on PyTorch every trainable tensor averages its
+gradient over the processes with `torch.distributed.all_reduce` in the backward pass, as
+DistributedDataParallel does (Keras' `fit` cannot use DDP itself: it calls the model, not a
+wrapper). Initial weights agree (same seed; PyTorch also broadcasts process 0's at the start
+of every fit, a resumed one too). Random streams that must differ per shard (noise,
+dropout, augmentation) do on JAX (one random draw over the global batch) and PyTorch (each
+process's seed generators are offset by its rank); TensorFlow's replicas share their seed
+generators' state, so their shards see the same random draws.
+
+Only process 0 writes the run directory (`Cluster.writer`); `zoo.recipe` gives the others a
+private temporary directory and silences their output.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+__all__ = ["Cluster", "ShardedBatches", "current", "predict", "setup"]
+
+
+@dataclass
+class Cluster:
+    """Where this process stands in a data-parallel run.
+
+    engine: what distributes the training ("single process" when nothing does);
+    process_index, process_count: this process and how many there are;
+    devices: the devices over which each global batch is split, in all processes.
+    """
+
+    engine: str = "single process"
+    process_index: int = 0
+    process_count: int = 1
+    devices: int = 1
+
+    @property
+    def writer(self):
+        """True in the one process that writes the run directory (process 0)."""
+        return self.process_index == 0
+
+    def shard(self, batches):
+        """This process's part of every batch of `batches` (a `keras.utils.PyDataset`), where
+        the engine expects each process to feed its own rows (JAX, PyTorch); else `batches`."""
+        if self.process_count == 1 or keras.backend.backend() == "tensorflow":
+            return batches
+        if not isinstance(batches, keras.utils.PyDataset):
+            raise TypeError("a distributed fit takes its data as a keras.utils.PyDataset "
+                            f"(zoo.datasets' batches), got {type(batches).__name__}")
+        return ShardedBatches(batches, self.process_index, self.process_count)
+
+    def callbacks(self):
+        """What a fit needs besides the engine's own machinery (PyTorch's gradient
+        averaging); empty elsewhere."""
+        if keras.backend.backend() == "torch" and self.process_count > 1:
+            return [_TorchDataParallel(self.process_index, self.process_count)]
+        return []
+
+    def describe(self):
+        return (f"{self.engine}: process {self.process_index} of {self.process_count}, "
+                f"{self.devices} device(s) in all")
+
+
+_cluster = Cluster()
+
+
+def current():
+    """The `Cluster` that `setup()` made, or a single process when it was not called."""
+    return _cluster
+
+
+def setup():
+    """Start this backend's distribution engine (see the module docstring); -> `Cluster`.
+
+    Call it once, before any model is built (`zoo.recipe.start` does for `--distribute`).
+    """
+    global _cluster
+    backend = keras.backend.backend()
+    _cluster = {"jax": _setup_jax, "tensorflow": _setup_tensorflow,
+                "torch": _setup_torch}[backend]()
+    return _cluster
+
+
+def predict(model, batches):
+    """`model.predict(batches)` that also works in a multi-process JAX run, where Keras'
+    `predict` shards its input over the processes and can not gather the output: there
+    each process calls the model on every batch itself (the weights are replicated)."""
+    if keras.backend.backend() != "jax" or _cluster.process_count == 1:
+        return model.predict(batches, verbose=0)
+    outputs = []
+    for index in range(len(batches)):
+        batch = batches[index]
+        inputs = batch[0] if isinstance(batch, tuple) else batch
+        outputs.append(keras.ops.convert_to_numpy(model(inputs, training=False)))
+    return np.concatenate(outputs)
+
+
+class ShardedBatches(keras.utils.PyDataset):
+    """Rows `[i * n / count, (i + 1) * n / count)` of every batch of `batches`, for process
+    `i` of `count`; a batch whose size `n` does not divide by `count` loses its last rows
+    (`n % count`), so that every process's shard has the same size.
+
+    It passes `set_epoch` and `on_epoch_end` on to `batches` (a `zoo.datasets.EpochBatches`
+    orders each epoch by the seed and the epoch, so every process draws the same order).
+    """
+
+    def __init__(self, batches, index, count):
+        super().__init__()
+        self.batches, self.index, self.count = batches, index, count
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, position):
+        return keras.tree.map_structure(self._rows, self.batches[position])
+
+    def _rows(self, array):
+        size = len(array) // self.count
+        return array[self.index * size : (self.index + 1) * size]
+
+    def set_epoch(self, epoch):
+        self.batches.set_epoch(epoch)
+
+    def on_epoch_end(self):
+        self.batches.on_epoch_end()
+
+
+# JAX ---------------------------------------------------------------------------------------
+
+
+def _setup_jax():
+    processes = int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1"))
+    if processes > 1:
+        keras.distribution.initialize()  # reads the KERAS_DISTRIBUTION_* variables
+    import jax
+
+    devices = keras.distribution.list_devices()
+    # Several processes: each one's batches are already its own shard (Cluster.shard).
+    keras.distribution.set_distribution(keras.distribution.DataParallel(
+        devices=devices, auto_shard_dataset=jax.process_count() == 1))
+    return Cluster("keras.distribution.DataParallel", jax.process_index(),
+                   jax.process_count(), len(devices))
+
+
+# TensorFlow --------------------------------------------------------------------------------
+
+
+def _setup_tensorflow():
+    import tensorflow as tf
+
+    if "TF_CONFIG" in os.environ:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        _mend_keras_multi_worker()
+        config = json.loads(os.environ["TF_CONFIG"])
+        chiefs = len(config["cluster"].get("chief", []))  # a chief, if any, is process 0
+        count = chiefs + len(config["cluster"].get("worker", []))
+        task = config.get("task", {})
+        index = task.get("index", 0) + chiefs if task.get("type") == "worker" else 0
+    else:
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        strategy = tf.distribute.MirroredStrategy([device.name for device in devices])
+        index, count = 0, 1
+    # The strategy's scope for the whole process: every model built and compiled, wherever,
+    # is the strategy's, as `with strategy.scope():` around all of it would make it.
+    tf.distribute.experimental_set_strategy(strategy)
+    return Cluster(type(strategy).__name__, index, count, strategy.num_replicas_in_sync)
+
+
+def _mend_keras_multi_worker():
+    """Two faults of Keras 3's TensorFlow trainer under `MultiWorkerMirroredStrategy`
+    (keras-team/keras#20585, tensorflow/tensorflow#72388), mended where they are:
+
+    - before the first step, `fit` averages the first batch over the replicas (to build the
+      model from its shapes) with a collective that can not take eager input;
+      one replica's batch has the same shapes;
+    - the per-step logs (scalars) are averaged over the replicas along an axis 0 they do not
+      have; averaged as a whole they give the mean Keras means.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer
+
+    if getattr(trainer, "_zoo_mended", False):
+        return
+
+    def first_replica(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return tf.distribute.get_strategy().experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = keras.tree.map_structure(first_replica, next(batches))
+                break
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    keras_reduce = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(
+                strategy):
+            return keras.tree.map_structure(
+                lambda v: strategy.reduce("MEAN", v, axis=None)
+                if trainer._is_per_replica_instance(v) else v, values)
+        return keras_reduce(values, strategy, reduction)
+
+    trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    trainer.reduce_per_replica = reduce_per_replica
+    trainer._zoo_mended = True
+
+
+def replicas_in_sync():
+    """How many replicas a TensorFlow step runs on (their gradients are summed), else 1."""
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+# PyTorch -----------------------------------------------------------------------------------
+
+
+def _setup_torch():
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        return Cluster("single process (PyTorch: launch with torchrun for more)")
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return Cluster(f"torch.distributed ({dist.get_backend()})", dist.get_rank(),
+                   dist.get_world_size(), dist.get_world_size())
+
+
+class _TorchDataParallel(keras.callbacks.Callback):
+    """What DistributedDataParallel does, for a Keras model under `fit`.
+
+    Before the first step (after every `on_train_begin`, so after a resumed state is
+    loaded), process 0's variables (weights, optimizer state) go to every process, each
+    trainable tensor gets a hook that averages its gradient over the processes in every
+    backward pass, and each process's seed generators are offset by its rank, so that noise
+    and dropout differ per shard (process 0 keeps the stream one process would draw). At
+    every epoch's end the logged metrics, each process's over its own shard, are averaged,
+    so that the history is that of the global batches (put it before the loggers).
+    """
+
+    def __init__(self, rank, world_size):
+        super().__init__()
+        self.rank, self.world_size = rank, world_size
+
+    def on_train_begin(self, logs=None):
+        self.started = False
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if not self.started:
+            self._start()
+            self.started = True
+
+    def _start(self):
+        import torch
+        import torch.distributed as dist
+
+        variables = list(self.model.variables)
+        if self.model.optimizer is not None:
+            variables += list(self.model.optimizer.variables)
+        with torch.no_grad():
+            for variable in variables:
+                dist.broadcast(variable.value.data, src=0)
+            for variable in self.model.variables:
+                if variable.path.endswith("seed_generator_state"):
+                    variable.value.data[0] += 7919 * self.rank
+        hooked = self.model.__dict__.setdefault("_zoo_averaged_gradients", set())
+        for variable in self.model.trainable_variables:
+            if id(variable.value) not in hooked:
+                variable.value.register_hook(self._average)
+                hooked.add(id(variable.value))
+
+    def _average(self, gradient):
+        import torch.distributed as dist
+
+        gradient = gradient.clone()
+        dist.all_reduce(gradient)
+        return gradient / self.world_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        import torch
+        import torch.distributed as dist
+
+        names = sorted(name for name, value in (logs or {}).items() if _is_number(value))
+        if names:
+            values = torch.tensor([float(logs[name]) for name in names], dtype=torch.float64)
+            dist.all_reduce(values)
+            logs.update(zip(names, (values / self.world_size).tolist()))
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
