@@ -99,7 +99,7 @@ run.finish(
     final={name: values[-1] for name, values in history.items() if name != "epoch_seconds"}
     | checkerboard
     | {"train_minutes": round(run.training_seconds() / 60, 2),
-       "steps": int(model.d_optimizer.iterations)},
+       "steps": int(keras.ops.convert_to_numpy(model.d_optimizer.iterations))},
     report="![samples](samples.gif)\n\nThe checkerboard share is the part of the images' "
            "spectral power at periods of 2 and 4 pixels (`zoo.metrics.checkerboard_share`): "
            f"{checkerboard['checkerboard_share']:.2e} for the samples, "

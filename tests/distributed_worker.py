@@ -3,7 +3,13 @@ regression fitted through `zoo.recipe`, so the weights of a two-process run can 
 with those of one process on the same global batches.
 
     python tests/distributed_worker.py --out DIR [--distribute] [--resume] [--epochs N]
+
+`KILL_AT_EPOCH=K` in the environment ends the process abruptly as epoch K (1-based) begins,
+as a job killed then would be, so that `--resume` has a run to continue. (An environment
+variable, not a flag: a resumed run takes the flags of the run it continues.)
 """
+
+import os
 
 import numpy as np
 
@@ -23,5 +29,13 @@ batches = ImageBatches(features, targets, run.config.batch_size, shuffle=True,
                        seed=run.config.seed)
 model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
 model.compile(keras.optimizers.Adam(0.05), "mse")
-run.fit(model, batches, epochs=run.config.epochs)
+
+
+class Kill(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if str(epoch + 1) == os.environ.get("KILL_AT_EPOCH"):
+            os._exit(3)
+
+
+run.fit(model, batches, epochs=run.config.epochs, callbacks=[Kill()])
 run.finish(model, final={"loss": float(model.evaluate(features, targets[:, None], verbose=0))})

@@ -232,38 +232,6 @@ def test_recipes_keep_freed_memory_unless_told_system(tmp_path, monkeypatch, fla
     assert settings["allocator"] == ("keep" if kept else "system")
 
 
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="the flag works on JAX")
-def test_data_parallel_says_it_is_jax_only(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        start(["--out", str(tmp_path / "run"), "--data-parallel"])
-    assert "--data-parallel is JAX-only" in capsys.readouterr().err
-
-
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="DataParallel is JAX-only")
-def test_data_parallel_fits_over_two_host_devices(tmp_path):
-    script = textwrap.dedent(f"""
-        import jax, keras, numpy as np
-        from zoo import recipe
-        parser = recipe.make_parser("tiny", "", epochs=2, batch_size=16)
-        run = recipe.start(parser, ["--out", {str(tmp_path / "run")!r}, "--data-parallel"])
-        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-        model.compile("sgd", "mse")
-        x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
-        history = model.fit(x, x[:, :1], epochs=2, batch_size=16, verbose=0)
-        kernel = model.layers[0].kernel.value
-        print("devices", len(jax.devices()), "kernel on", len(kernel.sharding.device_set))
-        print("loss", history.history["loss"])
-    """)
-    env = dict(os.environ, KERAS_BACKEND="jax",
-               XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "devices 2 kernel on 2" in result.stdout  # weights replicated over both devices
-    losses = json.loads(result.stdout.split("loss", 1)[1].strip())
-    assert losses[1] < losses[0]
-
-
 def test_kid_log_gives_spread_and_floor_and_measures_the_epoch_a_time_limit_ends():
     from zoo import metrics
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from zoo.datasets.images import DataError, decode_images, default_cache_dir
+from zoo.datasets.images import DataError, decode_images, default_cache_dir, draw_once
 
 __all__ = ["CLASS_NAMES", "LabelledImages", "Split", "load", "make_synthetic", "split"]
 
@@ -220,17 +220,15 @@ def make_synthetic(folder=None, count=1200, size=96, seed=0):
     vary, so a model has to learn shapes rather than a colour or a pixel.
     """
     folder = Path(folder or default_cache_dir() / "synthetic" / f"cats_vs_dogs-{count}")
-    done = folder.with_name(folder.name + ".complete")  # outside, so it is not a stray file
-    if done.exists():
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for index in range(count):
-        label = index % 2
-        image = _draw_animal(rng, size, CLASS_NAMES[label])
-        image.save(folder / f"{CLASS_NAMES[label]}.{index // 2}.jpg", quality=90)
-    done.write_text(f"{count} images, {size}px, seed {seed}\n")
-    return folder
+
+    def draw(into):
+        rng = np.random.default_rng(seed)
+        for index in range(count):
+            label = index % 2
+            image = _draw_animal(rng, size, CLASS_NAMES[label])
+            image.save(into / f"{CLASS_NAMES[label]}.{index // 2}.jpg", quality=90)
+
+    return draw_once(folder, draw, f"{count} images, {size}px, seed {seed}\n")
 
 
 def _draw_animal(rng, size, kind):

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from zoo.datasets.images import DataError, decode_images, default_cache_dir
+from zoo.datasets.images import DataError, decode_images, default_cache_dir, draw_once
 
 __all__ = ["CLASS_NAMES", "Flowers", "load", "make_synthetic",
            "split", "split_indices"]
@@ -118,19 +118,18 @@ def make_synthetic(folder=None, count=800, size=64, seed=0):
     centre disc, the petal count giving the class; centre, size, hue and angle vary.
     """
     folder = Path(folder or default_cache_dir() / "synthetic" / f"flowers-{count}")
-    done = folder.with_name(folder.name + ".complete")
-    if done.exists():
-        return folder
-    rng = np.random.default_rng(seed)
-    petal_counts = (5, 6, 7, 8)
-    for index in range(count):
-        petals = petal_counts[index % len(petal_counts)]
-        target = folder / f"petals_{petals}"
-        target.mkdir(parents=True, exist_ok=True)
-        _draw_flower(rng, size * 2, petals).resize((size, size), Image.Resampling.LANCZOS).save(
-            target / f"flower_{index:05d}.png")
-    done.write_text(f"{count} images, {size}px, seed {seed}\n")
-    return folder
+
+    def draw(into):
+        rng = np.random.default_rng(seed)
+        petal_counts = (5, 6, 7, 8)
+        for index in range(count):
+            petals = petal_counts[index % len(petal_counts)]
+            target = into / f"petals_{petals}"
+            target.mkdir(exist_ok=True)
+            _draw_flower(rng, size * 2, petals).resize(
+                (size, size), Image.Resampling.LANCZOS).save(target / f"flower_{index:05d}.png")
+
+    return draw_once(folder, draw, f"{count} images, {size}px, seed {seed}\n")
 
 
 def _draw_flower(rng, size, petals):

@@ -12,13 +12,14 @@ import hashlib
 import io
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["DataError", "DecodedImages", "decode_images", "default_cache_dir"]
+__all__ = ["DataError", "DecodedImages", "decode_images", "default_cache_dir", "draw_once"]
 
 
 class DataError(ValueError):
@@ -159,3 +160,33 @@ def _decode_one(read, size, crop_square=False):
         return None, f"not a decodable image: {error}"
     except Exception as error:  # noqa: BLE001  any other failure of PIL skips this one file
         return None, f"not a decodable image ({type(error).__name__}): {error}"
+
+
+def draw_once(folder, draw, note):
+    """Make the synthetic data set `folder` by `draw(empty folder)` unless it exists; -> folder.
+
+    Drawn into a folder of this process's own and renamed into place, then marked complete
+    by a `<folder>.complete` file beside it (not in it, where a loader would see a stray
+    file) holding `note`. So the processes of a distributed run, which all draw the same set
+    at once, never read a half-drawn folder: the first rename wins, the others' copies go. A
+    folder left by an interrupted draw of an older zoo (without the marker, fewer files) is
+    replaced.
+    """
+    folder = Path(folder)
+    done = folder.with_name(folder.name + ".complete")
+    if done.exists():
+        return folder
+    own = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
+    shutil.rmtree(own, ignore_errors=True)
+    own.mkdir(parents=True)
+    draw(own)
+    try:
+        own.rename(folder)
+    except OSError:  # there already: another process's draw, or an interrupted old one
+        if sum(1 for _ in folder.rglob("*")) < sum(1 for _ in own.rglob("*")):
+            shutil.rmtree(folder)
+            own.rename(folder)
+        else:
+            shutil.rmtree(own)
+    done.write_text(note)
+    return folder
