@@ -3,7 +3,6 @@ in one process where the backend can make them, against one process on the same 
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,48 +15,20 @@ import pytest
 import zoo  # noqa: F401  (registers the DCGAN, so load_model can rebuild it)
 
 ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import launch_local  # noqa: E402
+
 WORKER = ROOT / "tests" / "distributed_worker.py"
 BACKEND = keras.backend.backend()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def launch(tmp_path, command, processes=2, **variables):
-    """Run `python *command` as `processes` processes of one distributed run, started the way
-    this backend's engine expects, with the environment `variables` besides;
-    -> [(returncode, stdout, stderr)] per process (PyTorch: one entry, torchrun's)."""
+def launch(tmp_path, command, **variables):
+    """Two processes of one distributed run (tools/launch_local.py), with the environment
+    `variables` besides; -> [(returncode, stdout, stderr)] per process (PyTorch: torchrun's)."""
+    (tmp_path / "tmp").mkdir(exist_ok=True)
     env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path),
            "TMPDIR": str(tmp_path / "tmp"), **variables}
-    (tmp_path / "tmp").mkdir(exist_ok=True)
-    if BACKEND == "torch":
-        result = subprocess.run(
-            [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={processes}",
-             "--master-addr=127.0.0.1", f"--master-port={free_port()}", *map(str, command)],
-            env=env, capture_output=True, text=True, timeout=600)
-        return [(result.returncode, result.stdout, result.stderr)]
-    ports = [free_port() for _ in range(processes)]
-    running = []
-    for index in range(processes):
-        if BACKEND == "jax":
-            own = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{ports[0]}",
-                   "KERAS_DISTRIBUTION_NUM_PROCESSES": str(processes),
-                   "KERAS_DISTRIBUTION_PROCESS_ID": str(index)}
-        else:
-            own = {"TF_CONFIG": json.dumps({
-                "cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
-                "task": {"type": "worker", "index": index}})}
-        running.append(subprocess.Popen([sys.executable, *map(str, command)],
-                                        env={**env, **own}, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True))
-    results = []
-    for process in running:
-        stdout, stderr = process.communicate(timeout=600)
-        results.append((process.returncode, stdout, stderr))
-    return results
+    return launch_local.launch(command, processes=2, env=env, timeout=600)
 
 
 def one_process(tmp_path, *args):
