@@ -24,7 +24,7 @@ import zoo  # before Keras: it starts the backend without TensorFlow's start-up 
 import keras
 import numpy as np
 
-from zoo import plots, recipe
+from zoo import distribute, plots, recipe
 from zoo.datasets import DataError, ImageBatches, cats_vs_dogs
 
 # Setup -------------------------------------------------------------------------------------
@@ -112,8 +112,9 @@ def train_transfer(stage):
         inputs = keras.Input((image_size, image_size, 3))
         extractor = keras.Model(inputs, model.features(inputs))
         print("computing MobileNetV2 features once for the frozen stage")
-        train_features = extractor.predict(batches(split.train, 64), verbose=run.verbose)
-        val_features = extractor.predict(val_batches, verbose=run.verbose)
+        train_features = distribute.predict(extractor, batches(split.train, 64),
+                                            verbose=run.verbose)
+        val_features = distribute.predict(extractor, val_batches, verbose=run.verbose)
         np.savez(features_file, train=train_features, val=val_features)
     model.head.compile(keras.optimizers.Adam(config.learning_rate), "binary_crossentropy",
                        metrics=["accuracy"])
@@ -131,7 +132,7 @@ def train_transfer(stage):
 
 # Evaluate ----------------------------------------------------------------------------------
 def evaluate(stage, model, title):
-    probabilities = model.predict(val_batches, verbose=0).reshape(-1)
+    probabilities = distribute.predict(model, val_batches).reshape(-1)
     predicted = (probabilities >= 0.5).astype(int)
     confusion = {f"true {names[t]}": {f"predicted {names[p]}": int(np.sum(
         (y_val == t) & (predicted == p))) for p in (0, 1)} for t in (0, 1)}

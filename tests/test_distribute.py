@@ -47,8 +47,8 @@ def assert_finished(results):
 def trained(out):
     """(the loss per epoch, the final weights) of a worker's run directory."""
     metrics = json.loads((out / "metrics.json").read_text())
-    model = keras.saving.load_model(out / "model.keras")
-    return metrics["history"]["loss"], [np.asarray(w) for w in model.get_weights()]
+    with np.load(out / "weights.npz") as weights:
+        return metrics["history"]["loss"], [weights[name] for name in weights.files]
 
 
 def assert_same_training(a, b):
@@ -81,6 +81,14 @@ def test_two_processes_train_the_weights_of_one_and_resume_exactly(tmp_path):
 
 
 @pytest.mark.slow
+def test_two_processes_train_the_weights_of_one_through_zoos_own_training_step(tmp_path):
+    one_process(tmp_path, "--out", tmp_path / "one", "--custom-step")
+    assert_finished(launch(tmp_path, [WORKER, "--out", tmp_path / "two", "--custom-step",
+                                      "--distribute"]))
+    assert_same_training(tmp_path / "one", tmp_path / "two")
+
+
+@pytest.mark.slow
 def test_gan_recipe_trains_on_two_processes_and_its_model_reloads(tmp_path):
     out = tmp_path / "gan"
     results = launch(tmp_path, [ROOT / "recipes" / "gan.py", "--synthetic-images", 40,
@@ -92,6 +100,18 @@ def test_gan_recipe_trains_on_two_processes_and_its_model_reloads(tmp_path):
     assert (out / "samples" / "epoch_002.png").stat().st_size > 0
     reloaded = keras.saving.load_model(out / "model.keras")
     assert reloaded.sample(2, seed=0).shape == (2, 16, 16, 3)
+
+
+@pytest.mark.slow
+def test_transformer_recipe_trains_and_translates_on_two_processes(tmp_path):
+    out = tmp_path / "transformer"
+    assert_finished(launch(tmp_path, [
+        ROOT / "recipes" / "transformer.py", "--num-layers", 1, "--d-model", 16,
+        "--num-heads", 2, "--ffn-dim", 32, "--epochs", 1, "--synthetic-pairs", 60,
+        "--batch-size", 16, "--beam-width", 2, "--out", out, "--distribute"]))
+    final = json.loads((out / "metrics.json").read_text())["final"]
+    assert 0 <= final["corpus_bleu"] <= 1 and 0 <= final["token_accuracy"] <= 1
+    assert (out / "translations.md").stat().st_size > 0
 
 
 @pytest.mark.slow

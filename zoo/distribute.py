@@ -101,12 +101,13 @@ def setup():
     return _cluster
 
 
-def predict(model, batches):
-    """`model.predict(batches)` that also works in a multi-process JAX run, where Keras'
-    `predict` shards its input over the processes and can not gather the output: there
-    each process calls the model on every batch itself (the weights are replicated)."""
+def predict(model, batches, verbose=0):
+    """`model.predict(batches, verbose=verbose)` that also works in a multi-process JAX run,
+    where Keras' `predict` shards its input over the processes and can not gather the
+    output: there each process calls the model on every batch itself (the weights are
+    replicated)."""
     if keras.backend.backend() != "jax" or _cluster.process_count == 1:
-        return model.predict(batches, verbose=0)
+        return model.predict(batches, verbose=verbose)
     outputs = []
     for index in range(len(batches)):
         batch = batches[index]
