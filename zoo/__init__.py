@@ -16,7 +16,8 @@ The public API is what this module exports, plus the submodules named below:
 Submodules: `zoo.attention` (attention functions), `zoo.decoding` (greedy and beam search),
 `zoo.metrics` (KID, BLEU), `zoo.datasets` (data loading, one module per family),
 `zoo.plots` (curves, heat maps, image grids), `zoo.translation` (a model and its
-vocabularies as a `Translator`), `zoo.recipe` (what the scripts in recipes/ share).
+vocabularies as a `Translator`), `zoo.recipe` (what the scripts in recipes/ share),
+`zoo.distribute` (data-parallel training on each backend's engine: `--distribute`).
 """
 
 from zoo import _startup
@@ -24,7 +25,7 @@ from zoo import _startup
 _startup.import_keras_quietly()  # first: see zoo/_startup.py (ZOO_VERBOSE=1 to opt out)
 
 # isort: split
-from zoo import attention, decoding, metrics
+from zoo import attention, decoding, distribute, metrics
 from zoo.memory import keep_freed_memory
 from zoo.models.cnn import CompactCNN, SmallCNN, augmentation
 from zoo.models.dcgan import DCGAN
@@ -58,6 +59,7 @@ __all__ = [
     "attention",
     "augmentation",
     "decoding",
+    "distribute",
     "keep_freed_memory",
     "datasets",
     "metrics",
