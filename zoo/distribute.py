@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-__all__ = ["Cluster", "ShardedBatches", "current", "predict", "setup"]
+__all__ = ["Cluster", "ShardedBatches", "current", "predict", "replicas_in_sync", "setup"]
 
 
 @dataclass
