@@ -9,9 +9,8 @@ Each session spreads its tests over the cores (pytest-xdist, at most 4 workers, 
 imports a whole backend): most tests are small fits, subprocess start-ups and, on JAX,
 compilations that leave a second core idle. On a 2-core AMD EPYC without AVX-512
 (2026-12-03 evening, with the two-process tests) the matrix took about 47 minutes:
-TensorFlow 13.5, PyTorch 13.6 (beside a GAN run), JAX 20.0; `-m "not slow"` on JAX 6.0
-(that morning, after more tests were marked slow). `--durations=15` lists each session's
-slowest tests.
+TensorFlow 13.5, PyTorch 13.6 (beside a GAN run), JAX 20.0; `-m "not slow"` on JAX 5.6
+(276 tests). `--durations=15` lists each session's slowest tests.
 """
 
 import nox
