@@ -3,7 +3,7 @@ engine expects (what a cluster's launcher does across hosts):
 
 - JAX: one process per `KERAS_DISTRIBUTION_PROCESS_ID`, with the coordinator on 127.0.0.1;
 - TensorFlow: one process per worker of a `TF_CONFIG` listing localhost ports;
-- PyTorch: `torchrun --nproc-per-node N` (gloo on CPU).
+- PyTorch: `torchrun --standalone --nproc-per-node N` (gloo on CPU).
 
     KERAS_BACKEND=jax python tools/launch_local.py --processes 2 \
         recipes/gan.py --distribute --epochs 5
@@ -39,8 +39,8 @@ def launch(command, processes=2, env=None, capture=True, timeout=None):
     output = subprocess.PIPE if capture else None
     if env.get("KERAS_BACKEND", "tensorflow") == "torch":
         result = subprocess.run(
-            [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={processes}",
-             "--master-addr=127.0.0.1", f"--master-port={free_port()}", *command],
+            [sys.executable, "-m", "torch.distributed.run", "--standalone",  # its own port
+             f"--nproc-per-node={processes}", *command],
             env=env, stdout=output, stderr=output, text=True, timeout=timeout)
         return [(result.returncode, result.stdout, result.stderr)]
     ports = [free_port() for _ in range(processes)]

@@ -192,8 +192,9 @@ def _private_directory(config, cluster):
     process reads what process 0 reads and writes nothing into the run itself."""
     folder = Path(tempfile.mkdtemp(prefix=f"zoo-process{cluster.process_index}-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    if config.resume:
-        shutil.copytree(config.out, folder, dirs_exist_ok=True)
+    if config.resume:  # not the files process 0 is writing now (written beside, renamed)
+        shutil.copytree(config.out, folder, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.partial", "*.partial.*"))
     return folder
 
 
