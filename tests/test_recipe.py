@@ -288,6 +288,24 @@ def test_a_recipe_start_is_quiet_and_loads_tensorflow_only_on_its_backend(tmp_pa
     assert done.stdout.strip() == str(keras.backend.backend() == "tensorflow")
 
 
+def test_saving_a_model_on_any_backend_is_quiet(tmp_path):
+    """On JAX and PyTorch, Keras' saving imports TensorFlow (when installed) on first use:
+    its start-up lines are filtered then too."""
+    script = textwrap.dedent("""
+        import zoo
+        import keras
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.save("model.keras")
+        keras.saving.load_model("model.keras")
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_VERBOSE")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert (tmp_path / "model.keras").stat().st_size > 0
+
+
 def test_the_quiet_start_keeps_lines_that_are_not_start_up_noise(tmp_path, monkeypatch, capfd):
     (tmp_path / "noisy_module.py").write_text(textwrap.dedent("""
         import os

@@ -8,7 +8,9 @@ before anything else, so a script that imports zoo before Keras starts quietly:
 
 - `TF_CPP_MIN_LOG_LEVEL` defaults to 3 (a value already set is kept);
 - the backend's import runs with the process' stderr captured, and every captured line that
-  is not one of those known start-up messages is written out again (a real error shows).
+  is not one of those known start-up messages is written out again (a real error shows);
+- on JAX and PyTorch, Keras imports TensorFlow later if it is installed, on first use
+  (saving a model asks whether it is there): that import is filtered the same way.
 
 `ZOO_VERBOSE=1` in the environment leaves both alone and shows every line.
 """
@@ -46,15 +48,33 @@ def import_keras_quietly():
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _import_filtering_stderr("keras")
+    if "tensorflow" not in sys.modules:
+        _filter_keras_lazy_tensorflow_import()
+
+
+def _filter_keras_lazy_tensorflow_import():
+    from keras.src.utils import module_utils
+
+    lazy_tensorflow = module_utils.tensorflow
+    keras_initialize = lazy_tensorflow.initialize
+
+    def initialize():
+        _call_filtering_stderr(keras_initialize)
+
+    lazy_tensorflow.initialize = initialize
 
 
 def _import_filtering_stderr(module):
+    _call_filtering_stderr(importlib.import_module, module)
+
+
+def _call_filtering_stderr(function, *args):
     sys.stderr.flush()
     saved_stderr = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            importlib.import_module(module)
+            function(*args)
         finally:
             sys.stderr.flush()
             os.dup2(saved_stderr, 2)
