@@ -4,13 +4,17 @@ with those of one process on the same global batches. It writes weights.npz besi
 other files.
 
     python tests/distributed_worker.py --out DIR [--distribute] [--resume] [--epochs N]
-        [--custom-step]
+        [--custom-step] [--twins]
 
 `--custom-step` trains through zoo's own `GradientStepModel` (the VAE's and the DCGAN's
-step) instead of Keras' `fit` step. `KILL_AT_EPOCH=K` in the environment ends the process
-abruptly as epoch K (1-based) begins, as a job killed then would be, so that `--resume` has
-a run to continue. (An environment variable, not a flag: a resumed run takes the flags of
-the run it continues.)
+step) instead of Keras' `fit` step. `--twins` puts dropout in the network and trains on one
+batch of four rows repeated to `--batch-size` rows, so that with a batch of 8 on two
+processes both shards hold the same four rows: if the shards drew the same dropout masks,
+the run would train the weights of one process on the batch of four.
+
+`KILL_AT_EPOCH=K` in the environment ends the process abruptly as epoch K (1-based) begins,
+as a job killed then would be, so that `--resume` has a run to continue. (An environment
+variable, not a flag: a resumed run takes the flags of the run it continues.)
 """
 
 import os
@@ -28,6 +32,7 @@ from zoo.models.train_step import GradientStep, GradientStepModel
 
 parser = recipe.make_parser("distributed-test", __doc__, epochs=2, batch_size=8)
 parser.add_argument("--custom-step", action="store_true")
+parser.add_argument("--twins", action="store_true")
 run = recipe.start(parser)  # before any model: it sets up the distribution engine
 
 
@@ -54,9 +59,14 @@ class Regression(GradientStepModel):
 rng = np.random.default_rng(0)
 features = rng.normal(size=(40, 4)).astype("float32")
 targets = features @ np.array([0.5, -1.0, 2.0, 0.0], "float32") + 0.1
-batches = ImageBatches(features, targets, run.config.batch_size, shuffle=True,
-                       seed=run.config.seed)
-network = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+if run.config.twins:
+    features, targets = (np.tile(array[:4], (run.config.batch_size // 4, 1))
+                         for array in (features, targets[:, None]))
+batches = ImageBatches(features, targets, run.config.batch_size,
+                       shuffle=not run.config.twins, seed=run.config.seed)
+dropout = [keras.layers.Dropout(0.5, seed=1)] if run.config.twins else []
+network = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), *dropout,
+                            keras.layers.Dense(1)])
 if run.config.custom_step:
     model = Regression(network)
     model.compile(keras.optimizers.Adam(0.05))

@@ -89,6 +89,19 @@ def test_two_processes_train_the_weights_of_one_through_zoos_own_training_step(t
 
 
 @pytest.mark.slow
+def test_each_shard_draws_its_own_random_numbers(tmp_path):
+    # Both shards of the two-process run hold the same four rows (--twins): had they drawn
+    # the same dropout masks, their mean gradient would be one process's on those four rows.
+    one_process(tmp_path, "--out", tmp_path / "one", "--twins", "--batch-size", 4)
+    assert_finished(launch(tmp_path, [WORKER, "--out", tmp_path / "two", "--twins",
+                                      "--batch-size", 8, "--distribute"]))
+    (losses_one, weights_one), (losses_two, weights_two) = (
+        trained(tmp_path / "one"), trained(tmp_path / "two"))
+    assert np.isfinite(losses_one + losses_two).all()
+    assert not np.allclose(weights_one[0], weights_two[0], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
 def test_gan_recipe_trains_on_two_processes_and_its_model_reloads(tmp_path):
     out = tmp_path / "gan"
     results = launch(tmp_path, [ROOT / "recipes" / "gan.py", "--synthetic-images", 40,

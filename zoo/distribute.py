@@ -22,9 +22,10 @@ gradient over the processes with `torch.distributed.all_reduce` in the backward 
 DistributedDataParallel does (Keras' `fit` cannot use DDP itself: it calls the model, not a
 wrapper). Initial weights agree (same seed; PyTorch also broadcasts process 0's at the start
 of every fit, a resumed one too). Random streams that must differ per shard (noise,
-dropout, augmentation) do on JAX (one random draw over the global batch) and PyTorch (each
-process's seed generators are offset by its rank); TensorFlow's replicas share their seed
-generators' state, so their shards see the same random draws.
+dropout, augmentation) do on every engine: JAX draws once over the global batch, PyTorch
+offsets each process's seed generators by its rank, and TensorFlow folds each replica's id
+into the seed of its draws (`_draw_per_replica`); process 0 or replica 0 draws what one
+process would.
 
 Only process 0 writes the run directory (`Cluster.writer`); `zoo.recipe` gives the others a
 private temporary directory and silences their output.
@@ -184,6 +185,8 @@ def _setup_tensorflow():
     # The strategy's scope for the whole process: every model built and compiled, wherever,
     # is the strategy's, as `with strategy.scope():` around all of it would make it.
     tf.distribute.experimental_set_strategy(strategy)
+    if strategy.num_replicas_in_sync > 1:
+        _draw_per_replica()
     return Cluster(type(strategy).__name__, index, count, strategy.num_replicas_in_sync)
 
 
@@ -229,6 +232,37 @@ def _mend_keras_multi_worker():
     trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
     trainer.reduce_per_replica = reduce_per_replica
     trainer._zoo_mended = True
+
+
+def _draw_per_replica():
+    """Give each TensorFlow replica its own random numbers.
+
+    A Keras `SeedGenerator`'s state is one mirrored variable, so every replica of a step draws
+    the same noise, dropout and augmentation for its own shard. Keras' TensorFlow random
+    functions all turn the generator's seed into the op's seed in one place
+    (`keras.src.backend.tensorflow.random._cast_seed`); there the seed is folded with the
+    replica's id in the whole cluster (`tf.random.experimental.stateless_fold_in`), in replica
+    0 left as it is, so that replica draws the stream one device would. Outside a replica
+    context (or with one replica) nothing changes.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import random
+
+    if getattr(random, "_zoo_per_replica", False):
+        return
+    keras_cast_seed = random._cast_seed
+
+    def cast_seed(seed):
+        seed = keras_cast_seed(seed)
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return seed
+        replica = context.replica_id_in_sync_group
+        folded = tf.cast(tf.random.experimental.stateless_fold_in(seed, replica), seed.dtype)
+        return tf.where(tf.equal(replica, 0), seed, folded)
+
+    random._cast_seed = cast_seed
+    random._zoo_per_replica = True
 
 
 def replicas_in_sync():
