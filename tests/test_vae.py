@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 from harness import ModelTestCase
 
 import zoo
@@ -56,3 +57,20 @@ def test_vae_training_changes_seed_state_so_noise_is_fresh_each_step():
     after = keras.ops.convert_to_numpy(model.seed_generator.state)
     assert not np.array_equal(before, after)
     assert int(model.optimizer.iterations) == 2
+
+
+def test_gaussian_likelihood_learns_and_keeps_its_setting():
+    model = zoo.VAE(image_size=SIZE, latent_dim=4, filters=(8, 16), likelihood="gaussian",
+                    seed=1)
+    model.compile(keras.optimizers.Adam(3e-3))
+    history = model.fit(images(16), epochs=8, batch_size=8, verbose=0).history
+    # With sigma at its optimum the loss per pixel is log(rmse) + (1 + log(2 pi)) / 2, so it
+    # falls as the reconstructions improve, below zero once the rmse is under 0.24.
+    assert history["reconstruction_loss"][-1] < history["reconstruction_loss"][0] - 100
+    assert np.all(np.isfinite(history["loss"]))
+    assert zoo.VAE.from_config(model.get_config()).likelihood == "gaussian"
+
+
+def test_vae_rejects_an_unknown_likelihood():
+    with pytest.raises(ValueError, match="likelihood='laplace'"):
+        zoo.VAE(image_size=SIZE, likelihood="laplace")

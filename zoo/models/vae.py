@@ -7,13 +7,21 @@
              (3x3, stride 2, relu) -> Conv2DTranspose 3 (3x3) -> sigmoid -> (B, S, S, 3)
 
     loss = reconstruction + beta * KL
-         reconstruction: binary cross-entropy summed over the pixels of an image
+         reconstruction: the negative log-likelihood of the image, summed over its pixels:
+           likelihood="bernoulli" (default): binary cross-entropy;
+           likelihood="gaussian": a Gaussian around the decoded image whose one standard
+           deviation sigma is set to its best value for the batch, the root mean squared
+           error (sigma-VAE, Rybkin et al. 2021), so that the balance of reconstruction and
+           KL is learned, not fixed: per pixel (x - x')^2 / (2 sigma^2) + log sigma
+           + log(2 pi) / 2
          KL(q(z|x) || N(0, I)) = -1/2 sum(1 + log_variance - mean^2 - exp(log_variance))
          both averaged over the batch
 
 The decoder's last layer gives logits and `decode` applies the sigmoid: the loss is computed
 from the logits, which is the same function, numerically safer.
 """
+
+import math
 
 import keras
 from keras import layers, ops
@@ -23,16 +31,20 @@ from zoo.models.train_step import GradientStep, GradientStepModel
 
 __all__ = ["VAE"]
 
+LIKELIHOODS = ("bernoulli", "gaussian")
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class VAE(GradientStepModel):
     """Convolutional VAE; `fit(images)` with images (N, S, S, 3) float in [0, 1]."""
 
     def __init__(self, image_size=64, latent_dim=128, filters=(32, 64, 128), beta=1.0,
-                 seed=None, **kwargs):
+                 likelihood="bernoulli", seed=None, **kwargs):
         super().__init__(**kwargs)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"VAE likelihood={likelihood!r}: choose from {LIKELIHOODS}")
         self.image_size, self.latent_dim, self.filters = image_size, latent_dim, tuple(filters)
-        self.beta, self.seed = beta, seed
+        self.beta, self.likelihood, self.seed = beta, likelihood, seed
         side = image_size // 2 ** len(self.filters)
         data_format = conv_data_format()  # images are channels-last outside on every backend
         self.encoder = keras.Sequential(
@@ -105,7 +117,14 @@ class VAE(GradientStepModel):
         images = data[0] if isinstance(data, (tuple, list)) else data
         mean, log_variance = self.encode(images)
         logits = self.decoder(self.reparameterize(mean, log_variance))
-        per_pixel = ops.binary_crossentropy(images, logits, from_logits=True)
+        if self.likelihood == "bernoulli":
+            per_pixel = ops.binary_crossentropy(images, logits, from_logits=True)
+        else:
+            squared_error = ops.square(images - ops.sigmoid(logits))
+            # log sigma at its optimum, kept above -6 (sigma 0.0025) as the paper's code does
+            log_sigma = ops.maximum(0.5 * ops.log(ops.mean(squared_error)), -6.0)
+            per_pixel = (0.5 * squared_error * ops.exp(-2.0 * log_sigma) + log_sigma
+                         + 0.5 * math.log(2.0 * math.pi))
         reconstruction = ops.mean(ops.sum(per_pixel, axis=(1, 2, 3)))
         kl = ops.mean(-0.5 * ops.sum(
             1 + log_variance - ops.square(mean) - ops.exp(log_variance), axis=1))
@@ -115,4 +134,4 @@ class VAE(GradientStepModel):
     def get_config(self):
         return {**super().get_config(), "image_size": self.image_size,
                 "latent_dim": self.latent_dim, "filters": list(self.filters),
-                "beta": self.beta, "seed": self.seed}
+                "beta": self.beta, "likelihood": self.likelihood, "seed": self.seed}
