@@ -10,7 +10,7 @@ imports a whole backend): most tests are small fits, subprocess start-ups and, o
 compilations that leave a second core idle. On a 2-core AMD EPYC without AVX-512
 (2026-12-03 evening, with the two-process tests) the matrix took about 47 minutes:
 TensorFlow 13.5, PyTorch 13.6 (beside a GAN run), JAX 20.0; `-m "not slow"` on JAX 5.6
-(276 tests). `--durations=15` lists each session's slowest tests.
+(280 tests, 2026-12-03 late). `--durations=15` lists each session's slowest tests.
 """
 
 import nox
