@@ -269,6 +269,17 @@ def test_set_random_seed_gives_the_draws_of_keras_own():
     assert draws() == expected
 
 
+def run_quietly(script, folder):
+    """`script` in a fresh Python in `folder`, with the user's default logging (no
+    TF_CPP_MIN_LOG_LEVEL, no ZOO_VERBOSE); asserts it succeeds with nothing on stderr."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_VERBOSE")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    return done
+
+
 def test_a_recipe_start_is_quiet_and_loads_tensorflow_only_on_its_backend(tmp_path):
     """No start-up noise on stderr, and on JAX or PyTorch seeding does not load TensorFlow."""
     script = textwrap.dedent("""
@@ -280,11 +291,7 @@ def test_a_recipe_start_is_quiet_and_loads_tensorflow_only_on_its_backend(tmp_pa
         keras.ops.sum(keras.ops.ones((2, 2)))
         print("tensorflow" in sys.modules)
     """)
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_VERBOSE")}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=300, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    done = run_quietly(script, tmp_path)
     assert done.stdout.strip() == str(keras.backend.backend() == "tensorflow")
 
 
@@ -298,11 +305,7 @@ def test_saving_a_model_on_any_backend_is_quiet(tmp_path):
         model.save("model.keras")
         keras.saving.load_model("model.keras")
     """)
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_VERBOSE")}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=300, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    run_quietly(script, tmp_path)
     assert (tmp_path / "model.keras").stat().st_size > 0
 
 
