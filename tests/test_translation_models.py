@@ -153,6 +153,19 @@ def test_cached_decoding_translates_as_rerunning_the_prefix(width):
     np.testing.assert_array_equal(cached, rerun)
 
 
+def test_attention_masks_raise_no_keras_mask_warning():
+    """An attention mask is not an input's padding mask: Keras warned that the attention layers
+    'destroy the mask information' on every call, in training and decoding, if passed `mask=`."""
+    import warnings
+
+    model = zoo.Transformer(**TINY["transformer"][1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model([SOURCE, TARGET_IN], training=True)
+        decoding.greedy(model, SOURCE, START, END, 6)
+    assert not [w for w in caught if "mask" in str(w.message)], [str(w.message) for w in caught]
+
+
 def padded_pairs(count=40, longest=12, width=30, seed=0):
     """Teacher-forcing arrays of `count` pairs of 1 to `longest` words each, padded to
     `width` columns (as `teacher_forcing` pads to the longest of a whole corpus)."""

@@ -39,7 +39,7 @@ def sinusoidal_positions(length, depth):
 class MultiHeadAttention(layers.Layer):
     """Multi-head attention on `zoo.attention.scaled_dot_product_attention`.
 
-    call(query (B, Lq, d_model), memory (B, Lk, d_model), mask broadcastable to
+    call(query (B, Lq, d_model), memory (B, Lk, d_model), attention_mask broadcastable to
     (B, heads, Lq, Lk), true where a query may attend) -> (output (B, Lq, d_model),
     weights (B, heads, Lq, Lk)). With `return_weights=False` (the layers pass it in training,
     where nothing reads them) the weights are None and the output comes from
@@ -56,7 +56,7 @@ class MultiHeadAttention(layers.Layer):
         self.value_dense = Dense(d_model, name="value")
         self.output_dense = Dense(d_model, name="output")
 
-    def build(self, query_shape, memory_shape=None, mask_shape=None):
+    def build(self, query_shape, memory_shape=None, attention_mask_shape=None):
         memory_shape = memory_shape or query_shape
         self.query_dense.build(query_shape)
         self.key_dense.build(memory_shape)
@@ -73,17 +73,20 @@ class MultiHeadAttention(layers.Layer):
         keys, values = self.key_dense(memory), self.value_dense(memory)
         return self._split_heads(keys), self._split_heads(values)
 
-    def call(self, query, memory=None, mask=None, return_weights=True, keys_values=None):
+    def call(self, query, memory=None, attention_mask=None, return_weights=True,
+             keys_values=None):
         """`memory` (B, Lk, d_model), or its `keys_values` computed before (a decoder's
-        cache, the encoder output's for cross-attention)."""
+        cache, the encoder output's for cross-attention). The mask is `attention_mask`, as in
+        `keras.layers.MultiHeadAttention`: Keras takes an argument named `mask` for a padding
+        mask of the query and warns that this layer drops it."""
         keys, values = self.keys_values(memory) if keys_values is None else keys_values
         q = self._split_heads(self.query_dense(query))
         if return_weights:
             context, weights = scaled_dot_product_attention(
-                *[ops.transpose(x, (0, 2, 1, 3)) for x in (q, keys, values)], mask)
+                *[ops.transpose(x, (0, 2, 1, 3)) for x in (q, keys, values)], attention_mask)
             context = ops.transpose(context, (0, 2, 1, 3))  # (B, Lq, heads, depth)
         else:
-            context, weights = attention_context(q, keys, values, mask), None
+            context, weights = attention_context(q, keys, values, attention_mask), None
         batch, length = ops.shape(context)[0], ops.shape(context)[1]
         return self.output_dense(ops.reshape(context, (batch, length, self.d_model))), weights
 
@@ -144,11 +147,11 @@ class _DecoderLayer(layers.Layer):
 
     def _attend_and_transform(self, x, self_memory, self_mask, cross_memory, cross_mask,
                               training):
-        attended, self_weights = self.self_attention(x, mask=self_mask, **self_memory,
-                                                     return_weights=not training)
+        attended, self_weights = self.self_attention(
+            x, attention_mask=self_mask, **self_memory, return_weights=not training)
         x = self.norms[0](x + self.dropouts[0](attended, training=training))
-        attended, cross_weights = self.cross_attention(x, mask=cross_mask, **cross_memory,
-                                                       return_weights=not training)
+        attended, cross_weights = self.cross_attention(
+            x, attention_mask=cross_mask, **cross_memory, return_weights=not training)
         x = self.norms[1](x + self.dropouts[1](attended, training=training))
         x = self.norms[2](x + self.dropouts[2](self.ffn(x), training=training))
         return x, (self_weights, cross_weights)
