@@ -49,6 +49,14 @@ def test_vae_recipe_writes_samples_reconstructions_and_interpolation(tmp_path):
     assert final["kid_std"] >= 0 and "![KID](kid.png)" in (out / "report.md").read_text()
     again = run_recipe(tmp_path, "vae", "--out", str(tmp_path / "again"), "--epochs", "1")
     assert again.returncode == 0 and "KID classifier once" not in again.stdout  # cached
+    # It sees 32 px flowers whatever the run's size, and another split gets its own: the
+    # cached one was trained on images that split holds out.
+    (cached,) = (tmp_path / "cache" / "kid").glob("synthetic-flowers-*.keras")
+    assert keras.saving.load_model(cached).image_size == 32
+    other = run_recipe(tmp_path, "vae", "--out", str(tmp_path / "other"), "--epochs", "1",
+                       "--val-fraction", "0.25")
+    assert other.returncode == 0 and "KID classifier once" in other.stdout
+    assert len(list((tmp_path / "cache" / "kid").glob("synthetic-flowers-*.keras"))) == 2
 
 
 @pytest.mark.slow
