@@ -108,11 +108,12 @@ def add_flower_arguments(parser):
                         help="size of the built-in synthetic flower set (without --data)")
 
 
-def load_flowers(config):
+def load_flowers(config, image_size=None):
     """`flowers.load` the images the flags of `add_flower_arguments` name: --data, or
-    without it the synthetic set (drawn on first use); raises DataError as that does."""
+    without it the synthetic set (drawn on first use), at `image_size` (default
+    --image-size); raises DataError as that does."""
     source = config.data or flowers.make_synthetic(count=config.synthetic_images)
-    return flowers.load(source, config.image_size)
+    return flowers.load(source, image_size or config.image_size)
 
 
 def add_kid_arguments(parser):
@@ -388,16 +389,13 @@ class Run:
                 f"{SYNTHETIC_KID_SIZE}px.keras")
         if not path.exists():
             print(f"Training the built-in flowers' KID classifier once (cached in {path})")
-            small = flowers.load(flowers.make_synthetic(count=config.synthetic_images),
-                                 SYNTHETIC_KID_SIZE)
+            small = load_flowers(config, SYNTHETIC_KID_SIZE)
             model, accuracy = train_flower_classifier(small, train, held_out, epochs=30,
                                                       seed=config.seed)
             print(f"  petal-count accuracy on the held-out images: {accuracy:.3f} "
                   f"(chance {1 / len(small.class_names):.3f})")
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f"{path.stem}.{os.getpid()}.partial.keras")
-            model.save(temporary)
-            temporary.replace(path)  # never a half-written classifier in the cache
+            _save_model(model, path)  # never a half-written classifier in the cache
         return path
 
     def history(self):
