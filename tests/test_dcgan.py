@@ -107,6 +107,37 @@ def test_compiled_step_matches_eager_step():
             np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-5, err_msg=name)
 
 
+def test_fast_generator_trains_like_upsampling_then_convolution(monkeypatch):
+    """The generator's resize-convolutions as one transposed convolution (the fast path)
+    and as Keras' UpSampling2D + Conv2D (the plain path): from the same weights and seeds,
+    two training steps give the same losses, weights and samples."""
+    from zoo.models.layers import ResizeConv2D
+
+    def plain(self, inputs):
+        return keras.layers.Conv2D.call(self, self.upsampling(inputs))
+
+    results = []
+    for patch in (False, True):
+        if patch:
+            monkeypatch.setattr(ResizeConv2D, "call", plain)
+        keras.utils.set_random_seed(0)
+        model = zoo.DCGAN(**KWARGS)
+        model.compile()
+        history = model.fit(real_images(), epochs=2, batch_size=4, shuffle=False,
+                            verbose=0).history
+        results.append((history, [keras.ops.convert_to_numpy(w) for w in model.weights],
+                        keras.ops.convert_to_numpy(model.sample(4, seed=3))))
+    (fast_history, fast_weights, fast_samples), (plain_history, plain_weights,
+                                                 plain_samples) = results
+    for name in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(fast_history[name], plain_history[name], rtol=1e-4,
+                                   atol=1e-5, err_msg=name)
+    for fast, slow in zip(fast_weights, plain_weights):
+        np.testing.assert_allclose(fast, slow, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(fast_samples, plain_samples, atol=1e-4)
+    assert fast_samples.std() > 0
+
+
 @pytest.mark.skipif(keras.backend.backend() != "torch",
                     reason="PyTorch's autograd only: TensorFlow's tape and JAX's grad already "
                            "differentiate only with respect to the step's variables")

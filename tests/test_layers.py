@@ -16,6 +16,7 @@ from zoo.models.layers import (
     FromDataFormat,
     MaxPooling2D,
     RandomAffine,
+    ResizeConv2D,
     ToDataFormat,
     affine_resample,
     conv_transpose_by_matmul,
@@ -138,6 +139,61 @@ def test_saved_and_reloaded_with_their_own_class(tmp_path):
     assert [type(layer) for layer in reloaded.layers[:2]] == [MaxPooling2D, Conv2DTranspose]
     np.testing.assert_allclose(reloaded.predict(images, verbose=0),
                                model.predict(images, verbose=0), atol=1e-6)
+
+
+def resize_conv_stacks(interpolation, data_format="channels_last"):
+    """(ours, plain Keras): upsampling + 3x3 convolution, then a head, the same weights."""
+    def head():
+        return [keras.layers.Flatten(data_format=data_format), keras.layers.Dense(1)]
+
+    ours = keras.Sequential([keras.Input((5, 7, 3)), ToDataFormat(data_format),
+                             ResizeConv2D(4, interpolation=interpolation, activation="tanh",
+                                          data_format=data_format), *head()])
+    theirs = keras.Sequential([keras.Input((5, 7, 3)), ToDataFormat(data_format),
+                               keras.layers.UpSampling2D(2, data_format=data_format,
+                                                         interpolation=interpolation),
+                               keras.layers.Conv2D(4, 3, padding="same", activation="tanh",
+                                                   data_format=data_format), *head()])
+    theirs.set_weights(ours.get_weights())
+    return ours, theirs
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_resize_conv_computes_and_trains_like_upsampling_then_conv(interpolation):
+    """Same weights: the same maps (B, 2H, 2W, C) and the same SGD updates, so the nearest
+    route's transposed kernel is the 3x3 kernel's, values and gradients."""
+    ours, theirs = resize_conv_stacks(interpolation)
+    images, targets = normal(6, 5, 7, 3), normal(6, 1)
+    maps = [ops.convert_to_numpy(ours.layers[1](images)),
+            ops.convert_to_numpy(theirs.layers[2](theirs.layers[1](images)))]
+    assert maps[0].shape == (6, 10, 14, 4)
+    np.testing.assert_allclose(maps[0], maps[1], atol=1e-5)
+    assert_trains_alike(ours, theirs, images, targets, batch_size=6, moved=0)
+
+
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow",
+                    reason="TensorFlow's CPU convolutions take channels-last maps only")
+def test_resize_conv_channels_first_equals_channels_last():
+    last, _ = resize_conv_stacks("nearest")
+    first, _ = resize_conv_stacks("nearest", "channels_first")
+    first.set_weights(last.get_weights())
+    images = normal(3, 5, 7, 3)
+    np.testing.assert_allclose(first.predict(images, verbose=0), last.predict(images, verbose=0),
+                               atol=1e-5)
+
+
+def test_resize_conv_saved_and_reloaded_with_its_config(tmp_path):
+    ours, _ = resize_conv_stacks("nearest")
+    ours.save(tmp_path / "resize.keras")
+    reloaded = keras.saving.load_model(tmp_path / "resize.keras")
+    layer = reloaded.layers[1]
+    assert isinstance(layer, ResizeConv2D) and layer.interpolation == "nearest"
+    assert tuple(layer.kernel.shape) == (3, 3, 3, 4)
+    images = normal(2, 5, 7, 3)
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0),
+                               ours.predict(images, verbose=0), atol=1e-6)
+    with pytest.raises(ValueError, match="interpolation='cubic'"):
+        ResizeConv2D(4, interpolation="cubic")
 
 
 def sequence_model(dense):

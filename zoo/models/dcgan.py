@@ -45,6 +45,7 @@ from zoo.models.layers import (
     BatchNormalization,
     Conv2DTranspose,
     FromDataFormat,
+    ResizeConv2D,
     ToDataFormat,
     conv_data_format,
 )
@@ -122,8 +123,8 @@ class DCGAN(GradientStepModel):
         if self.upsampling == "transposed":
             return [Conv2DTranspose(count, 4, strides=2, padding="same",
                                     data_format=data_format, **conv)]
-        return [layers.UpSampling2D(2, interpolation=self.upsampling, data_format=data_format),
-                layers.Conv2D(count, 3, padding="same", data_format=data_format, **conv)]
+        return [ResizeConv2D(count, interpolation=self.upsampling, data_format=data_format,
+                             **conv)]
 
     def _make_discriminator(self):
         data_format = conv_data_format()

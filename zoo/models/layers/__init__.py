@@ -5,6 +5,7 @@ faster route on the backend where Keras' own is slow. One module per job:
     fused_kernels   LSTM and attention through PyTorch's fused kernels, BatchNormalization
                     through TensorFlow's
     data_format     conv_data_format, ToDataFormat, FromDataFormat: channels-first on PyTorch
+    resize_conv     ResizeConv2D: upsampling + 3x3 convolution as one transposed convolution
     random_affine   RandomAffine: rotation, shift, zoom and flip resampled once
     model_mixins    LossOnTokenRows, XLAOnTensorFlow: the translation models' loss and compiler
 
@@ -30,9 +31,11 @@ from zoo.models.layers.jax_gradients import (
 )
 from zoo.models.layers.model_mixins import LossOnTokenRows, XLAOnTensorFlow
 from zoo.models.layers.random_affine import RandomAffine, affine_resample, reflect_index
+from zoo.models.layers.resize_conv import ResizeConv2D
 
 __all__ = ["LSTM", "BatchNormalization", "Conv2DTranspose", "Dense", "FromDataFormat",
-           "LossOnTokenRows", "MaxPooling2D", "RandomAffine", "ToDataFormat", "XLAOnTensorFlow",
+           "LossOnTokenRows", "MaxPooling2D", "RandomAffine", "ResizeConv2D", "ToDataFormat",
+           "XLAOnTensorFlow",
            "affine_resample", "attention_context", "conv_data_format",
            "conv_transpose_by_matmul", "fused_lstm_on_torch", "max_pool_by_slices",
            "reflect_index"]

@@ -62,12 +62,17 @@ def conv_transpose_by_matmul(inputs, kernel, strides, padding):
     kernel = ops.reshape(ops.transpose(kernel, (3, 0, 1, 2)), (channels_in, -1))
     products = ops.matmul(ops.reshape(inputs, (-1, channels_in)), kernel)
     products = ops.reshape(products, (-1, height, width, mh, sh, mw, sw, channels_out))
+    # Output block (y, x) sums products[y - a, x - b, a, :, b]: one pad of the products, then
+    # slices of it, which the compilers fuse into one pass (a pad per shift wrote mh * mw
+    # full-size copies first).
+    padded = ops.pad(products, ((0, 0), (mh - 1, mh - 1), (mw - 1, mw - 1),
+                                (0, 0), (0, 0), (0, 0), (0, 0), (0, 0)))
     blocks = 0
     for a in range(mh):
         for b in range(mw):
-            shifted = ops.pad(products[:, :, :, a, :, b],
-                              ((0, 0), (a, mh - 1 - a), (b, mw - 1 - b), (0, 0), (0, 0), (0, 0)))
-            blocks = blocks + shifted
+            top, left = mh - 1 - a, mw - 1 - b
+            blocks = blocks + padded[:, top:top + height + mh - 1, left:left + width + mw - 1,
+                                     a, :, b]
     rows, columns = (height + mh - 1) * sh, (width + mw - 1) * sw
     full = ops.reshape(ops.transpose(blocks, (0, 1, 3, 2, 4, 5)), (-1, rows, columns, channels_out))
     if padding == "same":  # Keras crops (k - s) // 2 in front and the rest behind
@@ -121,4 +126,5 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         if self.use_bias:
             outputs = outputs + self.bias
         return self.activation(outputs) if self.activation is not None else outputs
+
 
