@@ -28,33 +28,35 @@ from zoo.models.dcgan import LOSSES, UPSAMPLING
 # Batch 16: twice the steps of batch 32 in an epoch, for 15% more time; with them the
 # flowers come out mostly in one hue each instead of mosaics (docs/generative.md).
 parser = recipe.make_parser("gan", __doc__, epochs=50, batch_size=16)
-model_flags = parser.add_argument_group("the model (zoo.DCGAN's arguments)")
-model_flags.add_argument("--latent-dim", type=int, default=100)
-model_flags.add_argument("--filters", type=int, nargs="+", default=[32, 64, 128],
+model_flags = parser.add_argument_group("the model (zoo.DCGAN's arguments and defaults)")
+default = recipe.constructor_defaults(zoo.DCGAN)
+model_flags.add_argument("--latent-dim", type=int, default=default["latent_dim"])
+model_flags.add_argument("--filters", type=int, nargs="+", default=list(default["filters"]),
                          help="the generator's widths from the image inward, like "
                               "--discriminator-filters (default: %(default)s)")
-model_flags.add_argument("--discriminator-filters", type=int, nargs="+", default=[32, 64, 128])
-model_flags.add_argument("--upsampling", choices=UPSAMPLING, default="nearest",
+model_flags.add_argument("--discriminator-filters", type=int, nargs="+",
+                         default=list(default["discriminator_filters"]))
+model_flags.add_argument("--upsampling", choices=UPSAMPLING, default=default["upsampling"],
                          help="resize by 2 then a 3x3 convolution ('nearest', 'bilinear'), or "
                               "the paper's stride-2 transposed convolution (default: %(default)s)")
-model_flags.add_argument("--augment", default="translation,cutout",
+model_flags.add_argument("--augment", default=",".join(default["augment"]),
                          help="DiffAugment's operations, comma-separated, of colour, "
                               "translation, cutout; or 'none' (default: %(default)s)")
 model_flags.add_argument("--adaptive-augment", action="store_true",
                          help="apply them with a probability driven by the discriminator's "
                               "accuracy on real images (ADA)")
-model_flags.add_argument("--ema-momentum", type=float, default=0.99,
+model_flags.add_argument("--ema-momentum", type=float, default=default["ema_momentum"],
                          help="of the generator's weight average that draws the samples; 0: "
                               "no average (default: %(default)s)")
-model_flags.add_argument("--dropout", type=float, default=0.0,
+model_flags.add_argument("--dropout", type=float, default=default["dropout"],
                          help="after each of the discriminator's convolutions (the paper's "
                               "0.3 slowed it; DiffAugment regularises it; default: %(default)s)")
 model_flags.add_argument("--spectral-norm", action="store_true",
                          help="spectral normalisation in the discriminator")
-model_flags.add_argument("--loss", choices=LOSSES, default="non_saturating")
+model_flags.add_argument("--loss", choices=LOSSES, default=default["loss"])
 # 4e-4, twice the DCGAN paper's: in the same 50 epochs the samples get one hue and petals
 # around a centre of another colour, which at 2e-4 takes about 100 (docs/generative.md).
-model_flags.add_argument("--learning-rate", type=float, default=4e-4,
+model_flags.add_argument("--learning-rate", type=float, default=zoo.DCGAN.LEARNING_RATE,
                          help="of the generator's Adam (beta_1 = 0.5; default: %(default)s)")
 model_flags.add_argument("--d-learning-rate", type=float, default=None,
                          help="of the discriminator's Adam (default: --learning-rate)")

@@ -28,12 +28,13 @@ from zoo.models.vae import LIKELIHOODS
 # Batch 16: four times the steps of batch 64 in an epoch; at 64 the VAE had not learned
 # the flowers' hues in 30 epochs (docs/generative.md).
 parser = recipe.make_parser("vae", __doc__, epochs=30, batch_size=16)
-parser.add_argument("--latent-dim", type=int, default=128)
-parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
-parser.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli",
+default = recipe.constructor_defaults(zoo.VAE)  # the flags' defaults are the model's
+parser.add_argument("--latent-dim", type=int, default=default["latent_dim"])
+parser.add_argument("--beta", type=float, default=default["beta"], help="weight of the KL term")
+parser.add_argument("--likelihood", choices=LIKELIHOODS, default=default["likelihood"],
                     help="of a pixel given the latent: binary cross-entropy, or a Gaussian "
                          "whose standard deviation is fitted (sigma-VAE; default: %(default)s)")
-parser.add_argument("--learning-rate", type=float, default=1e-3)
+parser.add_argument("--learning-rate", type=float, default=zoo.VAE.LEARNING_RATE)
 recipe.add_flower_arguments(parser)
 recipe.add_kid_arguments(parser)
 run = recipe.start(parser)
@@ -83,7 +84,7 @@ run.finish(
     model,
     final={name: history[name][-1] for name in
            ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss",
-            "val_kl_loss", "kid", "kid_std", "kid_floor") if name in history}
+            "val_kl_loss", *recipe.SAMPLE_QUALITY) if name in history}
     | {"checkerboard_share": checkerboard_share(model.sample(config.kid_images, seed=4321)),
        "checkerboard_share_real": checkerboard_share(val)}
     | {"train_minutes": round(run.training_seconds() / 60, 2)},

@@ -280,3 +280,19 @@ def test_unknown_choices_are_named():
         zoo.DCGAN(**KWARGS, upsampling="pixelshuffle")
     with pytest.raises(ValueError, match="loss='wasserstein'"):
         zoo.DCGAN(**KWARGS, loss="wasserstein")
+
+
+def test_default_model_and_compile_are_what_the_recipe_trains():
+    """One definition of the tuned model: the recipe's flags default to the constructor's
+    arguments and to DCGAN.LEARNING_RATE; DCGAN.paper() is Radford et al.'s."""
+    model = zoo.DCGAN(image_size=16, latent_dim=4)
+    assert (model.filters, model.discriminator_filters, model.dropout) == (
+        (32, 64, 128), (32, 64, 128), 0.0)
+    model.compile()
+    for optimizer in (model.d_optimizer, model.g_optimizer):
+        assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(4e-4)
+        assert optimizer.beta_1 == 0.5
+    paper = zoo.DCGAN.paper(image_size=16, latent_dim=4)
+    assert (paper.filters, paper.dropout, paper.upsampling, paper.augment,
+            paper.ema_momentum) == ((64, 128, 256), 0.3, "transposed", (), None)
+    assert zoo.DCGAN.paper(image_size=16, latent_dim=4, dropout=0.0).dropout == 0.0

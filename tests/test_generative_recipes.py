@@ -11,6 +11,7 @@ import keras
 import pytest
 
 import zoo
+from zoo import recipe
 
 ROOT = Path(__file__).parents[1]
 TINY = ["--synthetic-images", "16", "--image-size", "16", "--batch-size", "8"]
@@ -63,18 +64,22 @@ def test_vae_recipe_writes_samples_reconstructions_and_interpolation(tmp_path):
 def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
     out = tmp_path / "gan"
     result = run_recipe(tmp_path, "gan", "--out", str(out), "--epochs", "3", "--kid-every", "5",
-                        "--kid-features", str(tiny_classifier(tmp_path)))
+                        "--kid-features", str(tiny_classifier(tmp_path)), "--val-fraction",
+                        "0.5")
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("samples/epoch_001.png", "samples/epoch_003.png", "samples.gif", "curves.png",
                  "kid.png", "model.keras", "metrics.json", "report.md"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     final = metrics["final"]
-    assert final["steps"] == 6  # 14 training images (2 held out) in batches of 8, 3 epochs
-    for name in ("kid", "kid_std"):  # measured after the first and the last epoch only
+    assert final["steps"] == 3  # 8 training images (8 held out) in batches of 8, 3 epochs
+    # measured after the first and the last epoch only, each beside its real-vs-real value
+    for name in ("kid", "kid_std", *recipe.PRDC):
         kid = metrics["history"][name]
         assert math.isfinite(kid[0]) and math.isnan(kid[1]) and math.isfinite(kid[2]), name
-    assert all(math.isfinite(floor) for floor in metrics["history"]["kid_floor"])
+    for name in ("kid_floor", *(f"{name}_real" for name in recipe.PRDC)):
+        assert all(math.isfinite(value) for value in metrics["history"][name]), name
+    assert 0 <= final["coverage"] <= 1 and final["density"] >= 0
     assert 0 <= final["checkerboard_share_real"] < 1 and 0 <= final["checkerboard_share"] < 1
     assert "checkerboard share" in (out / "report.md").read_text()
     assert {"d_loss", "g_loss", "real_accuracy", "fake_accuracy"} <= set(final)

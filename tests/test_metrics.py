@@ -109,3 +109,87 @@ def test_kid_reads_a_saved_classifier_and_resizes_images_to_its_input(tmp_path):
 def test_inception_features_are_pooled_2048_vectors():
     extract = metrics.inception_features(weights=None)  # the architecture; no download
     assert tuple(extract(images(2, seed=0)).shape) == (2, 2048)
+
+
+def naive_prdc(real, generated, k):
+    """Precision, recall, density and coverage written out point by point."""
+    def radius(points, i):
+        return sorted(np.linalg.norm(points - points[i], axis=1))[k]
+
+    real_radii = [radius(real, i) for i in range(len(real))]
+    fake_radii = [radius(generated, j) for j in range(len(generated))]
+    d = lambda i, j: np.linalg.norm(real[i] - generated[j])  # noqa: E731
+    n, m = len(real), len(generated)
+    return {
+        "precision": np.mean([any(d(i, j) < real_radii[i] for i in range(n)) for j in range(m)]),
+        "recall": np.mean([any(d(i, j) < fake_radii[j] for j in range(m)) for i in range(n)]),
+        "density": np.mean([sum(d(i, j) < real_radii[i] for i in range(n)) for j in range(m)]) / k,
+        "coverage": np.mean([min(d(i, j) for j in range(m)) < real_radii[i] for i in range(n)]),
+    }
+
+
+def test_prdc_matches_the_definitions_written_out_point_by_point():
+    rng = np.random.default_rng(3)
+    real, generated = rng.normal(size=(40, 5)), rng.normal(0.3, 1.2, size=(30, 5))
+    got = metrics.precision_recall_density_coverage(real, generated, k=3)
+    for name, value in naive_prdc(real, generated, 3).items():
+        assert got[name] == pytest.approx(value, abs=1e-12), name
+
+
+def test_prdc_of_two_draws_of_one_distribution_is_near_its_expected_values():
+    """Naeem et al.: density about 1, and coverage about 0.97 at k = 5 for equal sets."""
+    rng = np.random.default_rng(0)
+    scores = metrics.precision_recall_density_coverage(rng.normal(size=(1000, 16)),
+                                                       rng.normal(size=(1000, 16)), k=5)
+    assert scores["density"] == pytest.approx(1.0, abs=0.1)
+    assert scores["coverage"] == pytest.approx(0.97, abs=0.02)
+    assert scores["precision"] > 0.8 and scores["recall"] > 0.8
+
+
+def test_a_collapsed_generator_gets_low_coverage_and_recall():
+    rng = np.random.default_rng(1)
+    real, modes = rng.normal(size=(500, 16)), rng.normal(size=(3, 16))
+    for generated in (np.repeat(modes[:1], 500, 0),  # one image repeated
+                      np.repeat(modes, 167, 0)[:500] + rng.normal(0, 0.01, (500, 16))):  # three
+        scores = metrics.precision_recall_density_coverage(real, generated)
+        assert scores["coverage"] < 0.05 and scores["recall"] < 0.05, scores
+
+
+def test_images_from_elsewhere_get_low_density_and_precision():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(500, 16))
+    for elsewhere in (rng.normal(4.0, 1.0, size=(500, 16)),  # another place
+                      rng.uniform(-6, 6, size=(500, 16))):  # spread everywhere, like noise
+        scores = metrics.precision_recall_density_coverage(real, elsewhere)
+        assert scores["density"] < 0.1 and scores["precision"] < 0.2, scores
+    # density is not capped at 1: samples crowding the densest real region score above it
+    crowded = metrics.precision_recall_density_coverage(real, rng.normal(0, 0.3, (500, 16)))
+    assert crowded["density"] > 1.5
+
+
+def test_prdc_needs_more_points_than_neighbours_and_matching_widths():
+    with pytest.raises(ValueError, match="more than k=5"):
+        metrics.precision_recall_density_coverage(np.zeros((5, 2)), np.ones((9, 2)))
+    with pytest.raises(ValueError, match="need features"):
+        metrics.precision_recall_density_coverage(np.zeros((9, 2)), np.ones((9, 3)))
+
+
+def test_random_conv_features_are_the_same_in_every_build_and_tell_hue_mixing_apart():
+    """NumPy-drawn weights: two builds give the same features, on any backend. On the
+    built-in flowers' quality ladder, flowers with a hue per petal fall outside the real
+    flowers' balls, which a petal-count classifier cannot see."""
+    from zoo.datasets import flowers
+
+    ladder = flowers.quality_ladder(count=100)
+    reference = flowers.quality_ladder(count=100, seed=7)["flowers"]
+    first, second = metrics.random_conv_features(), metrics.random_conv_features()
+    features = metrics.KID(first).features(reference / 255)
+    assert features.shape == (100, 32 + 64 + 128 + 256)
+    np.testing.assert_allclose(metrics.KID(second).features(reference / 255), features,
+                               rtol=1e-5)
+    density = {rung: metrics.precision_recall_density_coverage(
+        features, metrics.KID(first).features(images / 255))["density"]
+        for rung, images in ladder.items()}
+    assert density["flowers"] > 0.6
+    assert density["petal hues shuffled"] < density["flowers"] / 3
+    assert density["noise"] == 0

@@ -5,17 +5,21 @@
     kid(real_images, generated_images)          # images (N, H, W, 3) in [0, 1] -> float
     kid.spread(real_images, generated_images)   # -> (mean, std) over random subsets
     zoo.metrics.checkerboard_share(images)      # share of spectral power at periods 2 and 4
+    zoo.metrics.precision_recall_density_coverage(real_features, generated_features, k=5)
 
 KID (Binkowski et al., 2018, "Demystifying MMD GANs") compares two image sets by the
 features an image classifier computes for them: the squared maximum mean discrepancy with the
 cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, estimated without bias. Unlike FID it has
 no bias towards small sets, so it means something for a few hundred images; it is about 0
 for two samples of one distribution (an unbiased estimate, so it can dip slightly below 0)
-and grows as the sets differ. Values depend on the feature extractor: compare KIDs only when
-they were measured with the same one. One estimate from a hundred images swings a lot, so
-`KID.spread` reports the mean and standard deviation over random subsets, as clean-fid and
-torchmetrics do; the KID between two sets of real images (held-out against training) gives
-the floor a model can hope for with the same extractor.
+and grows as the sets differ. One number mixes two failures, though: samples that look like
+no real image (fidelity) and real images that no sample resembles (diversity).
+`precision_recall_density_coverage` keeps them apart, in the same feature space. Values
+depend on the feature extractor: compare KIDs only when they were measured with the same one.
+One estimate from a hundred images swings a lot, so `KID.spread` reports the mean and
+standard deviation over random subsets, as clean-fid and torchmetrics do; the KID between
+two sets of real images (held-out against training) gives the floor a model can hope for
+with the same extractor.
 
     zoo.metrics.corpus_bleu(references, translations)           # sentences -> BLEU-4 in [0, 1]
     zoo.metrics.sentence_bleu_smoothed(references, translations)
@@ -37,7 +41,8 @@ from nltk.translate import bleu_score
 
 __all__ = ["KID", "checkerboard_share", "classifier_features", "corpus_bleu",
            "inception_features", "kernel_inception_distance", "kid_spread",
-           "sacrebleu_corpus", "sentence_bleu_smoothed"]
+           "precision_recall_density_coverage", "random_conv_features", "sacrebleu_corpus",
+           "sentence_bleu_smoothed"]
 
 
 def kernel_inception_distance(real_features, generated_features):
@@ -81,6 +86,58 @@ def kid_spread(real_features, generated_features, subsets=50, subset_size=None, 
                                                              replace=False)])
               for _ in range(subsets)]
     return float(np.mean(values)), float(np.std(values))
+
+
+def precision_recall_density_coverage(real_features, generated_features, k=5):
+    """Fidelity and diversity of generated samples, as four numbers from k-nearest-neighbour
+    balls in a feature space: features (n, d) of real images and (m, d) of generated ones
+    -> {"precision", "recall", "density", "coverage"}.
+
+    Each point's ball reaches its k-th nearest neighbour in its own set (Euclidean).
+
+    * precision (Kynkaenniemi et al., 2019): the share of generated points inside some real
+      ball: samples that look like real images.
+    * recall: the share of real points inside some generated ball: real images the samples
+      reach.
+    * density (Naeem et al., 2020): how many real balls hold each generated point, over k,
+      averaged: about 1 when both sets come from one distribution, above 1 where samples
+      crowd the densest real regions, not capped at 1; an outlier real image (a large ball)
+      fools it less than precision.
+    * coverage: the share of real points whose own ball holds a generated point: about
+      0.97 for two equal-sized sets of one distribution at k = 5, low for a collapsed
+      generator.
+
+    As the `prdc` reference computes them (clovaai/generative-evaluation-prdc), comparisons
+    with a strict `<`: a duplicated point has a ball of radius 0 that holds nothing.
+    """
+    real = np.asarray(real_features, dtype=np.float64)
+    generated = np.asarray(generated_features, dtype=np.float64)
+    if real.ndim != 2 or generated.ndim != 2 or real.shape[1] != generated.shape[1]:
+        raise ValueError(f"need features (n, d) and (m, d), got {real.shape} and {generated.shape}")
+    if min(len(real), len(generated)) <= k:
+        raise ValueError(f"need more than k={k} points per set, got {len(real)} real and "
+                         f"{len(generated)} generated")
+    real_radii = _kth_neighbour_distance(real, k)
+    generated_radii = _kth_neighbour_distance(generated, k)
+    distances = _pairwise_distances(real, generated)  # (n, m)
+    inside_real = distances < real_radii[:, None]  # generated j in real i's ball
+    return {
+        "precision": float(inside_real.any(axis=0).mean()),
+        "recall": float((distances < generated_radii[None, :]).any(axis=1).mean()),
+        "density": float(inside_real.sum(axis=0).mean() / k),
+        "coverage": float((distances.min(axis=1) < real_radii).mean()),
+    }
+
+
+def _pairwise_distances(a, b):
+    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
+def _kth_neighbour_distance(points, k):
+    """The distance from each point to its k-th nearest other point."""
+    distances = _pairwise_distances(points, points)
+    return np.partition(distances, k, axis=1)[:, k]  # column 0 is the point itself
 
 
 class KID:
@@ -158,6 +215,33 @@ def inception_features(weights="imagenet", image_size=75):
         ],
         name="inception_features",
     )
+
+
+def random_conv_features(widths=(32, 64, 128, 256), seed=0):
+    """A randomly initialised convolutional embedding (Naeem et al., 2020, found such
+    features as telling for density and coverage as ImageNet's): images (B, H, W, 3) in
+    [0, 1] -> (B, sum(widths)) features, the global maxima of every layer's ReLU maps.
+
+    Each layer is a 3x3 stride-2 convolution with He-normal weights drawn by NumPy from
+    `seed`, so the features are the same on every backend and in every process. The first
+    layers see colour and edges, the deeper ones how they are arranged: where a classifier
+    trained on petal counts learns to ignore hue, this embedding keeps it. Maxima, not means:
+    a mean mixes the hues of a many-hued flower into the colour of some one-hued flower.
+    """
+    rng = np.random.default_rng(seed)
+    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Rescaling(2.0, -1.0)],
+                             name="random_conv_features")
+    inputs, pooled, maps = model.inputs[0], [], model.outputs[0]
+    channels = 3
+    for width in widths:
+        conv = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")
+        maps = conv(maps)
+        conv.set_weights([rng.normal(0, np.sqrt(2 / (9 * channels)),
+                                     (3, 3, channels, width)).astype("float32"),
+                          np.zeros(width, "float32")])
+        pooled.append(keras.layers.GlobalMaxPooling2D()(maps))
+        channels = width
+    return keras.Model(inputs, keras.layers.Concatenate()(pooled), name="random_conv_features")
 
 
 def classifier_features(classifier):

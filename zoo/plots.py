@@ -64,28 +64,37 @@ def plot_comparison(histories, path, metrics=("val_accuracy", "val_loss"), title
 
 
 def plot_kid(history, path, title=None):
-    """KID against the epoch: `history["kid"]` with `history["kid_std"]` as error bars, and
-    `history["kid_floor"]` (real against real) as a dashed line; NaN epochs are skipped."""
-    kid = np.asarray(history["kid"], dtype=float)
-    epochs = np.arange(1, len(kid) + 1)
-    measured = np.isfinite(kid)
-    spread = np.asarray(history.get("kid_std", np.zeros_like(kid)), dtype=float)
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.errorbar(epochs[measured], kid[measured], yerr=spread[measured], marker="o",
-                capsize=3, label="samples vs held-out (mean ± std)")
-    floor = np.asarray(history.get("kid_floor", []), dtype=float)
-    floor = floor[np.isfinite(floor)]
-    if len(floor):
-        ax.axhline(floor[-1], color="grey", linestyle="--",
-                   label=f"floor: held-out vs training ({floor[-1]:.3g})")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("KID")
-    # The first epochs' KID is often 100x the last ones': logarithmic above 0.01, linear
-    # around 0, where an unbiased estimate (and the floor) can dip below it.
-    ax.set_yscale("symlog", linthresh=0.01)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title or "KID", fontsize=9)
+    """Sample quality against the epoch, one panel each: KID (`history["kid"]` with
+    `history["kid_std"]` as error bars, `history["kid_floor"]` dashed) and, where logged,
+    precision, recall, density and coverage (each `history[name + "_real"]` dashed: real
+    against real). NaN epochs are skipped."""
+    names = ["kid"] + [name for name in ("precision", "recall", "density", "coverage")
+                       if name in history]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names) + 0.6, 3.4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        values = np.asarray(history[name], dtype=float)
+        epochs = np.arange(1, len(values) + 1)
+        measured = np.isfinite(values)
+        spread = np.asarray(history.get("kid_std", np.zeros_like(values)) if name == "kid"
+                            else np.zeros_like(values), dtype=float)
+        ax.errorbar(epochs[measured], values[measured], yerr=spread[measured], marker="o",
+                    markersize=3, capsize=3, label="samples vs held-out")
+        reference = np.asarray(history.get("kid_floor" if name == "kid" else f"{name}_real", []),
+                               dtype=float)
+        reference = reference[np.isfinite(reference)]
+        if len(reference):
+            ax.axhline(reference[-1], color="grey", linestyle="--",
+                       label=f"held-out vs training ({reference[-1]:.3g})")
+        ax.set_xlabel("epoch")
+        ax.set_title(name, fontsize=9)
+        if name == "kid":
+            # The first epochs' KID is often 100x the last ones': logarithmic above 0.01,
+            # linear around 0, where an unbiased estimate (and the floor) can dip below it.
+            ax.set_yscale("symlog", linthresh=0.01)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
     return _save(fig, path)
 
 

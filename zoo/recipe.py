@@ -35,6 +35,7 @@ interrupted after training, in its evaluation, resumes there without training ag
 import argparse
 import atexit
 import csv
+import inspect
 import json
 import os
 import platform
@@ -52,13 +53,18 @@ from zoo.datasets import ImageBatches, default_cache_dir, flowers
 from zoo.memory import keep_freed_memory, peak_memory_mib
 from zoo.models.cnn import CompactCNN
 
-__all__ = ["EpochClock", "KIDLog", "Run", "SampleGrids", "TrainingState", "TrainingStateError",
-           "add_kid_arguments", "make_parser", "start", "train_flower_classifier"]
+__all__ = ["PRDC", "SAMPLE_QUALITY", "EpochClock", "KIDLog", "Run", "SampleGrids",
+           "TrainingState", "TrainingStateError", "add_kid_arguments", "constructor_defaults",
+           "make_parser", "start", "train_flower_classifier"]
 
 # Where tools/flower_classifier.py puts the classifier that recipes use for KID by default.
 DEFAULT_KID_CLASSIFIER = default_cache_dir() / "kid" / "flower_classifier.keras"
 SYNTHETIC_KID_SIZE = 32  # the side of the images the built-in flowers' KID classifier sees
 _INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+PRDC = ("precision", "recall", "density", "coverage")
+NEIGHBOURS = 5  # k of their k-nearest-neighbour balls, as Naeem et al. recommend
+# What KIDLog adds to the logs: plotted in kid.png, not among the training curves.
+SAMPLE_QUALITY = ("kid", "kid_std", "kid_floor", *PRDC, *(f"{name}_real" for name in PRDC))
 
 
 def make_parser(name, description, *, epochs, batch_size, seed=0):
@@ -94,6 +100,13 @@ def make_parser(name, description, *, epochs, batch_size, seed=0):
                              "(zoo.keep_freed_memory, faster on Linux); 'system': the C "
                              "library's defaults")
     return parser
+
+
+def constructor_defaults(model_class):
+    """{argument: default} of a model's constructor: where a recipe takes its flags'
+    defaults, so that the recipe trains what `model_class()` builds."""
+    parameters = inspect.signature(model_class.__init__).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def add_flower_arguments(parser):
@@ -438,8 +451,7 @@ class Run:
                     {"history": history, "final": final, "peak_memory_mib": peak})
         if history:
             curves = {k: v for k, v in history.items()
-                      if k not in ("epoch_seconds", "learning_rate", "kid", "kid_std",
-                                   "kid_floor")}
+                      if k not in ("epoch_seconds", "learning_rate", *SAMPLE_QUALITY)}
             plots.plot_curves(curves, self.path("curves.png"), title=title)
         if "kid" in history:
             plots.plot_kid(history, self.path("kid.png"), title=title)
@@ -461,9 +473,10 @@ class Run:
             lines += ["![training curves](curves.png)", ""]
         if "kid" in history:
             lines += ["KID of the samples (mean and standard deviation over random subsets) "
-                      "against the held-out images; the floor is the held-out images' KID "
-                      "against the training images, with the same features.", "",
-                      "![KID](kid.png)", ""]
+                      "against the held-out images, and their precision, recall, density and "
+                      "coverage (k = 5) in the same features; the dashed lines are the "
+                      "training images' values in the samples' place (real against real).",
+                      "", "![KID](kid.png)", ""]
         lines.append(report)
         _write_text(self.path("report.md"), "\n".join(lines).rstrip() + "\n")  # marks the end
         for state in self.dir.glob("backup*/state.npz"):  # the run is complete: no resume
@@ -494,15 +507,19 @@ class SampleGrids(keras.callbacks.Callback):
 
 
 class KIDLog(keras.callbacks.Callback):
-    """Adds `kid`, `kid_std` and `kid_floor` to the logs.
+    """Adds KID and precision, recall, density and coverage to the logs, each with its
+    real-vs-real value.
 
     `kid`, `kid_std`: the mean and standard deviation over random subsets
     (`zoo.metrics.kid_spread`) of the KID between held-out real images and `count` images
-    from `make_images(count)`, both in [0, 1]. `kid_floor`: the same between the held-out
-    and the `training_images`: what a model that drew the training set itself would score.
-    Measured after the first epoch, every `every` epochs and the last one (also when
-    `EpochClock`, which runs before it, ends the fit early); other epochs log NaN, so every
-    row of history.csv has the columns (CSVLogger fixes its columns once).
+    from `make_images(count)`, both in [0, 1]. `precision`, `recall`, `density`, `coverage`:
+    `zoo.metrics.precision_recall_density_coverage` (k = 5) of the same images in the same
+    features, the held-out images as the real set. `kid_floor` and `precision_real`, ...:
+    the same with `count` `training_images` (or all, if fewer) in the generated images'
+    place: what a model that drew the training set itself would score. Measured after the
+    first epoch, every `every` epochs and the last one (also when `EpochClock`, which runs
+    before it, ends the fit early); other epochs log NaN, so every row of history.csv has
+    the columns (CSVLogger fixes its columns once).
     """
 
     def __init__(self, kid, real_images, make_images, every=5, count=500,
@@ -511,31 +528,45 @@ class KIDLog(keras.callbacks.Callback):
         self.kid, self.real_images, self.make_images, self.every = (
             kid, real_images, make_images, every)
         self.count, self.training_images = count, training_images
-        self.real_features, self.floor = None, (float("nan"), float("nan"))
+        self.real_features, self.reference = None, {}
 
     def measure(self):
-        """(mean, std) of the KID of `count` new images, now."""
+        """{kid, kid_std, precision, recall, density, coverage} of `count` new images, now."""
         self._measure_real_images()
-        generated = keras.ops.convert_to_numpy(self.make_images(self.count))
-        return metrics.kid_spread(self.real_features, self.kid.features(generated))
+        generated = self.kid.features(keras.ops.convert_to_numpy(self.make_images(self.count)))
+        return self._scores(generated)
+
+    def _scores(self, features):
+        kid, kid_std = metrics.kid_spread(self.real_features, features)
+        if min(len(self.real_features), len(features)) > NEIGHBOURS:
+            balls = metrics.precision_recall_density_coverage(self.real_features, features,
+                                                              NEIGHBOURS)
+        else:  # too few images for k-nearest-neighbour balls (a tiny test set)
+            balls = dict.fromkeys(PRDC, float("nan"))
+        return {"kid": kid, "kid_std": kid_std, **balls}
 
     def _measure_real_images(self):
         if self.real_features is None:  # once per process: the real images never change
             self.real_features = self.kid.features(self.real_images)
             if self.training_images is not None:
-                self.floor = metrics.kid_spread(self.real_features,
-                                                self.kid.features(self.training_images))
+                chosen = np.random.default_rng(0).permutation(len(self.training_images))
+                training = self.kid.features(self.training_images[np.sort(chosen[:self.count])])
+                scores = self._scores(training)
+                self.reference = {"kid_floor": scores["kid"]} | {
+                    f"{name}_real": scores[name] for name in PRDC}
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         last = done == self.params.get("epochs") or self.model.stop_training  # --time-limit
         if done == 1 or done % self.every == 0 or last:
-            mean, std = self.measure()
+            scores = self.measure()
         else:
-            self._measure_real_images()  # the floor, on every row, also after --resume
-            mean = std = float("nan")
+            self._measure_real_images()  # the real-vs-real values, on every row
+            scores = dict.fromkeys(("kid", "kid_std", *PRDC), float("nan"))
         if logs is not None:
-            logs.update(kid=mean, kid_std=std, kid_floor=self.floor[0])
+            logs.update(scores)
+            logs.update(self.reference or {"kid_floor": float("nan")} | {
+                f"{name}_real": float("nan") for name in PRDC})
 
 
 class EpochClock(keras.callbacks.Callback):

@@ -70,16 +70,12 @@ def build(model_name, variant, sizes):
             return pixels * 2 - 1 if model_name == "dcgan" and variant != "zoo" else pixels
 
         if model_name == "dcgan":  # the paper's architecture, as the reference has it
-            model = (zoo.DCGAN(image_size=size, upsampling="transposed", augment=(),
-                               ema_momentum=None)
-                     if variant == "zoo" else ReferenceGAN(size))
+            model = zoo.DCGAN.paper(image_size=size) if variant == "zoo" else ReferenceGAN(size)
         elif model_name == "dcgan-augment-ema":
             # The GAN recipe's default DCGAN; its "reference" is the same model without
             # DiffAugment and the weight average, so the pair's ratio is what they cost.
-            recipe_default = {"filters": (32, 64, 128), "discriminator_filters": (32, 64, 128),
-                              "dropout": 0.0}
-            model = (zoo.DCGAN(image_size=size, **recipe_default) if variant == "zoo" else
-                     zoo.DCGAN(image_size=size, augment=(), ema_momentum=None, **recipe_default))
+            model = (zoo.DCGAN(image_size=size) if variant == "zoo" else
+                     zoo.DCGAN(image_size=size, augment=(), ema_momentum=None))
         if model_name != "vae":
             model.compile()
             latents = lambda count: rng.normal(size=(count, 100)).astype("float32")  # noqa: E731

@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from zoo.datasets.images import DataError, decode_images, default_cache_dir, draw_once
 
-__all__ = ["CLASS_NAMES", "Flowers", "load", "make_synthetic",
+__all__ = ["CLASS_NAMES", "LADDER", "Flowers", "load", "make_synthetic", "quality_ladder",
            "split", "split_indices"]
 
 CLASS_NAMES = ("Daffodil", "Snowdrop", "LilyValley", "Bluebell", "Crocus", "Iris",
@@ -132,7 +132,7 @@ def make_synthetic(folder=None, count=800, size=64, seed=0):
     return draw_once(folder, draw, f"{count} images, {size}px, seed {seed}\n")
 
 
-def _draw_flower(rng, size, petals):
+def _draw_flower(rng, size, petals, petal_hues="one"):
     background = rng.uniform(0.15, 0.45, 3) * np.array([0.7, 1.0, 0.5])
     field = (background * 255 + rng.normal(0, 12, (size // 8, size // 8, 3))).clip(0, 255)
     image = Image.fromarray(field.astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
@@ -144,6 +144,8 @@ def _draw_flower(rng, size, petals):
     petal = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, rng.uniform(0.5, 1), 1.0))
     angle0 = rng.uniform(0, 2 * np.pi)
     for k in range(petals):
+        if petal_hues == "each":  # the quality ladder's second rung: a hue per petal
+            petal = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(rng.uniform(0, 1), 0.8, 1.0))
         angle = angle0 + 2 * np.pi * k / petals
         px, py = cx + np.cos(angle) * length * 0.6, cy + np.sin(angle) * length * 0.6
         layer = Image.new("L", image.size, 0)
@@ -155,3 +157,57 @@ def _draw_flower(rng, size, petals):
     r = length * 0.25
     draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=centre)
     return image.filter(ImageFilter.GaussianBlur(0.6))
+
+
+# The rungs of `quality_ladder`, best first: the order in which a person ranks them at once.
+LADDER = ("flowers", "petal hues shuffled", "blurred", "single-hue blobs", "multi-hue blobs",
+          "noise")
+
+
+def quality_ladder(count=200, size=64, seed=1):
+    """Image sets whose order of quality a person sees at once, to check that a sample
+    metric agrees with the eye: {rung: (count, size, size, 3) uint8} for each of `LADDER`.
+
+    flowers: new draws of the built-in flowers (seed 1: not the training set's). petal hues
+    shuffled: the same flowers with a hue of its own on every petal. blurred: the flowers
+    under a Gaussian blur of 2.5 px (at 64 px): the shapes are gone, colours stay.
+    single-hue blobs: an ellipse of one hue, no petals or centre, on the same kind of field.
+    multi-hue blobs: the same ellipses in three or four patches of different hues. noise:
+    uniform pixels.
+    """
+    def draw(petal_hues, rng_seed):
+        rng = np.random.default_rng(rng_seed)
+        return np.stack([np.asarray(_draw_flower(rng, size * 2, 5 + index % 4, petal_hues)
+                                    .resize((size, size), Image.Resampling.LANCZOS))
+                         for index in range(count)])
+
+    flowers = draw("one", seed)
+    blurred = np.stack([np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(2.5)))
+                        for image in flowers])
+    rng = np.random.default_rng(seed + 1)
+    return {
+        "flowers": flowers,
+        "petal hues shuffled": draw("each", seed),
+        "blurred": blurred,
+        "single-hue blobs": np.stack([_draw_blob(rng, size, 1) for _ in range(count)]),
+        "multi-hue blobs": np.stack([_draw_blob(rng, size, int(rng.integers(3, 5)))
+                                     for _ in range(count)]),
+        "noise": rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8),
+    }
+
+
+def _draw_blob(rng, size, hues):
+    """A soft ellipse on the flowers' kind of field, cut into `hues` wedges of random hues."""
+    background = rng.uniform(0.15, 0.45, 3) * np.array([0.7, 1.0, 0.5])
+    field = (background * 255 + rng.normal(0, 12, (size // 8, size // 8, 3))).clip(0, 255)
+    image = Image.fromarray(field.astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
+    cx, cy = rng.uniform(0.35, 0.65, 2) * size
+    rx, ry = rng.uniform(0.2, 0.32, 2) * size
+    start = rng.uniform(0, 360)
+    for index in range(hues):
+        colour = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(rng.uniform(0, 1),
+                                                                 rng.uniform(0.5, 1), 1.0))
+        ImageDraw.Draw(image).pieslice([cx - rx, cy - ry, cx + rx, cy + ry],
+                                       start + 360 * index / hues,
+                                       start + 360 * (index + 1) / hues, fill=colour)
+    return np.asarray(image.filter(ImageFilter.GaussianBlur(1.5)))

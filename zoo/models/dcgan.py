@@ -1,26 +1,27 @@
 """DCGAN (Radford et al., 2016) with the fixes that let it learn from a few thousand images.
 
-    generator      z (B, 100) ~ N(0, I) -> Dense 8*8*256 (no bias) -> BN -> ReLU
-                   -> (B, 8, 8, 256) -> [2x upsampling -> 128, 64 filters + BN + ReLU]
-                   -> 2x upsampling -> 3 filters -> tanh -> (B, 64, 64, 3) in [-1, 1]
-    discriminator  (B, 64, 64, 3) in [-1, 1] -> DiffAugment -> Conv2D 64, 128, 256 (4x4,
-                   stride 2) + LeakyReLU 0.2 + Dropout 0.3 -> Flatten -> Dense 1 -> (B, 1)
-                   logit: "real"
+    generator      z (B, 100) ~ N(0, I) -> Dense 8*8*128 (no bias) -> BN -> ReLU
+                   -> (B, 8, 8, 128) -> [2x upsampling + 3x3 conv -> 64, 32 filters + BN
+                   + ReLU] -> 2x upsampling + 3x3 conv -> 3 filters -> tanh
+                   -> (B, 64, 64, 3) in [-1, 1]
+    discriminator  (B, 64, 64, 3) in [-1, 1] -> DiffAugment -> Conv2D 32, 64, 128 (4x4,
+                   stride 2) + LeakyReLU 0.2 -> Flatten -> Dense 1 -> (B, 1) logit: "real"
 
 Inside, images are in [-1, 1] (the generator's tanh); at the model's public edges, as for
 every generative model in zoo, they are in [0, 1]: `fit(images)` takes [0, 1] images and
 scales them, `sample(n)` and `model(z)` return [0, 1]. Both networks' `filters` list their
-widths from the image inward, as the VAE's do: `filters=(64, 128, 256)` is the generator
-above, which applies them in reverse.
+widths from the image inward, as the VAE's do: `filters=(32, 64, 128)` is the generator
+above, which applies them in reverse. Each upsampling and its 3x3 convolution run as one
+`ResizeConv2D` (the same weights and values, a transposed convolution of 4/9 the work).
 
-Each training batch takes two gradient steps, each with its own Adam(1e-4, beta_1=0.5):
+Each training batch takes two gradient steps, each with its own Adam(4e-4, beta_1=0.5):
 the discriminator minimises BCE(real -> 1) + BCE(fake -> 0), then the generator minimises
 BCE(fake -> 1), the non-saturating loss (`loss="hinge"`: max(0, 1 - real) + max(0, 1 + fake)
 and -fake). Reported: `d_loss`, `g_loss`, and the discriminator's accuracy on real and on
 fake images.
 
 What differs from the paper, each a constructor argument (the paper's model is
-`DCGAN(upsampling="transposed", augment=(), ema_momentum=None)`):
+`DCGAN.paper()`: also widths 64-128-256 and dropout 0.3):
 
 * `upsampling`: "nearest" (default) or "bilinear" resizes by 2, then a 3x3 convolution
   (Odena et al., 2016): every output pixel gets the same number of kernel taps, so there is
@@ -63,11 +64,17 @@ class DCGAN(GradientStepModel):
 
     `model(z)` runs the sampling generator (the moving average, if kept):
     (B, latent_dim) -> (B, S, S, 3) in [0, 1]. `compile(d_optimizer=, g_optimizer=)`: one
-    optimizer for each network, Adam(1e-4, beta_1=0.5) by default.
+    optimizer for each network, Adam(`LEARNING_RATE` = 4e-4, beta_1=0.5) by default.
+
+    `DCGAN()` and `compile()` with no arguments are what `recipes/gan.py` trains and the
+    README measures (widths 32-64-128, no dropout, DiffAugment, the weight average, batch 16
+    in the recipe); `DCGAN.paper()` is Radford et al.'s model.
     """
 
-    def __init__(self, image_size=64, latent_dim=100, filters=(64, 128, 256),
-                 discriminator_filters=(64, 128, 256), dropout=0.3, upsampling="nearest",
+    LEARNING_RATE = 4e-4  # of both Adams that compile() makes (beta_1 = 0.5)
+
+    def __init__(self, image_size=64, latent_dim=100, filters=(32, 64, 128),
+                 discriminator_filters=(32, 64, 128), dropout=0.0, upsampling="nearest",
                  augment=("translation", "cutout"), adaptive_augment=False, ema_momentum=0.99,
                  spectral_norm=False, loss="non_saturating", seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -97,6 +104,16 @@ class DCGAN(GradientStepModel):
         self.declare_metrics(["d_loss", "g_loss", "real_accuracy", "fake_accuracy"]
                              + (["augment_probability"] if adaptive_augment else []))
         self.build((None, latent_dim))
+
+    @classmethod
+    def paper(cls, **kwargs):
+        """Radford et al.'s DCGAN: widths 64-128-256, stride-2 transposed convolutions,
+        dropout 0.3 in the discriminator, no augmentation and no weight average; compile it
+        with Adam(1e-4 or 2e-4, beta_1=0.5). `kwargs` override any of these."""
+        paper = {"filters": (64, 128, 256), "discriminator_filters": (64, 128, 256),
+                 "dropout": 0.3, "upsampling": "transposed", "augment": (),
+                 "ema_momentum": None}
+        return cls(**(paper | kwargs))
 
     def _make_generator(self, name):
         inward_out = self.filters[::-1]  # the widest layer first
@@ -163,12 +180,12 @@ class DCGAN(GradientStepModel):
     # Training ----------------------------------------------------------------------------
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        """Two optimizers, Adam(1e-4, beta_1=0.5) each unless given."""
+        """Two optimizers, Adam(`LEARNING_RATE`, beta_1=0.5) each unless given."""
         if "optimizer" in kwargs:
             raise TypeError("DCGAN.compile takes d_optimizer= and g_optimizer= (one for the "
                             "discriminator, one for the generator), not optimizer=")
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(self.LEARNING_RATE, beta_1=0.5)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(self.LEARNING_RATE, beta_1=0.5)
         group = OptimizerGroup({"discriminator": self.d_optimizer,
                                 "generator": self.g_optimizer})
         group.assign_variables("discriminator", self.discriminator.trainable_variables)

@@ -38,6 +38,8 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 class VAE(GradientStepModel):
     """Convolutional VAE; `fit(images)` with images (N, S, S, 3) float in [0, 1]."""
 
+    LEARNING_RATE = 1e-3  # of the Adam that compile() makes
+
     def __init__(self, image_size=64, latent_dim=128, filters=(32, 64, 128), beta=1.0,
                  likelihood="bernoulli", seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -109,6 +111,11 @@ class VAE(GradientStepModel):
                                 for start in range(0, count, batch_size)])
 
     # The loss ----------------------------------------------------------------------------
+
+    def compile(self, optimizer=None, **kwargs):
+        """As `keras.Model.compile`, with Adam(`LEARNING_RATE`) unless an optimizer is given
+        (what recipes/vae.py trains with), and no `loss`: the model computes its own."""
+        super().compile(optimizer or keras.optimizers.Adam(self.LEARNING_RATE), **kwargs)
 
     def gradient_steps(self):
         return [GradientStep("vae", self.optimizer, self, self.elbo_loss)]
