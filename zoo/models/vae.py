@@ -112,10 +112,10 @@ class VAE(GradientStepModel):
 
     # The loss ----------------------------------------------------------------------------
 
-    def compile(self, optimizer=None, **kwargs):
+    def compile(self, optimizer=None, loss=None, **kwargs):
         """As `keras.Model.compile`, with Adam(`LEARNING_RATE`) unless an optimizer is given
         (what recipes/vae.py trains with), and no `loss`: the model computes its own."""
-        super().compile(optimizer or keras.optimizers.Adam(self.LEARNING_RATE), **kwargs)
+        super().compile(optimizer or keras.optimizers.Adam(self.LEARNING_RATE), loss, **kwargs)
 
     def gradient_steps(self):
         return [GradientStep("vae", self.optimizer, self, self.elbo_loss)]
