@@ -39,7 +39,7 @@ import numpy as np
 import sacrebleu
 from nltk.translate import bleu_score
 
-__all__ = ["KID", "checkerboard_share", "classifier_features", "corpus_bleu",
+__all__ = ["KID", "PRDC", "checkerboard_share", "classifier_features", "corpus_bleu",
            "inception_features", "kernel_inception_distance", "kid_spread",
            "precision_recall_density_coverage", "random_conv_features", "sacrebleu_corpus",
            "sentence_bleu_smoothed"]
@@ -86,6 +86,9 @@ def kid_spread(real_features, generated_features, subsets=50, subset_size=None, 
                                                              replace=False)])
               for _ in range(subsets)]
     return float(np.mean(values)), float(np.std(values))
+
+
+PRDC = ("precision", "recall", "density", "coverage")  # what the function below returns
 
 
 def precision_recall_density_coverage(real_features, generated_features, k=5):

@@ -13,6 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from zoo.metrics import PRDC  # noqa: E402
+
 __all__ = [
     "animate", "plot_attention", "plot_comparison", "plot_curves", "plot_image_grid",
     "plot_kid",
@@ -68,8 +70,7 @@ def plot_kid(history, path, title=None):
     `history["kid_std"]` as error bars, `history["kid_floor"]` dashed) and, where logged,
     precision, recall, density and coverage (each `history[name + "_real"]` dashed: real
     against real). NaN epochs are skipped."""
-    names = ["kid"] + [name for name in ("precision", "recall", "density", "coverage")
-                       if name in history]
+    names = ["kid"] + [name for name in PRDC if name in history]
     fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names) + 0.6, 3.4), squeeze=False)
     for ax, name in zip(axes[0], names):
         values = np.asarray(history[name], dtype=float)

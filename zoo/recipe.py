@@ -61,7 +61,7 @@ __all__ = ["PRDC", "SAMPLE_QUALITY", "EpochClock", "KIDLog", "Run", "SampleGrids
 DEFAULT_KID_CLASSIFIER = default_cache_dir() / "kid" / "flower_classifier.keras"
 SYNTHETIC_KID_SIZE = 32  # the side of the images the built-in flowers' KID classifier sees
 _INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-PRDC = ("precision", "recall", "density", "coverage")
+PRDC = metrics.PRDC
 NEIGHBOURS = 5  # k of their k-nearest-neighbour balls, as Naeem et al. recommend
 # What KIDLog adds to the logs: plotted in kid.png, not among the training curves.
 SAMPLE_QUALITY = ("kid", "kid_std", "kid_floor", *PRDC, *(f"{name}_real" for name in PRDC))
@@ -528,7 +528,10 @@ class KIDLog(keras.callbacks.Callback):
         self.kid, self.real_images, self.make_images, self.every = (
             kid, real_images, make_images, every)
         self.count, self.training_images = count, training_images
-        self.real_features, self.reference = None, {}
+        self.real_features = None
+        # the real-vs-real values, NaN until the training images' are measured
+        self.reference = dict.fromkeys(("kid_floor", *(f"{name}_real" for name in PRDC)),
+                                       float("nan"))
 
     def measure(self):
         """{kid, kid_std, precision, recall, density, coverage} of `count` new images, now."""
@@ -564,9 +567,7 @@ class KIDLog(keras.callbacks.Callback):
             self._measure_real_images()  # the real-vs-real values, on every row
             scores = dict.fromkeys(("kid", "kid_std", *PRDC), float("nan"))
         if logs is not None:
-            logs.update(scores)
-            logs.update(self.reference or {"kid_floor": float("nan")} | {
-                f"{name}_real": float("nan") for name in PRDC})
+            logs.update(scores | self.reference)
 
 
 class EpochClock(keras.callbacks.Callback):

@@ -132,10 +132,15 @@ def make_synthetic(folder=None, count=800, size=64, seed=0):
     return draw_once(folder, draw, f"{count} images, {size}px, seed {seed}\n")
 
 
-def _draw_flower(rng, size, petals, petal_hues="one"):
+def _draw_field(rng, size):
+    """The flowers' background: a blurred green-brown field of noise, (size, size) RGB."""
     background = rng.uniform(0.15, 0.45, 3) * np.array([0.7, 1.0, 0.5])
     field = (background * 255 + rng.normal(0, 12, (size // 8, size // 8, 3))).clip(0, 255)
-    image = Image.fromarray(field.astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
+    return Image.fromarray(field.astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
+
+
+def _draw_flower(rng, size, petals, petal_hues="one"):
+    image = _draw_field(rng, size)
     draw = ImageDraw.Draw(image)
     cx, cy = rng.uniform(0.35, 0.65, 2) * size
     length = rng.uniform(0.2, 0.32) * size
@@ -185,22 +190,16 @@ def quality_ladder(count=200, size=64, seed=1):
     blurred = np.stack([np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(2.5)))
                         for image in flowers])
     rng = np.random.default_rng(seed + 1)
-    return {
-        "flowers": flowers,
-        "petal hues shuffled": draw("each", seed),
-        "blurred": blurred,
-        "single-hue blobs": np.stack([_draw_blob(rng, size, 1) for _ in range(count)]),
-        "multi-hue blobs": np.stack([_draw_blob(rng, size, int(rng.integers(3, 5)))
-                                     for _ in range(count)]),
-        "noise": rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8),
-    }
+    single_hue = np.stack([_draw_blob(rng, size, 1) for _ in range(count)])
+    multi_hue = np.stack([_draw_blob(rng, size, int(rng.integers(3, 5))) for _ in range(count)])
+    noise = rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8)
+    return dict(zip(LADDER, (flowers, draw("each", seed), blurred, single_hue, multi_hue,
+                             noise), strict=True))
 
 
 def _draw_blob(rng, size, hues):
     """A soft ellipse on the flowers' kind of field, cut into `hues` wedges of random hues."""
-    background = rng.uniform(0.15, 0.45, 3) * np.array([0.7, 1.0, 0.5])
-    field = (background * 255 + rng.normal(0, 12, (size // 8, size // 8, 3))).clip(0, 255)
-    image = Image.fromarray(field.astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
+    image = _draw_field(rng, size)
     cx, cy = rng.uniform(0.35, 0.65, 2) * size
     rx, ry = rng.uniform(0.2, 0.32, 2) * size
     start = rng.uniform(0, 360)

@@ -126,5 +126,3 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         if self.use_bias:
             outputs = outputs + self.bias
         return self.activation(outputs) if self.activation is not None else outputs
-
-
