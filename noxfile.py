@@ -5,15 +5,21 @@ The sessions run in the environment the README's install command set up
 reload test needs all three backends importable side by side, and installing TensorFlow,
 PyTorch and JAX three times over would cost CI more time than the tests themselves.
 
+Run outside that environment, a session stops at once with one line naming what is missing
+and the command that installs it.
+
 Each session spreads its tests over the cores (pytest-xdist, at most 4 workers, each of which
 imports a whole backend): most tests are small fits, subprocess start-ups and, on JAX,
-compilations that leave a second core idle. On a 2-core AMD EPYC without AVX-512
-(2026-12-03 evening, with the two-process tests) the matrix took about 47 minutes:
-TensorFlow 13.5, PyTorch 13.6 (beside a GAN run), JAX 20.0; `-m "not slow"` on JAX 5.6
-(280 tests, 2026-12-03 late). `--durations=15` lists each session's slowest tests.
+compilations that leave a second core idle. `--durations=15` lists each session's slowest
+tests; the matrix's times are in BENCHMARKS.md.
 """
 
+import importlib.util
+import shutil
+
 import nox
+
+INSTALL = 'pip install -e ".[all,test]"'
 
 BACKENDS = ["tensorflow", "torch", "jax"]
 
@@ -25,6 +31,7 @@ nox.options.sessions = ["tests", "lint"]  # tests: all three backends
 @nox.parametrize("backend", BACKENDS, ids=BACKENDS)
 def tests(session, backend):
     """pytest under one backend; extra arguments go to pytest (`nox -s "tests(jax)" -- -k vae`)."""
+    require(session, modules=("keras", "zoo", "pytest", "xdist", backend))
     session.run(
         "python", "-m", "pytest", "--numprocesses=auto", "--maxprocesses=4", "--durations=15",
         *session.posargs,
@@ -34,4 +41,16 @@ def tests(session, backend):
 
 @nox.session
 def lint(session):
+    """ruff's lint rules and its formatting (`ruff format .` applies it)."""
+    require(session, programs=("ruff",))
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+def require(session, modules=(), programs=()):
+    """Stop the session with one line if this environment lacks what it runs."""
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    missing += [name for name in programs if shutil.which(name) is None]
+    if missing:
+        session.error(f"{', '.join(missing)} not found: nox runs in the current environment "
+                      f"(see noxfile.py); activate the README's environment or run `{INSTALL}`")

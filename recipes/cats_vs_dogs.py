@@ -24,29 +24,30 @@ import zoo  # before Keras: it starts the backend without TensorFlow's start-up 
 import keras
 import numpy as np
 
-from zoo import distribute, plots, recipe
+from zoo import distribute, plots, training
 from zoo.datasets import DataError, ImageBatches, cats_vs_dogs
 
 # Setup -------------------------------------------------------------------------------------
-parser = recipe.make_parser("cats_vs_dogs", __doc__, epochs=15, batch_size=32)
+parser = training.make_parser("cats_vs_dogs", __doc__, epochs=15, batch_size=32)
 parser.add_argument("--model", choices=["cnn", "cnn-aug", "mobilenetv2", "all"],
                     default="cnn-aug")
 parser.add_argument("--cnn", choices=["compact", "small"], default="compact",
                     help="the from-scratch architecture (default: %(default)s)")
-parser.add_argument("--image-size", type=int, default=None,
-                    help="pixels per side (default: 128 on real data, 64 on synthetic)")
-parser.add_argument("--learning-rate", type=float, default=1e-3)
-parser.add_argument("--val-fraction", type=float, default=0.2)
+parser.add_argument("--image-size", type=training.at_least(32), default=None,
+                    help="pixels per side, at least 32 (default: 128 on real data, 64 on "
+                         "synthetic)")
+parser.add_argument("--learning-rate", type=training.positive_float, default=1e-3)
+parser.add_argument("--val-fraction", type=training.fraction, default=0.2)
 parser.add_argument("--weights", default=None,
                     help="mobilenetv2: 'imagenet' (needs a network), a local weights file "
                          "of the no-top base, or omitted for random initialisation")
-parser.add_argument("--fine-tune-epochs", type=int, default=0,
+parser.add_argument("--fine-tune-epochs", type=training.non_negative_int, default=0,
                     help="mobilenetv2: epochs of fine-tuning after the frozen stage")
-parser.add_argument("--fine-tune-layers", type=int, default=30,
+parser.add_argument("--fine-tune-layers", type=training.positive_int, default=30,
                     help="mobilenetv2: how many top layers of the base to unfreeze")
-parser.add_argument("--synthetic-images", type=int, default=1200,
+parser.add_argument("--synthetic-images", type=training.positive_int, default=1200,
                     help="size of the built-in synthetic data set (without --data)")
-run = recipe.start(parser)
+run = training.start(parser)
 config = run.config
 
 # Prepare the data --------------------------------------------------------------------------

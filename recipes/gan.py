@@ -14,41 +14,58 @@ share of the samples and of the real images in the report. `--resume --out DIR` 
 run from its last finished epoch, with both optimizers' state.
 """
 
+import argparse
+
 import zoo  # before Keras: it starts the backend without TensorFlow's start-up logs
 
 # isort: split
+import flowers_common  # recipes/flowers_common.py: what the flower scripts share
 import keras
 
-from zoo import recipe
-from zoo.datasets import DataError, ImageBatches, flowers
+from zoo import training
+from zoo.datasets import DataError, ImageBatches
 from zoo.metrics import checkerboard_share
 from zoo.models.dcgan import LOSSES, UPSAMPLING
+from zoo.models.diffaugment import POLICIES
 
+
+def augment_operations(text):
+    """--augment's type: 'none' or DiffAugment's operations, comma-separated -> a tuple."""
+    operations = () if text == "none" else tuple(text.split(","))
+    unknown = [name for name in operations if name not in POLICIES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {', '.join(map(repr, unknown))}; give "
+                                         f"'none' or some of {', '.join(POLICIES)}")
+    return operations
+
+
+augment_operations.invalid = "spin"  # an example of a bad value, for the flag tests
 # Setup -------------------------------------------------------------------------------------
 # Batch 16: twice the steps of batch 32 in an epoch, for 15% more time; with them the
 # flowers come out mostly in one hue each instead of mosaics (docs/generative.md).
-parser = recipe.make_parser("gan", __doc__, epochs=50, batch_size=16)
+parser = training.make_parser("gan", __doc__, epochs=50, batch_size=16)
 model_flags = parser.add_argument_group("the model (zoo.DCGAN's arguments and defaults)")
-default = recipe.constructor_defaults(zoo.DCGAN)
-model_flags.add_argument("--latent-dim", type=int, default=default["latent_dim"])
-model_flags.add_argument("--filters", type=int, nargs="+", default=list(default["filters"]),
+default = training.constructor_defaults(zoo.DCGAN)
+model_flags.add_argument("--latent-dim", type=training.positive_int, default=default["latent_dim"])
+model_flags.add_argument("--filters", type=training.positive_int, nargs="+", default=list(default["filters"]),
                          help="the generator's widths from the image inward, like "
                               "--discriminator-filters (default: %(default)s)")
-model_flags.add_argument("--discriminator-filters", type=int, nargs="+",
+model_flags.add_argument("--discriminator-filters", type=training.positive_int, nargs="+",
                          default=list(default["discriminator_filters"]))
 model_flags.add_argument("--upsampling", choices=UPSAMPLING, default=default["upsampling"],
                          help="resize by 2 then a 3x3 convolution ('nearest', 'bilinear'), or "
                               "the paper's stride-2 transposed convolution (default: %(default)s)")
-model_flags.add_argument("--augment", default=",".join(default["augment"]),
+model_flags.add_argument("--augment", type=augment_operations,
+                         default=",".join(default["augment"]),
                          help="DiffAugment's operations, comma-separated, of colour, "
                               "translation, cutout; or 'none' (default: %(default)s)")
 model_flags.add_argument("--adaptive-augment", action="store_true",
                          help="apply them with a probability driven by the discriminator's "
                               "accuracy on real images (ADA)")
-model_flags.add_argument("--ema-momentum", type=float, default=default["ema_momentum"],
+model_flags.add_argument("--ema-momentum", type=training.unit_interval, default=default["ema_momentum"],
                          help="of the generator's weight average that draws the samples; 0: "
                               "no average (default: %(default)s)")
-model_flags.add_argument("--dropout", type=float, default=default["dropout"],
+model_flags.add_argument("--dropout", type=training.unit_interval, default=default["dropout"],
                          help="after each of the discriminator's convolutions (the paper's "
                               "0.3 slowed it; DiffAugment regularises it; default: %(default)s)")
 model_flags.add_argument("--spectral-norm", action="store_true",
@@ -56,21 +73,22 @@ model_flags.add_argument("--spectral-norm", action="store_true",
 model_flags.add_argument("--loss", choices=LOSSES, default=default["loss"])
 # 4e-4, twice the DCGAN paper's: in the same 50 epochs the samples get one hue and petals
 # around a centre of another colour, which at 2e-4 takes about 100 (docs/generative.md).
-model_flags.add_argument("--learning-rate", type=float, default=zoo.DCGAN.LEARNING_RATE,
+model_flags.add_argument("--learning-rate", type=training.positive_float, default=zoo.DCGAN.LEARNING_RATE,
                          help="of the generator's Adam (beta_1 = 0.5; default: %(default)s)")
-model_flags.add_argument("--d-learning-rate", type=float, default=None,
+model_flags.add_argument("--d-learning-rate", type=training.positive_float, default=None,
                          help="of the discriminator's Adam (default: --learning-rate)")
-recipe.add_flower_arguments(parser)
-recipe.add_kid_arguments(parser)
-run = recipe.start(parser)
+flowers_common.add_flower_arguments(parser)
+flowers_common.add_kid_arguments(parser)
+run = training.start(parser, check=flowers_common.check_image_size(
+    lambda config: max(len(config.filters), len(config.discriminator_filters))))
 config = run.config
 
 # Prepare the data: [0, 1] floats (the model scales them to its [-1, 1] inside) ----------
 try:
-    data = recipe.load_flowers(config)
+    data = flowers_common.load_flowers(config)
 except DataError as error:
     run.abort(str(error))
-train, held_out = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
+train, held_out = flowers_common.split(run, data)
 images = ImageBatches(data.images, None, config.batch_size, shuffle=True, seed=config.seed,
                       indices=train, value_range=(0, 1))
 print(f"{len(train)} training images, {len(held_out)} held out")
@@ -80,7 +98,7 @@ model = zoo.DCGAN(
     image_size=config.image_size, latent_dim=config.latent_dim, filters=config.filters,
     discriminator_filters=config.discriminator_filters, dropout=config.dropout,
     upsampling=config.upsampling,
-    augment=() if config.augment == "none" else config.augment.split(","),
+    augment=config.augment,
     adaptive_augment=config.adaptive_augment, ema_momentum=config.ema_momentum or None,
     spectral_norm=config.spectral_norm, loss=config.loss, seed=config.seed)
 model.compile(
@@ -89,10 +107,10 @@ model.compile(
     g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
 
 # Train: a sample grid from one fixed latent draw after every epoch -----------------------
-samples = recipe.SampleGrids(lambda: model.sample(32, seed=1234),
-                             run.path("samples"), title="DCGAN samples")
-kid = run.kid_callback(data, train, held_out,
-                       lambda count: model.sample(count, seed=4321))
+samples = training.SampleGrids(lambda: model.sample(32, seed=1234),
+                               run.path("samples"), title="DCGAN samples")
+kid = flowers_common.kid_callback(run, data, train, held_out,
+                                  lambda count: model.sample(count, seed=4321))
 run.fit(model, images, epochs=config.epochs, callbacks=[samples, kid])
 
 # Evaluate: the checkerboard share of the samples against the real images' ----------------

@@ -22,22 +22,22 @@ import sys
 import translation_common as common  # recipes/translation_common.py: what both recipes share
 
 import zoo
-from zoo import recipe
+from zoo import training
 from zoo.translation import compile_for_translation
 
 # Setup -------------------------------------------------------------------------------------
-parser = recipe.make_parser("seq2seq", __doc__, epochs=30, batch_size=64)
-parser.add_argument("--embedding-dim", type=int, default=64)
-parser.add_argument("--units", type=int, default=128)
-parser.add_argument("--dropout", type=float, default=0.0,
+parser = training.make_parser("seq2seq", __doc__, epochs=30, batch_size=64)
+parser.add_argument("--embedding-dim", type=training.positive_int, default=64)
+parser.add_argument("--units", type=training.positive_int, default=128)
+parser.add_argument("--dropout", type=training.unit_interval, default=0.0,
                     help="from both embeddings and before the output layer (default: "
                          "%(default)s)")
-parser.add_argument("--learning-rate", type=float, default=5e-3,
+parser.add_argument("--learning-rate", type=training.positive_float, default=5e-3,
                     help="Adam's peak, after a linear warm-up, then cosine decay")
 common.add_arguments(parser, source_language="ru")
 if sys.argv[1:2] == ["translate"]:
     sys.exit(common.translate_command(parser.prog, sys.argv[2:]))
-run = recipe.start(parser)
+run = training.start(parser)
 config = run.config
 
 # Prepare the data: clean, split 80/10/10 (every source sentence in one split), vocabularies

@@ -22,23 +22,25 @@ import sys
 import translation_common as common  # recipes/translation_common.py: what both recipes share
 
 import zoo
-from zoo import recipe
+from zoo import training
 from zoo.translation import compile_for_translation
 
 # Setup -------------------------------------------------------------------------------------
-parser = recipe.make_parser("transformer", __doc__, epochs=30, batch_size=64)
-parser.add_argument("--num-layers", "--layers", type=int, default=2,
+parser = training.make_parser("transformer", __doc__, epochs=30, batch_size=64)
+parser.add_argument("--num-layers", "--layers", type=training.positive_int, default=2,
                     help="encoder and decoder layers each")
-parser.add_argument("--d-model", type=int, default=64)
-parser.add_argument("--num-heads", "--heads", type=int, default=2)
-parser.add_argument("--ffn-dim", type=int, default=128)
-parser.add_argument("--dropout", type=float, default=0.1)
-parser.add_argument("--learning-rate", type=float, default=2e-3,
+parser.add_argument("--d-model", type=training.positive_int, default=64)
+parser.add_argument("--num-heads", "--heads", type=training.positive_int, default=2)
+parser.add_argument("--ffn-dim", type=training.positive_int, default=128)
+parser.add_argument("--dropout", type=training.unit_interval, default=0.1)
+parser.add_argument("--learning-rate", type=training.positive_float, default=2e-3,
                     help="Adam's peak, after a linear warm-up, then cosine decay")
 common.add_arguments(parser, source_language="en")
 if sys.argv[1:2] == ["translate"]:
     sys.exit(common.translate_command(parser.prog, sys.argv[2:]))
-run = recipe.start(parser)
+run = training.start(parser, check=lambda config: None if config.d_model % config.num_heads == 0
+                     else f"argument --d-model: {config.d_model} does not split into "
+                          f"--num-heads {config.num_heads} equal heads")
 config = run.config
 
 # Prepare the data: clean, split 80/10/10 (every source sentence in one split), vocabularies
@@ -49,7 +51,7 @@ data = common.prepare_data(run)
 model = zoo.Transformer(len(data.source_vocab), len(data.target_vocab),
                         num_layers=config.num_layers, d_model=config.d_model,
                         num_heads=config.num_heads, ffn_dim=config.ffn_dim,
-                        dropout=config.dropout, max_length=config.max_length + 2)  # <start>, <end>
+                        dropout=config.dropout)
 
 # Train it, teacher-forced: Adam with warm-up and cosine decay ------------------------------
 compile_for_translation(model, config.learning_rate, config.epochs * len(data.train_batches),

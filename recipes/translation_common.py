@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import metrics, plots
+from zoo import metrics, plots, training
 from zoo.datasets import DataError, parallel_text
 from zoo.datasets.parallel_text import Pairs, SubwordVocabulary, Vocabulary
 from zoo.translation import LengthBatches, Translator, teacher_forcing
@@ -33,7 +33,7 @@ def add_arguments(parser, source_language):
     group.add_argument("--source-language", default=None,
                        help=f"direction: the input's language to translate from (default: "
                             f"{source_language} if the data holds it, else its first)")
-    group.add_argument("--max-length", type=int, default=30,
+    group.add_argument("--max-length", type=training.positive_int, default=30,
                        help="pairs with a longer side (in words) are dropped "
                             "(default: %(default)s)")
     group.add_argument("--tokenizer", choices=("word", "subword"), default=None,
@@ -41,15 +41,17 @@ def add_arguments(parser, source_language):
                             "SentencePiece unigram pieces learned from the training split "
                             "(default: subword for a .tsv or .csv such as Tatoeba's, word for "
                             "the aligned files of small_vocab and the synthetic pairs)")
-    group.add_argument("--vocab-size", type=int, default=None,
+    group.add_argument("--vocab-size", type=training.at_least(5), default=None,
                        help="per language, special tokens included (default: 10000 words or "
                             "4000 subword pieces)")
-    group.add_argument("--min-count", type=int, default=1,
+    group.add_argument("--min-count", type=training.positive_int, default=1,
                        help="word tokenizer: rarer words become <unk> (default: %(default)s)")
-    group.add_argument("--label-smoothing", type=float, default=0.0,
+    group.add_argument("--label-smoothing", type=training.unit_interval, default=0.0,
                        help="of the training targets, e.g. 0.1 (default: %(default)s)")
-    group.add_argument("--beam-width", type=int, default=4)
-    group.add_argument("--synthetic-pairs", type=int, default=4000,
+    group.add_argument("--beam-width", type=training.positive_int, default=4,
+                       help="of the beam search that translates the test split; 1: greedy "
+                            "(default: %(default)s)")
+    group.add_argument("--synthetic-pairs", type=training.positive_int, default=4000,
                        help="size of the built-in synthetic language pair (without --data)")
     parser.set_defaults(recipe_source_language=source_language)  # for prepare_data
 
@@ -206,7 +208,8 @@ def translate_command(prog, argv):
     parser = argparse.ArgumentParser(prog=f"{prog} translate",
                                      description="Translate sentences with a finished run.")
     parser.add_argument("--model", type=Path, required=True, help="the run directory")
-    parser.add_argument("--beam-width", type=int, default=1, help="1: greedy (default)")
+    parser.add_argument("--beam-width", type=training.positive_int, default=1,
+                        help="1: greedy (default)")
     parser.add_argument("sentences", nargs="+")
     args = parser.parse_args(argv)
     try:

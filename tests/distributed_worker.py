@@ -1,5 +1,5 @@
 """One process of the distributed tests (tests/test_distribute.py): a small deterministic
-regression fitted through `zoo.recipe`, so the weights of a two-process run can be compared
+regression fitted through `zoo.training`, so the weights of a two-process run can be compared
 with those of one process on the same global batches. It writes weights.npz beside the run's
 other files.
 
@@ -26,14 +26,14 @@ import zoo  # noqa: F401  (a quiet start)
 # isort: split
 import keras
 
-from zoo import recipe
+from zoo import training
 from zoo.datasets import ImageBatches
 from zoo.models.train_step import GradientStep, GradientStepModel
 
-parser = recipe.make_parser("distributed-test", __doc__, epochs=2, batch_size=8)
+parser = training.make_parser("distributed-test", __doc__, epochs=2, batch_size=8)
 parser.add_argument("--custom-step", action="store_true")
 parser.add_argument("--twins", action="store_true")
-run = recipe.start(parser)  # before any model: it sets up the distribution engine
+run = training.start(parser)  # before any model: it sets up the distribution engine
 
 
 class Regression(GradientStepModel):

@@ -132,3 +132,25 @@ def test_attention_recipe_prints_and_saves_heat_map(tmp_path):
     assert "weights (1, 3, 5)" in result.stdout and "output (1, 3, 6)" in result.stdout
     for name in ("attention_weights.png", "config.json", "metrics.json", "report.md"):
         assert (tmp_path / "run" / name).stat().st_size > 0, name
+
+
+def test_attention_recipe_fails_when_the_implementations_disagree(tmp_path, monkeypatch,
+                                                                   capsys):
+    """The recipe exits non-zero, naming what differs, when keras.ops strays from NumPy."""
+    import runpy
+
+    import zoo
+
+    real = zoo.attention.scaled_dot_product_attention
+
+    def off_by_a_little(query, key, value, mask=None):
+        output, weights = real(query, key, value, mask)
+        return output, weights + 1e-3
+
+    monkeypatch.setattr(zoo.attention, "scaled_dot_product_attention", off_by_a_little)
+    recipe = Path(__file__).parents[1] / "recipes" / "attention.py"
+    monkeypatch.setattr(sys, "argv", [str(recipe), "--out", str(tmp_path / "run")])
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(recipe), run_name="__main__")
+    assert "disagree on the weights (largest difference 1.00e-03" in str(stopped.value.code)
+    assert "output" not in str(stopped.value.code)

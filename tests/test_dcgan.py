@@ -181,13 +181,13 @@ def test_discriminator_learns_to_tell_real_from_generated():
 
 @pytest.mark.slow  # trains, saves and resumes a GAN
 def test_interrupted_run_resumes_with_both_optimizers_state(tmp_path):
-    # The recipe's --resume path: zoo.recipe's TrainingState.
+    # The recipe's --resume path: zoo.training's TrainingState.
     from test_recipe import CountEpochs, CrashInEpoch
 
-    from zoo import recipe
+    from zoo import training
 
     def start(argv):
-        return recipe.start(recipe.make_parser("gan", "", epochs=3, batch_size=8), argv)
+        return training.start(training.make_parser("gan", "", epochs=3, batch_size=8), argv)
 
     def fit(run, *extra):
         model = zoo.DCGAN(**KWARGS)

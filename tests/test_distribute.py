@@ -166,9 +166,9 @@ def fake_cluster(monkeypatch, index, count=2):
 
 
 def start(argv):
-    from zoo import recipe
+    from zoo import training
 
-    return recipe.start(recipe.make_parser("tiny", "", epochs=1, batch_size=4), argv)
+    return training.start(training.make_parser("tiny", "", epochs=1, batch_size=4), argv)
 
 
 def test_data_parallel_is_the_old_name_of_distribute(tmp_path, monkeypatch):

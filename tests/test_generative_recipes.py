@@ -11,7 +11,7 @@ import keras
 import pytest
 
 import zoo
-from zoo import recipe
+from zoo import training
 
 ROOT = Path(__file__).parents[1]
 TINY = ["--synthetic-images", "16", "--image-size", "16", "--batch-size", "8"]
@@ -74,10 +74,10 @@ def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
     final = metrics["final"]
     assert final["steps"] == 3  # 8 training images (8 held out) in batches of 8, 3 epochs
     # measured after the first and the last epoch only, each beside its real-vs-real value
-    for name in ("kid", "kid_std", *recipe.PRDC):
+    for name in ("kid", "kid_std", *training.PRDC):
         kid = metrics["history"][name]
         assert math.isfinite(kid[0]) and math.isnan(kid[1]) and math.isfinite(kid[2]), name
-    for name in ("kid_floor", *(f"{name}_real" for name in recipe.PRDC)):
+    for name in ("kid_floor", *(f"{name}_real" for name in training.PRDC)):
         assert all(math.isfinite(value) for value in metrics["history"][name]), name
     assert 0 <= final["coverage"] <= 1 and final["density"] >= 0
     assert 0 <= final["checkerboard_share_real"] < 1 and 0 <= final["checkerboard_share"] < 1
@@ -96,10 +96,10 @@ def test_gan_recipe_names_a_missing_kid_classifier(tmp_path):
 
 
 @pytest.mark.slow
-def test_flower_classifier_tool_trains_and_saves_where_the_recipes_look(tmp_path):
+def test_flower_classifier_recipe_trains_and_saves_where_the_recipes_look(tmp_path):
     out, saved = tmp_path / "classifier", tmp_path / "kid" / "classifier.keras"
     result = run_recipe(tmp_path, "flower_classifier", "--out", str(out), "--epochs", "1",
-                        "--filters", "4", "8", "--save-to", str(saved), folder="tools")
+                        "--filters", "4", "8", "--save-to", str(saved))
     assert result.returncode == 0, result.stderr[-3000:]
     final = json.loads((out / "metrics.json").read_text())["final"]
     assert final["classes"] == 4 and 0 <= final["val_accuracy"] <= 1

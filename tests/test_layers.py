@@ -344,7 +344,7 @@ def test_transformer_trains_alike_with_the_fused_attention(monkeypatch):
             monkeypatch.setattr(transformer, "attention_context", through_zoo_attention)
         keras.utils.set_random_seed(0)
         model = zoo.Transformer(12, 12, num_layers=1, d_model=8, num_heads=2, ffn_dim=8,
-                                dropout=0.0, max_length=6)
+                                dropout=0.0)
         model.compile(keras.optimizers.SGD(0.5),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         model.fit([source, target_in], target, batch_size=3, epochs=2, verbose=0)

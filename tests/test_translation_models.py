@@ -17,7 +17,7 @@ TARGET_IN = np.concatenate([np.full((4, 1), START, "int32"), TARGET[:, :-1]], ax
 TINY = {
     "transformer": (zoo.Transformer, {"source_vocab_size": 12, "target_vocab_size": 12,
                                       "num_layers": 1, "d_model": 16, "num_heads": 2,
-                                      "ffn_dim": 32, "dropout": 0.0, "max_length": 16}),
+                                      "ffn_dim": 32, "dropout": 0.0}),
     "seq2seq": (zoo.Seq2SeqAttention, {"source_vocab_size": 12, "target_vocab_size": 12,
                                        "embedding_dim": 8, "units": 16}),
 }
@@ -57,14 +57,20 @@ def test_sinusoids_follow_the_paper():
     np.testing.assert_allclose(table[:, 3], np.cos(np.arange(50) / 10000 ** (2 / 8)), atol=1e-6)
 
 
-def test_positions_follow_the_table_and_extend_past_max_length():
-    model = tiny("transformer")  # max_length 16
+def test_positions_follow_the_table_for_any_length():
+    model = tiny("transformer")
     positions = keras.ops.convert_to_numpy(model._positions(40))[0]
     np.testing.assert_allclose(positions, sinusoidal_positions(40, 16), atol=1e-4)
-    long_source = np.tile(SOURCE[:, :4], (1, 10))  # 40 tokens, more than max_length
+    long_source = np.tile(SOURCE[:, :4], (1, 10))  # 40 tokens, longer than any training pair
     logits = model([long_source, np.tile(TARGET_IN, (1, 8))], training=False)
     assert keras.ops.shape(logits) == (4, 32, 12)
     assert np.isfinite(keras.ops.convert_to_numpy(logits)).all()
+
+
+def test_a_transformer_config_saved_with_the_unused_max_length_still_loads():
+    model = tiny("transformer")
+    older = type(model).from_config({**model.get_config(), "max_length": 16})
+    assert "max_length" not in older.get_config() and older.d_model == model.d_model
 
 
 @pytest.mark.parametrize("kind", TINY)

@@ -4,7 +4,7 @@ training step with each engine.
 
     KERAS_BACKEND=jax python tools/distributed_speed.py --out /tmp/speed
 
-Each run trains through `zoo.recipe` (so `--distribute` does what it does in a recipe) on
+Each run trains through `zoo.training` (so `--distribute` does what it does in a recipe) on
 random images (64 px, global batch 32) for --epochs epochs; images per second come from the
 last epoch's wall time (the first one compiles). Prints a Markdown table. On a machine with
 fewer cores than processes times threads, two processes show that the engines work and agree,
@@ -27,14 +27,14 @@ def worker():
     import numpy as np
 
     import zoo
-    from zoo import recipe
+    from zoo import training
     from zoo.datasets import ImageBatches
 
-    parser = recipe.make_parser("distributed-speed", __doc__, epochs=2, batch_size=32)
+    parser = training.make_parser("distributed-speed", __doc__, epochs=2, batch_size=32)
     parser.add_argument("--worker", action="store_true")
     parser.add_argument("--model", choices=("cnn", "dcgan"), required=True)
     parser.add_argument("--images", type=int, default=512)
-    run = recipe.start(parser)
+    run = training.start(parser)
     import keras
 
     config = run.config

@@ -16,7 +16,8 @@ The public API is what this module exports, plus the submodules named below:
 Submodules: `zoo.attention` (attention functions), `zoo.decoding` (greedy and beam search),
 `zoo.metrics` (KID, BLEU), `zoo.datasets` (data loading, one module per family),
 `zoo.plots` (curves, heat maps, image grids), `zoo.translation` (a model and its
-vocabularies as a `Translator`), `zoo.recipe` (what the scripts in recipes/ share),
+vocabularies as a `Translator`), `zoo.training` (what the scripts in recipes/ share:
+flags, run directory, resumable fit, report),
 `zoo.distribute` (data-parallel training on each backend's engine: `--distribute`).
 """
 
@@ -36,9 +37,9 @@ from zoo.models.vae import VAE
 
 __version__ = "0.1.0"
 
-# Submodules loaded on first use (`zoo.plots` brings in matplotlib, `zoo.recipe` the
+# Submodules loaded on first use (`zoo.plots` brings in matplotlib, `zoo.training` the
 # recipes' bookkeeping): `import zoo` then `zoo.datasets...` works without importing them.
-_LAZY_SUBMODULES = ("datasets", "plots", "recipe", "translation")
+_LAZY_SUBMODULES = ("datasets", "plots", "recipe", "training", "translation")
 
 
 def __getattr__(name):
@@ -64,6 +65,6 @@ __all__ = [
     "datasets",
     "metrics",
     "plots",
-    "recipe",
+    "training",
     "translation",
 ]

@@ -27,7 +27,7 @@ offsets each process's seed generators by its rank, and TensorFlow folds each re
 into the seed of its draws (`_draw_per_replica`); process 0 or replica 0 draws what one
 process would.
 
-Only process 0 writes the run directory (`Cluster.writer`); `zoo.recipe` gives the others a
+Only process 0 writes the run directory (`Cluster.writer`); `zoo.training` gives the others a
 private temporary directory and silences their output.
 """
 
@@ -93,7 +93,7 @@ def current():
 def setup():
     """Start this backend's distribution engine (see the module docstring); -> `Cluster`.
 
-    Call it once, before any model is built (`zoo.recipe.start` does for `--distribute`).
+    Call it once, before any model is built (`zoo.training.start` does for `--distribute`).
     """
     global _cluster
     backend = keras.backend.backend()

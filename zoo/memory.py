@@ -6,25 +6,17 @@ Every backend allocates its tensors with the C library's `malloc`. glibc serves 
 than its mmap threshold (32 MiB at most) with a fresh `mmap` and unmaps it when it is freed,
 and returns freed heap memory above 128 KiB to the OS. A training step allocates and frees
 the same large tensors every time (the SmallCNN's first feature map at batch 32 is 90 MB), so
-each step maps them anew, and the kernel zero-fills every page on its first touch. On the
-2-core VM this was measured on, first touches ran at about 1 GB/s against 9-18 GB/s for
-copies within mapped memory, and a short SmallCNN run on TensorFlow (start-up and 11 training
-steps) took 1.68 million page faults, 0.38 million with the setting below.
+each step maps them anew, and the kernel zero-fills every page on its first touch: page
+faults instead of reuse.
 
 `keep_freed_memory()` tells glibc (`mallopt`) to serve every block from one heap (a single
 arena, no mmap) and to keep freed memory mapped, so each step reuses the pages of the last.
-Measured on that VM by tools/bench.py (zoo's models, training images/s, C library's settings
--> kept; plain Keras' models gained alike):
-
-    SmallCNN at 150 px    TensorFlow 29.7 -> 36.4    PyTorch 29.5 -> 37.1
-    CompactCNN at 128 px  TensorFlow 55.5 -> 63.1    PyTorch 52.6 -> 59.9
-
-The peak memory of those processes rose by up to 230 MiB (SmallCNN on PyTorch 1,258 -> 1,484
-MiB), since freed blocks stay mapped. On other C libraries (macOS, Windows, musl) there is no
-such switch and it does nothing. It changes the whole process, so a library should not call it
-on import: a script calls it once, at its start (zoo's recipes do, unless given `--allocator
-system`). A single arena serialises `malloc` between threads, which cost nothing measurable on
-2 cores; on a many-core machine, measure before keeping it.
+Training gets faster and the peak memory a little higher, since freed blocks stay mapped
+(measured in docs/performance.md, under `keep_freed_memory`). On other C libraries (macOS,
+Windows, musl) there is no such switch and it does nothing. It changes the whole process,
+so a library should not call it on import: a script calls it once, at its start (zoo's
+recipes do, unless given `--allocator system`). A single arena serialises `malloc` between
+threads; on a many-core machine, measure before keeping it.
 """
 
 import ctypes

@@ -252,7 +252,7 @@ def classifier_features(classifier):
     images in [0, 1] -> its pooled features (B, filters[-1]).
 
     Where ImageNet weights cannot be had, a classifier trained on the real images' own
-    classes (`tools/flower_classifier.py` for Oxford 17) gives features that tell the
+    classes (`recipes/flower_classifier.py` for Oxford 17) gives features that tell the
     classes, and so what a flower looks like, apart.
     """
     if not hasattr(classifier, "features"):

@@ -1,6 +1,6 @@
 """Batches for `fit` whose shuffled order is a function of the seed and the epoch alone.
 
-A run killed after epoch 4 and resumed (`zoo.recipe`) must see, in epoch 5, the batches the
+A run killed after epoch 4 and resumed (`zoo.training`) must see, in epoch 5, the batches the
 uninterrupted run saw. An order redrawn from one running generator at every epoch can not do
 that after a restart; an order drawn from `(seed, epoch)` can: the resumed fit calls
 `set_epoch(4)` and goes on.
@@ -17,7 +17,7 @@ class EpochBatches(keras.utils.PyDataset):
 
     Subclasses define `__len__` and `__getitem__` and draw their order with
     `self.order_rng()` inside `order(epoch)`, which is computed once per epoch. Fit it with
-    `shuffle=False` (`zoo.recipe.Run.fit` does): with Keras' default `shuffle=True`, the
+    `shuffle=False` (`zoo.training.Run.fit` does): with Keras' default `shuffle=True`, the
     data adapter also shuffles the batches, with Python's global `random`.
     """
 

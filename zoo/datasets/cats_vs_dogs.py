@@ -4,7 +4,6 @@
     split = cats_vs_dogs.split(images, val_fraction=0.2, seed=0)
     split.write("split.json")
     train = ImageBatches(images.images, images.labels, 32, shuffle=True, indices=split.train)
-    x_val, y_val = split.val_arrays()                           # a part as arrays (a copy)
 
 Accepted sources:
 
@@ -164,12 +163,6 @@ class Split:
     train: np.ndarray
     val: np.ndarray
     seed: int | None
-
-    def train_arrays(self):
-        return self.data.images[self.train], self.data.labels[self.train]
-
-    def val_arrays(self):
-        return self.data.images[self.val], self.data.labels[self.val]
 
     def counts(self):
         labels = self.data.labels

@@ -13,9 +13,9 @@ Accepted layouts:
 Files that do not decode are skipped and counted; a folder with no images is an error that
 names it. Without real data, `make_synthetic` draws a flower set of its own.
 
-The scripts that read it (recipes/vae.py, recipes/gan.py, tools/flower_classifier.py) share
-their data flags and loading through `zoo.recipe.add_flower_arguments` and
-`zoo.recipe.load_flowers`, so that the same flags always select the same images and hold out
+The scripts that read it (recipes/vae.py, recipes/gan.py, recipes/flower_classifier.py) share
+their data flags and loading through `recipes/flowers_common.py` (`add_flower_arguments` and
+`load_flowers`), so that the same flags always select the same images and hold out
 the same ones.
 """
 

@@ -27,8 +27,8 @@ def augmentation(seed=None, name="augmentation"):
 
     Keras' `RandomRotation(20 / 360)`, `RandomTranslation(0.2, 0.2)`, `RandomFlip("horizontal")`
     and `RandomZoom(0.2)` (reflected edges) composed into one resampling, `RandomAffine`: the
-    same images for the same draws, from 1.8x (TensorFlow) to 12x (PyTorch) faster alone
-    (one interpolation instead of three).
+    same images for the same draws, faster (one interpolation instead of three; measured in
+    docs/performance.md).
     Active in `fit`, the identity in `predict`/`evaluate`. Input and output
     `(batch, H, W, C)`, values unchanged in range.
     """
@@ -89,7 +89,7 @@ class SmallCNN(_FromScratchClassifier):
         convolutions = [ToDataFormat(data_format)]
         for count in self.filters:
             # ReLU after the pooling: the same values (ReLU keeps order, so it commutes with
-            # max) on a quarter of the pixels; its gradient was 15-20 ms a step at full size.
+            # max) on a quarter of the pixels, and so a quarter of its gradient's work.
             convolutions += [layers.Conv2D(count, 3, data_format=data_format),
                              MaxPooling2D(2, data_format=data_format), layers.ReLU()]
         self.body = keras.Sequential(

@@ -46,7 +46,8 @@ class MobileNetV2Transfer(keras.Model):
         self.build((None, image_size, image_size, 3))
 
     def features(self, images):
-        """(B, S, S, 3) images -> (B, 1280 * alpha-ish) pooled base features."""
+        """(B, S, S, 3) images -> (B, 1280) pooled base features (1280 for every
+        alpha <= 1, as in Keras' MobileNetV2)."""
         # training=False always: batch norm uses its stored statistics, also when fine-tuning.
         return self.pool(self.base(self.scale(images), training=False))
 

@@ -163,16 +163,15 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
 
     ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).
     Defaults: 2 encoder and 2 decoder layers, d_model 64, 2 heads, feed-forward 128,
-    dropout 0.1. Positions are computed for any S and T; `max_length` is the longest
-    sentence the model was made for, kept in its config for the recipes.
+    dropout 0.1. Positions are computed for any S and T: no longest sentence is built in.
     """
 
     def __init__(self, source_vocab_size, target_vocab_size, num_layers=2, d_model=64,
-                 num_heads=2, ffn_dim=128, dropout=0.1, max_length=128, **kwargs):
+                 num_heads=2, ffn_dim=128, dropout=0.1, **kwargs):
         super().__init__(**kwargs)
         self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
         self.num_layers, self.d_model, self.num_heads = num_layers, d_model, num_heads
-        self.ffn_dim, self.dropout, self.max_length = ffn_dim, dropout, max_length
+        self.ffn_dim, self.dropout = ffn_dim, dropout
         self.source_embedding = layers.Embedding(source_vocab_size, d_model, name="source_embed")
         self.target_embedding = layers.Embedding(target_vocab_size, d_model, name="target_embed")
         # Constants of the positions' sinusoids (section 3.5), not weights.
@@ -289,4 +288,9 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         return {**super().get_config(), "source_vocab_size": self.source_vocab_size,
                 "target_vocab_size": self.target_vocab_size, "num_layers": self.num_layers,
                 "d_model": self.d_model, "num_heads": self.num_heads, "ffn_dim": self.ffn_dim,
-                "dropout": self.dropout, "max_length": self.max_length}
+                "dropout": self.dropout}
+
+    @classmethod
+    def from_config(cls, config):
+        # Files saved before 0.2 hold a `max_length` that nothing read: dropped.
+        return cls(**{k: v for k, v in config.items() if k != "max_length"})

@@ -1,4 +1,4 @@
-"""The conventions every recipe shares (zoo.recipe), exercised with a tiny regression fit."""
+"""The conventions every recipe shares (zoo.training), exercised with a tiny regression fit."""
 
 import json
 import os
@@ -10,8 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from zoo import recipe
+from zoo import training
 from zoo.datasets import ImageBatches
+from zoo.training import run as run_module  # the module, whose globals start() reads
 
 
 def tiny_problem(seed):
@@ -28,7 +29,7 @@ def tiny_model():
 
 
 def start(argv):
-    return recipe.start(recipe.make_parser("tiny", "A tiny test recipe.", epochs=3,
+    return training.start(training.make_parser("tiny", "A tiny test recipe.", epochs=3,
                                            batch_size=16), argv)
 
 
@@ -225,7 +226,7 @@ def test_clear_errors_on_misused_flags(tmp_path, capsys, argv, message):
 @pytest.mark.parametrize("flags, kept", [([], True), (["--allocator", "system"], False)])
 def test_recipes_keep_freed_memory_unless_told_system(tmp_path, monkeypatch, flags, kept):
     calls = []
-    monkeypatch.setattr(recipe, "keep_freed_memory", lambda: calls.append(1))
+    monkeypatch.setattr(run_module, "keep_freed_memory", lambda: calls.append(1))
     run = start(["--out", str(tmp_path / "run"), *flags])
     assert calls == ([1] if kept else [])
     settings = json.loads((run.dir / "config.json").read_text())["settings"]
@@ -236,15 +237,15 @@ def test_kid_log_gives_spread_and_floor_and_measures_the_epoch_a_time_limit_ends
     from zoo import metrics
 
     rng = np.random.default_rng(0)
-    real, training = rng.random((12, 4, 4, 3)), rng.random((20, 4, 4, 3))
+    real, training_images = rng.random((12, 4, 4, 3)), rng.random((20, 4, 4, 3))
     kid = metrics.KID(lambda images: np.reshape(images, (len(images), -1)))
 
     class EndAtSecondEpoch(keras.callbacks.Callback):  # as EpochClock does, before KIDLog
         def on_epoch_end(self, epoch, logs=None):
             self.model.stop_training = epoch == 1
 
-    log = recipe.KIDLog(kid, real, lambda count: rng.random((count, 4, 4, 3)) + 0.5,
-                        every=5, count=16, training_images=training)
+    log = training.KIDLog(kid, real, lambda count: rng.random((count, 4, 4, 3)) + 0.5,
+                        every=5, count=16, training_images=training_images)
     x, y = tiny_problem(0)
     history = tiny_model().fit(x, y, epochs=4, verbose=0,
                                callbacks=[EndAtSecondEpoch(), log]).history
@@ -265,7 +266,7 @@ def test_set_random_seed_gives_the_draws_of_keras_own():
     keras.utils.set_random_seed(5)
     expected = draws()
     keras.utils.set_random_seed(6)
-    recipe.set_random_seed(5)
+    training.set_random_seed(5)
     assert draws() == expected
 
 
@@ -285,8 +286,8 @@ def test_a_recipe_start_is_quiet_and_loads_tensorflow_only_on_its_backend(tmp_pa
     script = textwrap.dedent("""
         import sys
         import zoo
-        from zoo import recipe
-        recipe.set_random_seed(0)
+        from zoo import training
+        training.set_random_seed(0)
         import keras
         keras.ops.sum(keras.ops.ones((2, 2)))
         print("tensorflow" in sys.modules)

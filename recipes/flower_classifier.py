@@ -1,10 +1,10 @@
 """Train the flower classifier whose features KID uses where ImageNet weights cannot be had.
 
-    python tools/flower_classifier.py --data ../shared/data/oxford17     # the 17 classes
-    python tools/flower_classifier.py                                     # synthetic flowers
+    python recipes/flower_classifier.py --data ../shared/data/oxford17     # the 17 classes
+    python recipes/flower_classifier.py                                     # synthetic flowers
 
 KID compares generated and real images by a classifier's features. The standard extractor,
-ImageNet InceptionV3, needs weights this machine cannot download, so this tool trains a
+ImageNet InceptionV3, needs weights this machine cannot download, so this recipe trains a
 `zoo.CompactCNN` (with augmentation) to tell the classes of the training images apart, on the
 same seeded train split as recipes/vae.py and recipes/gan.py (their held-out images stay
 unseen), and reports its validation accuracy. The model is copied to --save-to, where the
@@ -15,35 +15,37 @@ a labelled grid of validation images with the predicted classes.
 import shutil
 from pathlib import Path
 
+import flowers_common  # recipes/flowers_common.py: what the flower scripts share
 import numpy as np
 
-from zoo import plots, recipe
-from zoo.datasets import DataError, flowers
+from zoo import plots, training
+from zoo.datasets import DataError
 
 # Setup -------------------------------------------------------------------------------------
-parser = recipe.make_parser("flower_classifier", __doc__, epochs=40, batch_size=32)
-recipe.add_flower_arguments(parser)  # as the generative recipes: their held-out images stay unseen
-parser.add_argument("--filters", type=int, nargs="+", default=[32, 64, 128, 256])
-parser.add_argument("--learning-rate", type=float, default=2e-3)
-parser.add_argument("--save-to", type=Path, default=recipe.DEFAULT_KID_CLASSIFIER,
+parser = training.make_parser("flower_classifier", __doc__, epochs=40, batch_size=32)
+flowers_common.add_flower_arguments(parser)  # as the generative recipes: their held-out images stay unseen
+parser.add_argument("--filters", type=training.positive_int, nargs="+", default=[32, 64, 128, 256])
+parser.add_argument("--learning-rate", type=training.positive_float, default=2e-3)
+parser.add_argument("--save-to", type=Path, default=flowers_common.DEFAULT_KID_CLASSIFIER,
                     help="where the recipes look for it (default: %(default)s)")
-run = recipe.start(parser)
+run = training.start(parser, check=flowers_common.check_image_size(
+    lambda config: len(config.filters), exact=False))
 config = run.config
 
 # Prepare the data --------------------------------------------------------------------------
 try:
-    data = recipe.load_flowers(config)
+    data = flowers_common.load_flowers(config)
 except DataError as error:
     run.abort(str(error))
-train, val = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
+train, held_out = flowers_common.split(run, data)
 classes = len(data.class_names)
-print(f"{classes} classes, {len(train)} training and {len(val)} validation images")
+print(f"{classes} classes, {len(train)} training and {len(held_out)} held-out images")
 
 # Build, train and evaluate the model -------------------------------------------------------
-model, accuracy = recipe.train_flower_classifier(
-    data, train, val, epochs=config.epochs, batch_size=config.batch_size,
+model, accuracy = flowers_common.train_flower_classifier(
+    data, train, held_out, epochs=config.epochs, batch_size=config.batch_size,
     learning_rate=config.learning_rate, filters=config.filters, seed=config.seed, run=run)
-shown = val[:32]
+shown = held_out[:32]
 predicted = np.argmax(model.predict(data.images[shown].astype("float32"), verbose=0), axis=1)
 names = np.array(data.class_names)
 plots.plot_image_grid(

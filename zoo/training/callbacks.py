@@ -1,0 +1,128 @@
+"""The callbacks of a recipe's fit: sample grids, sample quality (KID and its neighbours),
+and the epoch clock behind --time-limit."""
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from zoo import metrics, plots
+
+__all__ = ["NEIGHBOURS", "PRDC", "SAMPLE_QUALITY", "EpochClock", "KIDLog", "SampleGrids"]
+
+PRDC = metrics.PRDC
+NEIGHBOURS = 5  # k of their k-nearest-neighbour balls, as Naeem et al. recommend
+# What KIDLog adds to the logs: plotted in kid.png, not among the training curves.
+SAMPLE_QUALITY = ("kid", "kid_std", "kid_floor", *PRDC, *(f"{name}_real" for name in PRDC))
+
+
+class SampleGrids(keras.callbacks.Callback):
+    """After every epoch, draws `make_images()` (images in [0, 1]) into one PNG grid, and at
+    the end of training animates all the grids into a GIF: how a generative model learns."""
+
+    def __init__(self, make_images, folder, title):
+        super().__init__()
+        self.make_images, self.folder, self.title = make_images, Path(folder), title
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = np.asarray(keras.ops.convert_to_numpy(self.make_images()))
+        plots.plot_image_grid(images, self.folder / f"epoch_{epoch + 1:03d}.png",
+                              title=f"{self.title}, epoch {epoch + 1}")
+
+    def on_train_end(self, logs=None):
+        frames = sorted(self.folder.glob("epoch_*.png"))
+        if frames:
+            plots.animate(frames, self.folder.with_suffix(".gif"))
+
+
+class KIDLog(keras.callbacks.Callback):
+    """Adds KID and precision, recall, density and coverage to the logs, each with its
+    real-vs-real value.
+
+    `kid`, `kid_std`: the mean and standard deviation over random subsets
+    (`zoo.metrics.kid_spread`) of the KID between held-out real images and `count` images
+    from `make_images(count)`, both in [0, 1]. `precision`, `recall`, `density`, `coverage`:
+    `zoo.metrics.precision_recall_density_coverage` (k = 5) of the same images in the same
+    features, the held-out images as the real set. `kid_floor` and `precision_real`, ...:
+    the same with `count` `training_images` (or all, if fewer) in the generated images'
+    place: what a model that drew the training set itself would score. Measured after the
+    first epoch, every `every` epochs and the last one (also when `EpochClock`, which runs
+    before it, ends the fit early); other epochs log NaN, so every row of history.csv has
+    the columns (CSVLogger fixes its columns once).
+    """
+
+    def __init__(self, kid, real_images, make_images, every=5, count=500,
+                 training_images=None):
+        super().__init__()
+        self.kid, self.real_images, self.make_images, self.every = (
+            kid, real_images, make_images, every)
+        self.count, self.training_images = count, training_images
+        self.real_features = None
+        # the real-vs-real values, NaN until the training images' are measured
+        self.reference = dict.fromkeys(("kid_floor", *(f"{name}_real" for name in PRDC)),
+                                       float("nan"))
+
+    def measure(self):
+        """{kid, kid_std, precision, recall, density, coverage} of `count` new images, now."""
+        self._measure_real_images()
+        generated = self.kid.features(keras.ops.convert_to_numpy(self.make_images(self.count)))
+        return self._scores(generated)
+
+    def _scores(self, features):
+        kid, kid_std = metrics.kid_spread(self.real_features, features)
+        if min(len(self.real_features), len(features)) > NEIGHBOURS:
+            balls = metrics.precision_recall_density_coverage(self.real_features, features,
+                                                              NEIGHBOURS)
+        else:  # too few images for k-nearest-neighbour balls (a tiny test set)
+            balls = dict.fromkeys(PRDC, float("nan"))
+        return {"kid": kid, "kid_std": kid_std, **balls}
+
+    def _measure_real_images(self):
+        if self.real_features is None:  # once per process: the real images never change
+            self.real_features = self.kid.features(self.real_images)
+            if self.training_images is not None:
+                chosen = np.random.default_rng(0).permutation(len(self.training_images))
+                training = self.kid.features(self.training_images[np.sort(chosen[:self.count])])
+                scores = self._scores(training)
+                self.reference = {"kid_floor": scores["kid"]} | {
+                    f"{name}_real": scores[name] for name in PRDC}
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        last = done == self.params.get("epochs") or self.model.stop_training  # --time-limit
+        if done == 1 or done % self.every == 0 or last:
+            scores = self.measure()
+        else:
+            self._measure_real_images()  # the real-vs-real values, on every row
+            scores = dict.fromkeys(("kid", "kid_std", *PRDC), float("nan"))
+        if logs is not None:
+            logs.update(scores | self.reference)
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Adds `epoch_seconds`, the wall time of each epoch, to the logs (and so to history.csv).
+
+    Summed over history.csv it gives a run's training time, across --resume too. With a
+    `limit` (seconds), it stops the fit after the epoch past which one more epoch as long as
+    the last would take the training time (`already` spent before this fit, plus this fit's
+    epochs) over the limit.
+    """
+
+    def __init__(self, limit=None, already=0.0):
+        super().__init__()
+        self.limit = limit
+        self.trained = already
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.began = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.time() - self.began
+        self.trained += seconds
+        if logs is not None:
+            logs["epoch_seconds"] = seconds
+        if self.limit is not None and self.trained + seconds > self.limit:
+            print(f"Time limit: {self.trained / 60:.1f} min trained; another epoch would "
+                  f"pass {self.limit / 60:g} min, so training stops after epoch {epoch + 1}")
+            self.model.stop_training = True
