@@ -33,7 +33,12 @@ def tests(session, backend):
     """pytest under one backend; extra arguments go to pytest (`nox -s "tests(jax)" -- -k vae`)."""
     require(session, modules=("keras", "zoo", "pytest", "xdist", backend))
     session.run(
-        "python", "-m", "pytest", "--numprocesses=auto", "--maxprocesses=4", "--durations=15",
+        "python",
+        "-m",
+        "pytest",
+        "--numprocesses=auto",
+        "--maxprocesses=4",
+        "--durations=15",
         *session.posargs,
         env={"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
@@ -52,5 +57,7 @@ def require(session, modules=(), programs=()):
     missing = [name for name in modules if importlib.util.find_spec(name) is None]
     missing += [name for name in programs if shutil.which(name) is None]
     if missing:
-        session.error(f"{', '.join(missing)} not found: nox runs in the current environment "
-                      f"(see noxfile.py); activate the README's environment or run `{INSTALL}`")
+        session.error(
+            f"{', '.join(missing)} not found: nox runs in the current environment "
+            f"(see noxfile.py); activate the README's environment or run `{INSTALL}`"
+        )

@@ -23,13 +23,20 @@ from zoo.datasets import DataError
 
 # Setup -------------------------------------------------------------------------------------
 parser = training.make_parser("flower_classifier", __doc__, epochs=40, batch_size=32)
-flowers_common.add_flower_arguments(parser)  # as the generative recipes: their held-out images stay unseen
+flowers_common.add_flower_arguments(
+    parser
+)  # as the generative recipes: their held-out images stay unseen
 parser.add_argument("--filters", type=training.positive_int, nargs="+", default=[32, 64, 128, 256])
 parser.add_argument("--learning-rate", type=training.positive_float, default=2e-3)
-parser.add_argument("--save-to", type=Path, default=flowers_common.DEFAULT_KID_CLASSIFIER,
-                    help="where the recipes look for it (default: %(default)s)")
-run = training.start(parser, check=flowers_common.check_image_size(
-    lambda config: len(config.filters), exact=False))
+parser.add_argument(
+    "--save-to",
+    type=Path,
+    default=flowers_common.DEFAULT_KID_CLASSIFIER,
+    help="where the recipes look for it (default: %(default)s)",
+)
+run = training.start(
+    parser, check=flowers_common.check_image_size(lambda config: len(config.filters), exact=False)
+)
 config = run.config
 
 # Prepare the data --------------------------------------------------------------------------
@@ -43,25 +50,42 @@ print(f"{classes} classes, {len(train)} training and {len(held_out)} held-out im
 
 # Build, train and evaluate the model -------------------------------------------------------
 model, accuracy = flowers_common.train_flower_classifier(
-    data, train, held_out, epochs=config.epochs, batch_size=config.batch_size,
-    learning_rate=config.learning_rate, filters=config.filters, seed=config.seed, run=run)
+    data,
+    train,
+    held_out,
+    epochs=config.epochs,
+    batch_size=config.batch_size,
+    learning_rate=config.learning_rate,
+    filters=config.filters,
+    seed=config.seed,
+    run=run,
+)
 shown = held_out[:32]
 predicted = np.argmax(model.predict(data.images[shown].astype("float32"), verbose=0), axis=1)
 names = np.array(data.class_names)
 plots.plot_image_grid(
-    data.images[shown], run.path("predictions.png"),
-    labels=[f"{names[p]}{'' if p == t else f' (is {names[t]})'}"
-            for p, t in zip(predicted, data.labels[shown])],
+    data.images[shown],
+    run.path("predictions.png"),
+    labels=[
+        f"{names[p]}{'' if p == t else f' (is {names[t]})'}"
+        for p, t in zip(predicted, data.labels[shown])
+    ],
     title=f"validation images, predicted class (true class where wrong): {accuracy:.1%} right",
 )
 run.finish(
     model,
-    final={"val_accuracy": accuracy, "classes": classes, "chance": 1 / classes,
-           "train_minutes": round(run.training_seconds() / 60, 2)},
+    final={
+        "val_accuracy": accuracy,
+        "classes": classes,
+        "chance": 1 / classes,
+        "train_minutes": round(run.training_seconds() / 60, 2),
+    },
     report="![predictions](predictions.png)\n",
     title=f"Flower classifier for KID ({classes} classes, {config.image_size}px)",
 )
 config.save_to.parent.mkdir(parents=True, exist_ok=True)
 shutil.copyfile(run.path("model.keras"), config.save_to)
-print(f"validation accuracy {accuracy:.4f} (chance {1 / classes:.4f}); KID classifier saved "
-      f"to {config.save_to}")
+print(
+    f"validation accuracy {accuracy:.4f} (chance {1 / classes:.4f}); KID classifier saved "
+    f"to {config.save_to}"
+)

@@ -30,27 +30,41 @@ def add_flower_arguments(parser):
     """The data flags of every script that reads flowers: --image-size, --val-fraction and
     --synthetic-images (besides the shared --data and --seed)."""
     parser.add_argument("--image-size", type=training.positive_int, default=64)
-    parser.add_argument("--val-fraction", type=training.fraction, default=0.1,
-                        help="held out from training: the validation images, and the real "
-                             "images KID compares samples with (the same ones in every script "
-                             "for the same --seed)")
-    parser.add_argument("--synthetic-images", type=training.positive_int, default=800,
-                        help="size of the built-in synthetic flower set (without --data)")
+    parser.add_argument(
+        "--val-fraction",
+        type=training.fraction,
+        default=0.1,
+        help="held out from training: the validation images, and the real "
+        "images KID compares samples with (the same ones in every script "
+        "for the same --seed)",
+    )
+    parser.add_argument(
+        "--synthetic-images",
+        type=training.positive_int,
+        default=800,
+        help="size of the built-in synthetic flower set (without --data)",
+    )
 
 
 def check_image_size(halvings, exact=True):
     """A `training.start` check of --image-size against the networks' `halvings(config)`
     stride-2 stages: a multiple of 2**halvings (`exact`: a generator draws the size it is
     given) or at least that (a classifier pools what is left)."""
+
     def check(config):
         factor = 2 ** halvings(config)
         if exact and config.image_size % factor:
-            return (f"argument --image-size: must be a multiple of {factor} for "
-                    f"{halvings(config)} stride-2 stages, got {config.image_size}")
+            return (
+                f"argument --image-size: must be a multiple of {factor} for "
+                f"{halvings(config)} stride-2 stages, got {config.image_size}"
+            )
         if config.image_size < factor:
-            return (f"argument --image-size: must be at least {factor} for "
-                    f"{halvings(config)} stride-2 stages, got {config.image_size}")
+            return (
+                f"argument --image-size: must be at least {factor} for "
+                f"{halvings(config)} stride-2 stages, got {config.image_size}"
+            )
         return None
+
     return check
 
 
@@ -60,8 +74,10 @@ def split(run, data):
     config = run.config
     train, held_out = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
     if not len(train) or not len(held_out):
-        run.abort(f"--val-fraction {config.val_fraction} of {len(data.images)} images leaves "
-                  f"{len(train)} to train on and {len(held_out)} held out; both need some")
+        run.abort(
+            f"--val-fraction {config.val_fraction} of {len(data.images)} images leaves "
+            f"{len(train)} to train on and {len(held_out)} held out; both need some"
+        )
     return train, held_out
 
 
@@ -77,19 +93,28 @@ def add_kid_arguments(parser):
     """The flags of the generative recipes that log KID (`kid_callback` reads them)."""
     group = parser.add_argument_group("sample quality (KID against held-out real images)")
     group.add_argument(
-        "--kid-features", default="auto",
+        "--kid-features",
+        default="auto",
         help="'inception' (ImageNet InceptionV3, downloaded once), the .keras file of a "
-             "classifier made by recipes/flower_classifier.py, 'none', or 'auto' (default): "
-             "InceptionV3 if its weights are in the Keras cache, else for --data the "
-             f"classifier in {DEFAULT_KID_CLASSIFIER} if it exists, else none; for the "
-             "built-in flowers a classifier of their petal counts, trained on first use "
-             "(under a minute) and cached")
-    group.add_argument("--kid-every", type=training.positive_int, default=5,
-                       help="epochs between KID measurements (also after the first and the "
-                            "last epoch; default: %(default)s)")
-    group.add_argument("--kid-images", type=training.at_least(10), default=500,
-                       help="generated images per KID measurement, at least 10 (default: "
-                            "%(default)s)")
+        "classifier made by recipes/flower_classifier.py, 'none', or 'auto' (default): "
+        "InceptionV3 if its weights are in the Keras cache, else for --data the "
+        f"classifier in {DEFAULT_KID_CLASSIFIER} if it exists, else none; for the "
+        "built-in flowers a classifier of their petal counts, trained on first use "
+        "(under a minute) and cached",
+    )
+    group.add_argument(
+        "--kid-every",
+        type=training.positive_int,
+        default=5,
+        help="epochs between KID measurements (also after the first and the "
+        "last epoch; default: %(default)s)",
+    )
+    group.add_argument(
+        "--kid-images",
+        type=training.at_least(10),
+        default=500,
+        help="generated images per KID measurement, at least 10 (default: %(default)s)",
+    )
 
 
 def kid_callback(run, data, train, held_out, make_images):
@@ -110,9 +135,11 @@ def kid_callback(run, data, train, held_out, make_images):
         elif DEFAULT_KID_CLASSIFIER.exists():
             choice = str(DEFAULT_KID_CLASSIFIER)
         else:
-            print("KID off: no InceptionV3 ImageNet weights in the Keras cache and no "
-                  f"classifier in {DEFAULT_KID_CLASSIFIER} (make one with "
-                  "recipes/flower_classifier.py, or pass --kid-features inception)")
+            print(
+                "KID off: no InceptionV3 ImageNet weights in the Keras cache and no "
+                f"classifier in {DEFAULT_KID_CLASSIFIER} (make one with "
+                "recipes/flower_classifier.py, or pass --kid-features inception)"
+            )
             return None
     if choice == "none":
         return None
@@ -121,14 +148,24 @@ def kid_callback(run, data, train, held_out, make_images):
     elif Path(choice).is_file():
         extractor = metrics.classifier_features(choice)
     else:
-        run.abort(f"--kid-features {choice}: no such file (expected 'inception', 'none', "
-                   f"'auto' or a classifier's .keras file)")
+        run.abort(
+            f"--kid-features {choice}: no such file (expected 'inception', 'none', "
+            f"'auto' or a classifier's .keras file)"
+        )
     count = run.config.kid_images
-    print(f"KID every {run.config.kid_every} epochs: {count} generated against "
-          f"{len(held_out)} held-out images, features: {choice}")
+    print(
+        f"KID every {run.config.kid_every} epochs: {count} generated against "
+        f"{len(held_out)} held-out images, features: {choice}"
+    )
     real, training_images = (data.images[i].astype("float32") / 255 for i in (held_out, train))
-    return training.KIDLog(metrics.KID(extractor), real, make_images, run.config.kid_every,
-                           count, training_images=training_images)
+    return training.KIDLog(
+        metrics.KID(extractor),
+        real,
+        make_images,
+        run.config.kid_every,
+        count,
+        training_images=training_images,
+    )
 
 
 def _synthetic_kid_classifier(config, train, held_out):
@@ -140,23 +177,38 @@ def _synthetic_kid_classifier(config, train, held_out):
     quarter of the pixels in every layer trains in a quarter of the time. The file's name
     holds what decides the split, so that a classifier never saw the held-out images of
     another split."""
-    path = (default_cache_dir() / "kid" / f"synthetic-flowers-{config.synthetic_images}-"
-            f"val{config.val_fraction:g}-seed{config.seed}-petal-counts-"
-            f"{SYNTHETIC_KID_SIZE}px.keras")
+    path = (
+        default_cache_dir() / "kid" / f"synthetic-flowers-{config.synthetic_images}-"
+        f"val{config.val_fraction:g}-seed{config.seed}-petal-counts-"
+        f"{SYNTHETIC_KID_SIZE}px.keras"
+    )
     if not path.exists():
         print(f"Training the built-in flowers' KID classifier once (cached in {path})")
         small = load_flowers(config, SYNTHETIC_KID_SIZE)
-        model, accuracy = train_flower_classifier(small, train, held_out, epochs=30,
-                                                  seed=config.seed)
-        print(f"  petal-count accuracy on the held-out images: {accuracy:.3f} "
-              f"(chance {1 / len(small.class_names):.3f})")
+        model, accuracy = train_flower_classifier(
+            small, train, held_out, epochs=30, seed=config.seed
+        )
+        print(
+            f"  petal-count accuracy on the held-out images: {accuracy:.3f} "
+            f"(chance {1 / len(small.class_names):.3f})"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         training.save_model(model, path)  # never a half-written classifier in the cache
     return path
 
 
-def train_flower_classifier(data, train, val, *, epochs, batch_size=32, learning_rate=2e-3,
-                            filters=(32, 64, 128, 256), seed=0, run=None):
+def train_flower_classifier(
+    data,
+    train,
+    val,
+    *,
+    epochs,
+    batch_size=32,
+    learning_rate=2e-3,
+    filters=(32, 64, 128, 256),
+    seed=0,
+    run=None,
+):
     """A `zoo.CompactCNN` (with augmentation) fitted to tell `data`'s classes apart from its
     `train` images (indices); -> (model, accuracy on the `val` images).
 
@@ -164,18 +216,27 @@ def train_flower_classifier(data, train, val, *, epochs, batch_size=32, learning
     recipes train one for the built-in flowers, recipes/flower_classifier.py (which passes its
     `run`, so the fit is resumable and logged) for real data.
     """
-    train_batches = ImageBatches(data.images, data.labels, batch_size, indices=train,
-                                 shuffle=True, seed=seed)
+    train_batches = ImageBatches(
+        data.images, data.labels, batch_size, indices=train, shuffle=True, seed=seed
+    )
     val_batches = ImageBatches(data.images, data.labels, batch_size, indices=val)
-    model = CompactCNN(image_size=data.images.shape[1], filters=filters,
-                       classes=len(data.class_names), augment=True, seed=seed)
+    model = CompactCNN(
+        image_size=data.images.shape[1],
+        filters=filters,
+        classes=len(data.class_names),
+        augment=True,
+        seed=seed,
+    )
     schedule = keras.optimizers.schedules.CosineDecay(
-        learning_rate, decay_steps=epochs * len(train_batches), alpha=0.05)
-    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+        learning_rate, decay_steps=epochs * len(train_batches), alpha=0.05
+    )
+    model.compile(
+        keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     if run is None:
-        model.fit(train_batches, validation_data=val_batches, epochs=epochs, shuffle=False,
-                  verbose=0)
+        model.fit(
+            train_batches, validation_data=val_batches, epochs=epochs, shuffle=False, verbose=0
+        )
     else:
         run.fit(model, train_batches, validation_data=val_batches, epochs=epochs)
     predicted = np.argmax(distribute.predict(model, val_batches), axis=1)

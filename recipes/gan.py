@@ -34,8 +34,9 @@ def augment_operations(text):
     operations = () if text == "none" else tuple(text.split(","))
     unknown = [name for name in operations if name not in POLICIES]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown {', '.join(map(repr, unknown))}; give "
-                                         f"'none' or some of {', '.join(POLICIES)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown {', '.join(map(repr, unknown))}; give 'none' or some of {', '.join(POLICIES)}"
+        )
     return operations
 
 
@@ -47,40 +48,80 @@ parser = training.make_parser("gan", __doc__, epochs=50, batch_size=16)
 model_flags = parser.add_argument_group("the model (zoo.DCGAN's arguments and defaults)")
 default = training.constructor_defaults(zoo.DCGAN)
 model_flags.add_argument("--latent-dim", type=training.positive_int, default=default["latent_dim"])
-model_flags.add_argument("--filters", type=training.positive_int, nargs="+", default=list(default["filters"]),
-                         help="the generator's widths from the image inward, like "
-                              "--discriminator-filters (default: %(default)s)")
-model_flags.add_argument("--discriminator-filters", type=training.positive_int, nargs="+",
-                         default=list(default["discriminator_filters"]))
-model_flags.add_argument("--upsampling", choices=UPSAMPLING, default=default["upsampling"],
-                         help="resize by 2 then a 3x3 convolution ('nearest', 'bilinear'), or "
-                              "the paper's stride-2 transposed convolution (default: %(default)s)")
-model_flags.add_argument("--augment", type=augment_operations,
-                         default=",".join(default["augment"]),
-                         help="DiffAugment's operations, comma-separated, of colour, "
-                              "translation, cutout; or 'none' (default: %(default)s)")
-model_flags.add_argument("--adaptive-augment", action="store_true",
-                         help="apply them with a probability driven by the discriminator's "
-                              "accuracy on real images (ADA)")
-model_flags.add_argument("--ema-momentum", type=training.unit_interval, default=default["ema_momentum"],
-                         help="of the generator's weight average that draws the samples; 0: "
-                              "no average (default: %(default)s)")
-model_flags.add_argument("--dropout", type=training.unit_interval, default=default["dropout"],
-                         help="after each of the discriminator's convolutions (the paper's "
-                              "0.3 slowed it; DiffAugment regularises it; default: %(default)s)")
-model_flags.add_argument("--spectral-norm", action="store_true",
-                         help="spectral normalisation in the discriminator")
+model_flags.add_argument(
+    "--filters",
+    type=training.positive_int,
+    nargs="+",
+    default=list(default["filters"]),
+    help="the generator's widths from the image inward, like "
+    "--discriminator-filters (default: %(default)s)",
+)
+model_flags.add_argument(
+    "--discriminator-filters",
+    type=training.positive_int,
+    nargs="+",
+    default=list(default["discriminator_filters"]),
+)
+model_flags.add_argument(
+    "--upsampling",
+    choices=UPSAMPLING,
+    default=default["upsampling"],
+    help="resize by 2 then a 3x3 convolution ('nearest', 'bilinear'), or "
+    "the paper's stride-2 transposed convolution (default: %(default)s)",
+)
+model_flags.add_argument(
+    "--augment",
+    type=augment_operations,
+    default=",".join(default["augment"]),
+    help="DiffAugment's operations, comma-separated, of colour, "
+    "translation, cutout; or 'none' (default: %(default)s)",
+)
+model_flags.add_argument(
+    "--adaptive-augment",
+    action="store_true",
+    help="apply them with a probability driven by the discriminator's "
+    "accuracy on real images (ADA)",
+)
+model_flags.add_argument(
+    "--ema-momentum",
+    type=training.unit_interval,
+    default=default["ema_momentum"],
+    help="of the generator's weight average that draws the samples; 0: "
+    "no average (default: %(default)s)",
+)
+model_flags.add_argument(
+    "--dropout",
+    type=training.unit_interval,
+    default=default["dropout"],
+    help="after each of the discriminator's convolutions (the paper's "
+    "0.3 slowed it; DiffAugment regularises it; default: %(default)s)",
+)
+model_flags.add_argument(
+    "--spectral-norm", action="store_true", help="spectral normalisation in the discriminator"
+)
 model_flags.add_argument("--loss", choices=LOSSES, default=default["loss"])
 # 4e-4, twice the DCGAN paper's: in the same 50 epochs the samples get one hue and petals
 # around a centre of another colour, which at 2e-4 takes about 100 (docs/generative.md).
-model_flags.add_argument("--learning-rate", type=training.positive_float, default=zoo.DCGAN.LEARNING_RATE,
-                         help="of the generator's Adam (beta_1 = 0.5; default: %(default)s)")
-model_flags.add_argument("--d-learning-rate", type=training.positive_float, default=None,
-                         help="of the discriminator's Adam (default: --learning-rate)")
+model_flags.add_argument(
+    "--learning-rate",
+    type=training.positive_float,
+    default=zoo.DCGAN.LEARNING_RATE,
+    help="of the generator's Adam (beta_1 = 0.5; default: %(default)s)",
+)
+model_flags.add_argument(
+    "--d-learning-rate",
+    type=training.positive_float,
+    default=None,
+    help="of the discriminator's Adam (default: --learning-rate)",
+)
 flowers_common.add_flower_arguments(parser)
 flowers_common.add_kid_arguments(parser)
-run = training.start(parser, check=flowers_common.check_image_size(
-    lambda config: max(len(config.filters), len(config.discriminator_filters))))
+run = training.start(
+    parser,
+    check=flowers_common.check_image_size(
+        lambda config: max(len(config.filters), len(config.discriminator_filters))
+    ),
+)
 config = run.config
 
 # Prepare the data: [0, 1] floats (the model scales them to its [-1, 1] inside) ----------
@@ -89,45 +130,65 @@ try:
 except DataError as error:
     run.abort(str(error))
 train, held_out = flowers_common.split(run, data)
-images = ImageBatches(data.images, None, config.batch_size, shuffle=True, seed=config.seed,
-                      indices=train, value_range=(0, 1))
+images = ImageBatches(
+    data.images,
+    None,
+    config.batch_size,
+    shuffle=True,
+    seed=config.seed,
+    indices=train,
+    value_range=(0, 1),
+)
 print(f"{len(train)} training images, {len(held_out)} held out")
 
 # Build the model: two Adam(lr, beta_1=0.5) ------------------------------------------------
 model = zoo.DCGAN(
-    image_size=config.image_size, latent_dim=config.latent_dim, filters=config.filters,
-    discriminator_filters=config.discriminator_filters, dropout=config.dropout,
+    image_size=config.image_size,
+    latent_dim=config.latent_dim,
+    filters=config.filters,
+    discriminator_filters=config.discriminator_filters,
+    dropout=config.dropout,
     upsampling=config.upsampling,
     augment=config.augment,
-    adaptive_augment=config.adaptive_augment, ema_momentum=config.ema_momentum or None,
-    spectral_norm=config.spectral_norm, loss=config.loss, seed=config.seed)
+    adaptive_augment=config.adaptive_augment,
+    ema_momentum=config.ema_momentum or None,
+    spectral_norm=config.spectral_norm,
+    loss=config.loss,
+    seed=config.seed,
+)
 model.compile(
-    d_optimizer=keras.optimizers.Adam(config.d_learning_rate or config.learning_rate,
-                                      beta_1=0.5),
-    g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
+    d_optimizer=keras.optimizers.Adam(config.d_learning_rate or config.learning_rate, beta_1=0.5),
+    g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
+)
 
 # Train: a sample grid from one fixed latent draw after every epoch -----------------------
-samples = training.SampleGrids(lambda: model.sample(32, seed=1234),
-                               run.path("samples"), title="DCGAN samples")
-kid = flowers_common.kid_callback(run, data, train, held_out,
-                                  lambda count: model.sample(count, seed=4321))
+samples = training.SampleGrids(
+    lambda: model.sample(32, seed=1234), run.path("samples"), title="DCGAN samples"
+)
+kid = flowers_common.kid_callback(
+    run, data, train, held_out, lambda count: model.sample(count, seed=4321)
+)
 run.fit(model, images, epochs=config.epochs, callbacks=[samples, kid])
 
 # Evaluate: the checkerboard share of the samples against the real images' ----------------
 generated = keras.ops.convert_to_numpy(model.sample(config.kid_images, seed=4321))
-checkerboard = {"checkerboard_share": checkerboard_share(generated),
-                "checkerboard_share_real": checkerboard_share(data.images[held_out] / 255.0)}
+checkerboard = {
+    "checkerboard_share": checkerboard_share(generated),
+    "checkerboard_share_real": checkerboard_share(data.images[held_out] / 255.0),
+}
 history = run.history()
 run.finish(
     model,
     final={name: values[-1] for name, values in history.items() if name != "epoch_seconds"}
     | checkerboard
-    | {"train_minutes": round(run.training_seconds() / 60, 2),
-       "steps": int(keras.ops.convert_to_numpy(model.d_optimizer.iterations))},
+    | {
+        "train_minutes": round(run.training_seconds() / 60, 2),
+        "steps": int(keras.ops.convert_to_numpy(model.d_optimizer.iterations)),
+    },
     report="![samples](samples.gif)\n\nThe checkerboard share is the part of the images' "
-           "spectral power at periods of 2 and 4 pixels (`zoo.metrics.checkerboard_share`): "
-           f"{checkerboard['checkerboard_share']:.2e} for the samples, "
-           f"{checkerboard['checkerboard_share_real']:.2e} for the held-out real images.\n",
+    "spectral power at periods of 2 and 4 pixels (`zoo.metrics.checkerboard_share`): "
+    f"{checkerboard['checkerboard_share']:.2e} for the samples, "
+    f"{checkerboard['checkerboard_share_real']:.2e} for the held-out real images.\n",
     title=f"DCGAN on {'synthetic flowers' if config.data is None else config.data} "
-          f"({len(train)} images, {config.image_size}px)",
+    f"({len(train)} images, {config.image_size}px)",
 )

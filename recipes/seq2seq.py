@@ -29,11 +29,18 @@ from zoo.translation import compile_for_translation
 parser = training.make_parser("seq2seq", __doc__, epochs=30, batch_size=64)
 parser.add_argument("--embedding-dim", type=training.positive_int, default=64)
 parser.add_argument("--units", type=training.positive_int, default=128)
-parser.add_argument("--dropout", type=training.unit_interval, default=0.0,
-                    help="from both embeddings and before the output layer (default: "
-                         "%(default)s)")
-parser.add_argument("--learning-rate", type=training.positive_float, default=5e-3,
-                    help="Adam's peak, after a linear warm-up, then cosine decay")
+parser.add_argument(
+    "--dropout",
+    type=training.unit_interval,
+    default=0.0,
+    help="from both embeddings and before the output layer (default: %(default)s)",
+)
+parser.add_argument(
+    "--learning-rate",
+    type=training.positive_float,
+    default=5e-3,
+    help="Adam's peak, after a linear warm-up, then cosine decay",
+)
 common.add_arguments(parser, source_language="ru")
 if sys.argv[1:2] == ["translate"]:
     sys.exit(common.translate_command(parser.prog, sys.argv[2:]))
@@ -45,13 +52,21 @@ config = run.config
 data = common.prepare_data(run)
 
 # Build the model ---------------------------------------------------------------------------
-model = zoo.Seq2SeqAttention(len(data.source_vocab), len(data.target_vocab),
-                             embedding_dim=config.embedding_dim, units=config.units,
-                             dropout=config.dropout)
+model = zoo.Seq2SeqAttention(
+    len(data.source_vocab),
+    len(data.target_vocab),
+    embedding_dim=config.embedding_dim,
+    units=config.units,
+    dropout=config.dropout,
+)
 
 # Train it, teacher-forced: Adam with warm-up and cosine decay ------------------------------
-compile_for_translation(model, config.learning_rate, config.epochs * len(data.train_batches),
-                        label_smoothing=config.label_smoothing)
+compile_for_translation(
+    model,
+    config.learning_rate,
+    config.epochs * len(data.train_batches),
+    label_smoothing=config.label_smoothing,
+)
 run.fit(model, data.train_batches, validation_data=data.val_batches, epochs=config.epochs)
 
 # Evaluate on the test split: greedy and beam translations, BLEU ----------------------------

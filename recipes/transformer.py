@@ -27,20 +27,35 @@ from zoo.translation import compile_for_translation
 
 # Setup -------------------------------------------------------------------------------------
 parser = training.make_parser("transformer", __doc__, epochs=30, batch_size=64)
-parser.add_argument("--num-layers", "--layers", type=training.positive_int, default=2,
-                    help="encoder and decoder layers each")
+parser.add_argument(
+    "--num-layers",
+    "--layers",
+    type=training.positive_int,
+    default=2,
+    help="encoder and decoder layers each",
+)
 parser.add_argument("--d-model", type=training.positive_int, default=64)
 parser.add_argument("--num-heads", "--heads", type=training.positive_int, default=2)
 parser.add_argument("--ffn-dim", type=training.positive_int, default=128)
 parser.add_argument("--dropout", type=training.unit_interval, default=0.1)
-parser.add_argument("--learning-rate", type=training.positive_float, default=2e-3,
-                    help="Adam's peak, after a linear warm-up, then cosine decay")
+parser.add_argument(
+    "--learning-rate",
+    type=training.positive_float,
+    default=2e-3,
+    help="Adam's peak, after a linear warm-up, then cosine decay",
+)
 common.add_arguments(parser, source_language="en")
 if sys.argv[1:2] == ["translate"]:
     sys.exit(common.translate_command(parser.prog, sys.argv[2:]))
-run = training.start(parser, check=lambda config: None if config.d_model % config.num_heads == 0
-                     else f"argument --d-model: {config.d_model} does not split into "
-                          f"--num-heads {config.num_heads} equal heads")
+run = training.start(
+    parser,
+    check=lambda config: (
+        None
+        if config.d_model % config.num_heads == 0
+        else f"argument --d-model: {config.d_model} does not split into "
+        f"--num-heads {config.num_heads} equal heads"
+    ),
+)
 config = run.config
 
 # Prepare the data: clean, split 80/10/10 (every source sentence in one split), vocabularies
@@ -48,14 +63,23 @@ config = run.config
 data = common.prepare_data(run)
 
 # Build the model ---------------------------------------------------------------------------
-model = zoo.Transformer(len(data.source_vocab), len(data.target_vocab),
-                        num_layers=config.num_layers, d_model=config.d_model,
-                        num_heads=config.num_heads, ffn_dim=config.ffn_dim,
-                        dropout=config.dropout)
+model = zoo.Transformer(
+    len(data.source_vocab),
+    len(data.target_vocab),
+    num_layers=config.num_layers,
+    d_model=config.d_model,
+    num_heads=config.num_heads,
+    ffn_dim=config.ffn_dim,
+    dropout=config.dropout,
+)
 
 # Train it, teacher-forced: Adam with warm-up and cosine decay ------------------------------
-compile_for_translation(model, config.learning_rate, config.epochs * len(data.train_batches),
-                        label_smoothing=config.label_smoothing)
+compile_for_translation(
+    model,
+    config.learning_rate,
+    config.epochs * len(data.train_batches),
+    label_smoothing=config.label_smoothing,
+)
 run.fit(model, data.train_batches, validation_data=data.val_batches, epochs=config.epochs)
 
 # Evaluate on the test split: greedy and beam translations, BLEU ----------------------------

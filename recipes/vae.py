@@ -31,15 +31,28 @@ from zoo.models.vae import LIKELIHOODS
 parser = training.make_parser("vae", __doc__, epochs=30, batch_size=16)
 default = training.constructor_defaults(zoo.VAE)  # the flags' defaults are the model's
 parser.add_argument("--latent-dim", type=training.positive_int, default=default["latent_dim"])
-parser.add_argument("--beta", type=training.non_negative_float, default=default["beta"], help="weight of the KL term")
-parser.add_argument("--likelihood", choices=LIKELIHOODS, default=default["likelihood"],
-                    help="of a pixel given the latent: binary cross-entropy, or a Gaussian "
-                         "whose standard deviation is fitted (sigma-VAE; default: %(default)s)")
+parser.add_argument(
+    "--beta",
+    type=training.non_negative_float,
+    default=default["beta"],
+    help="weight of the KL term",
+)
+parser.add_argument(
+    "--likelihood",
+    choices=LIKELIHOODS,
+    default=default["likelihood"],
+    help="of a pixel given the latent: binary cross-entropy, or a Gaussian "
+    "whose standard deviation is fitted (sigma-VAE; default: %(default)s)",
+)
 parser.add_argument("--learning-rate", type=training.positive_float, default=zoo.VAE.LEARNING_RATE)
 flowers_common.add_flower_arguments(parser)
 flowers_common.add_kid_arguments(parser)
-run = training.start(parser, check=flowers_common.check_image_size(
-    lambda config: len(training.constructor_defaults(zoo.VAE)["filters"])))
+run = training.start(
+    parser,
+    check=flowers_common.check_image_size(
+        lambda config: len(training.constructor_defaults(zoo.VAE)["filters"])
+    ),
+)
 config = run.config
 
 # Prepare the data: [0, 1] floats ---------------------------------------------------------
@@ -48,49 +61,89 @@ try:
 except DataError as error:
     run.abort(str(error))
 train, held_out = flowers_common.split(run, data)
-train_batches = ImageBatches(data.images, None, config.batch_size, shuffle=True,
-                             seed=config.seed, indices=train, value_range=(0, 1))
+train_batches = ImageBatches(
+    data.images,
+    None,
+    config.batch_size,
+    shuffle=True,
+    seed=config.seed,
+    indices=train,
+    value_range=(0, 1),
+)
 held_out_images = data.images[held_out].astype("float32") / 255
 print(f"{len(train)} training and {len(held_out)} held-out images (validation and KID)")
 
 # Build the model -------------------------------------------------------------------------
-model = zoo.VAE(image_size=config.image_size, latent_dim=config.latent_dim, beta=config.beta,
-                likelihood=config.likelihood, seed=config.seed)
+model = zoo.VAE(
+    image_size=config.image_size,
+    latent_dim=config.latent_dim,
+    beta=config.beta,
+    likelihood=config.likelihood,
+    seed=config.seed,
+)
 model.compile(keras.optimizers.Adam(config.learning_rate))
 
 # Train: a sample grid from one fixed latent draw after every epoch -----------------------
-samples = training.SampleGrids(lambda: model.sample(32, seed=1234), run.path("samples"),
-                               title="VAE samples")
-kid = flowers_common.kid_callback(run, data, train, held_out,
-                                  lambda count: model.sample(count, seed=4321))
-run.fit(model, train_batches, validation_data=(held_out_images,), validation_batch_size=config.batch_size,
-        epochs=config.epochs, callbacks=[samples, kid])
+samples = training.SampleGrids(
+    lambda: model.sample(32, seed=1234), run.path("samples"), title="VAE samples"
+)
+kid = flowers_common.kid_callback(
+    run, data, train, held_out, lambda count: model.sample(count, seed=4321)
+)
+run.fit(
+    model,
+    train_batches,
+    validation_data=(held_out_images,),
+    validation_batch_size=config.batch_size,
+    epochs=config.epochs,
+    callbacks=[samples, kid],
+)
 
 # Evaluate: reconstructions and a latent interpolation ------------------------------------
 originals = held_out_images[:8]
 reconstructions = keras.ops.convert_to_numpy(model.reconstruct(originals))
-plots.plot_image_grid(np.concatenate([originals, reconstructions]), run.path("reconstructions.png"),
-                      columns=len(originals),
-                      labels=["original"] * len(originals) + ["reconstruction"] * len(originals),
-                      title="held-out images (top) and their reconstructions")
+plots.plot_image_grid(
+    np.concatenate([originals, reconstructions]),
+    run.path("reconstructions.png"),
+    columns=len(originals),
+    labels=["original"] * len(originals) + ["reconstruction"] * len(originals),
+    title="held-out images (top) and their reconstructions",
+)
 means, _ = model.encode(held_out_images[[0, -1]])  # from the first held-out image to the last
 steps = np.linspace(0, 1, 10, dtype="float32")[:, None]
 means = keras.ops.convert_to_numpy(means)
 walk = keras.ops.convert_to_numpy(model.decode((1 - steps) * means[0] + steps * means[1]))
-plots.plot_image_grid(walk, run.path("interpolation.png"), columns=10,
-                      labels=[f"{s:.1f}" for s in steps[:, 0]], title="latent interpolation")
+plots.plot_image_grid(
+    walk,
+    run.path("interpolation.png"),
+    columns=10,
+    labels=[f"{s:.1f}" for s in steps[:, 0]],
+    title="latent interpolation",
+)
 
 history = run.history()
 run.finish(
     model,
-    final={name: history[name][-1] for name in
-           ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss",
-            "val_kl_loss", *training.SAMPLE_QUALITY) if name in history}
-    | {"checkerboard_share": checkerboard_share(model.sample(config.kid_images, seed=4321)),
-       "checkerboard_share_real": checkerboard_share(held_out_images)}
+    final={
+        name: history[name][-1]
+        for name in (
+            "loss",
+            "reconstruction_loss",
+            "kl_loss",
+            "val_loss",
+            "val_reconstruction_loss",
+            "val_kl_loss",
+            *training.SAMPLE_QUALITY,
+        )
+        if name in history
+    }
+    | {
+        "checkerboard_share": checkerboard_share(model.sample(config.kid_images, seed=4321)),
+        "checkerboard_share_real": checkerboard_share(held_out_images),
+    }
     | {"train_minutes": round(run.training_seconds() / 60, 2)},
     report="![samples](samples.gif)\n\n![reconstructions](reconstructions.png)\n\n"
-           "![interpolation](interpolation.png)\n",
+    "![interpolation](interpolation.png)\n",
     title=f"VAE on {'synthetic flowers' if config.data is None else config.data} "
-          f"({len(train)} images, {config.image_size}px)",
+    f"({len(train)} images, {config.image_size}px)",
 )

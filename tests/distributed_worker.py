@@ -60,13 +60,17 @@ rng = np.random.default_rng(0)
 features = rng.normal(size=(40, 4)).astype("float32")
 targets = features @ np.array([0.5, -1.0, 2.0, 0.0], "float32") + 0.1
 if run.config.twins:
-    features, targets = (np.tile(array[:4], (run.config.batch_size // 4, 1))
-                         for array in (features, targets[:, None]))
-batches = ImageBatches(features, targets, run.config.batch_size,
-                       shuffle=not run.config.twins, seed=run.config.seed)
+    features, targets = (
+        np.tile(array[:4], (run.config.batch_size // 4, 1))
+        for array in (features, targets[:, None])
+    )
+batches = ImageBatches(
+    features, targets, run.config.batch_size, shuffle=not run.config.twins, seed=run.config.seed
+)
 dropout = [keras.layers.Dropout(0.5, seed=1)] if run.config.twins else []
-network = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), *dropout,
-                            keras.layers.Dense(1)])
+network = keras.Sequential(
+    [keras.Input((4,)), keras.layers.Dense(3), *dropout, keras.layers.Dense(1)]
+)
 if run.config.custom_step:
     model = Regression(network)
     model.compile(keras.optimizers.Adam(0.05))

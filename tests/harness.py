@@ -75,7 +75,8 @@ class ModelTestCase:
         model = self.build_model()
         kwargs = {  # an optimizer is never shared between models: each test gets a copy
             key: value.from_config(value.get_config())
-            if isinstance(value, keras.optimizers.Optimizer) else value
+            if isinstance(value, keras.optimizers.Optimizer)
+            else value
             for key, value in self.compile_kwargs.items()
         }
         model.compile(**kwargs)
@@ -131,9 +132,7 @@ class ModelTestCase:
             pickle.dump(self.input_data(), f)
         other = BACKEND_CYCLE[keras.backend.backend()]
         env = dict(os.environ, KERAS_BACKEND=other, TF_CPP_MIN_LOG_LEVEL="2")
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(Path(__file__).parent), env.get("PYTHONPATH", "")]
-        )
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
         command = [sys.executable, __file__, str(tmp_path), type(model).__module__]
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, f"reload under {other} failed:\n{result.stderr[-3000:]}"

@@ -53,8 +53,11 @@ def test_keras_ops_agrees_with_numpy_reference(mask_kind):
 
 
 def test_numpy_reference_matches_the_formula_by_hand():
-    query, key, value = (np.array([[1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]),
-                         np.array([[10.0], [20.0]]))
+    query, key, value = (
+        np.array([[1.0, 0.0]]),
+        np.array([[1.0, 0.0], [0.0, 1.0]]),
+        np.array([[10.0], [20.0]]),
+    )
     output, weights = scaled_dot_product_attention_numpy(query, key, value)
     e = np.exp(1 / np.sqrt(2))
     np.testing.assert_allclose(weights, [[e / (e + 1), 1 / (e + 1)]])
@@ -85,8 +88,9 @@ def test_row_with_nothing_to_attend_to_gives_zeros_not_nan(implementation):
     if implementation == "numpy":
         output, weights = scaled_dot_product_attention_numpy(query, key, value, mask)
     else:
-        output, weights = map(ops.convert_to_numpy,
-                              scaled_dot_product_attention(query, key, value, mask))
+        output, weights = map(
+            ops.convert_to_numpy, scaled_dot_product_attention(query, key, value, mask)
+        )
     assert not np.isnan(output).any() and not np.isnan(weights).any()
     assert np.all(weights[:, :, 1] == 0.0) and np.all(output[:, :, 1] == 0.0)
     np.testing.assert_allclose(np.delete(weights, 1, axis=2).sum(-1), 1.0, atol=1e-6)
@@ -126,7 +130,9 @@ def test_attention_recipe_prints_and_saves_heat_map(tmp_path):
     recipe = Path(__file__).parents[1] / "recipes" / "attention.py"
     result = subprocess.run(
         [sys.executable, str(recipe), "--out", str(tmp_path / "run"), "--causal"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "weights (1, 3, 5)" in result.stdout and "output (1, 3, 6)" in result.stdout
@@ -134,8 +140,7 @@ def test_attention_recipe_prints_and_saves_heat_map(tmp_path):
         assert (tmp_path / "run" / name).stat().st_size > 0, name
 
 
-def test_attention_recipe_fails_when_the_implementations_disagree(tmp_path, monkeypatch,
-                                                                   capsys):
+def test_attention_recipe_fails_when_the_implementations_disagree(tmp_path, monkeypatch, capsys):
     """The recipe exits non-zero, naming what differs, when keras.ops strays from NumPy."""
     import runpy
 

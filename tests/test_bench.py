@@ -16,8 +16,7 @@ from test_flowers import write_image
 import zoo
 
 BENCH = Path(__file__).resolve().parent.parent / "tools" / "bench.py"
-MODELS = ["small-cnn", "compact-cnn", "dcgan", "dcgan-augment-ema", "vae", "transformer",
-          "seq2seq"]
+MODELS = ["small-cnn", "compact-cnn", "dcgan", "dcgan-augment-ema", "vae", "transformer", "seq2seq"]
 
 
 def load_bench():
@@ -36,9 +35,21 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
         write_image(data / "oxford17" / "daisy" / f"image_{index:04d}.jpg", seed=index)
     backend = keras.backend.backend()
     result = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--backends", backend, "--out",
-         str(tmp_path / "out"), "--data", str(data)],
-        capture_output=True, text=True, env=dict(os.environ, ZOO_CACHE=str(tmp_path / "cache")))
+        [
+            sys.executable,
+            str(BENCH),
+            "--quick",
+            "--backends",
+            backend,
+            "--out",
+            str(tmp_path / "out"),
+            "--data",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, ZOO_CACHE=str(tmp_path / "cache")),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     report = json.loads((tmp_path / "out" / "BENCHMARKS.json").read_text())
@@ -46,7 +57,8 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
     assert len(report["matmul_samples"]) == 2  # quick mode: before and after its subprocess
     assert set(report["matmul_blas"]) == {"kernel", "overrides", "forced"}
     assert [(row["model"], row["backend"]) for row in report["rows"]] == [
-        (model, backend) for model in MODELS]
+        (model, backend) for model in MODELS
+    ]
     for row in report["rows"]:
         assert not [key for key in row if key.endswith("error")], row
         for variant in ("zoo", "reference"):
@@ -61,10 +73,15 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
         assert row["verdict"] == ("faster" if low > 1 else "slower" if high < 1 else "same")
     cnn = report["rows"][0]
     assert 0 < cnn["zoo_share_of_limit"] and cnn["training_gflops_per_sample"] > 0
-    assert set(report["pipelines"]) == {"dogs_vs_cats/train 150px", "dogs_vs_cats/train 128px",
-                                        "oxford17 64px"}
-    assert all(p["images"] == (8 if "dogs" in name else 4) and p["images_per_s"] > 0
-               for name, p in report["pipelines"].items())
+    assert set(report["pipelines"]) == {
+        "dogs_vs_cats/train 150px",
+        "dogs_vs_cats/train 128px",
+        "oxford17 64px",
+    }
+    assert all(
+        p["images"] == (8 if "dogs" in name else 4) and p["images_per_s"] > 0
+        for name, p in report["pipelines"].items()
+    )
     assert cnn["pipeline_over_training"] > 0
     decoded = report["pipelines"]["dogs_vs_cats/train 150px"]["images_per_s"]
     assert 0 < cnn["pipeline_per_s"] < min(decoded, cnn["augmented_per_s"])  # both stages
@@ -77,8 +94,11 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
 
     # --rewrite writes the same report again from the JSON alone.
     (tmp_path / "out" / "BENCHMARKS.md").unlink()
-    subprocess.run([sys.executable, str(BENCH), "--rewrite",
-                    str(tmp_path / "out" / "BENCHMARKS.json")], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(BENCH), "--rewrite", str(tmp_path / "out" / "BENCHMARKS.json")],
+        check=True,
+        capture_output=True,
+    )
     assert (tmp_path / "out" / "BENCHMARKS.md").read_text() == markdown
 
 
@@ -90,7 +110,10 @@ def test_median_interval_is_the_order_statistics_that_cover_the_median_95_percen
     # = 2.3%; the 8th would miss it 6.4% of the time).
     assert bench.median_interval(list(range(24, 0, -1))) == (7, 18)
     assert bench.pair_verdict([0.95, 1.04] * 12) == {
-        "rounds_zoo_faster": 12, "ratio_interval_95": (0.95, 1.04), "verdict": "same"}
+        "rounds_zoo_faster": 12,
+        "ratio_interval_95": (0.95, 1.04),
+        "verdict": "same",
+    }
     assert bench.pair_verdict([0.85, 0.99] * 12)["verdict"] == "slower"
     assert bench.pair_verdict([1.01, 1.5] * 12)["verdict"] == "faster"
 
@@ -125,9 +148,17 @@ def test_the_limit_runs_the_blas_kernel_picked_for_this_cpu_not_an_override(monk
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
     clean = {key: value for key, value in os.environ.items() if key not in bench.BLAS_OVERRIDES}
     picked = subprocess.run(
-        [sys.executable, "-c", "import numpy; from threadpoolctl import threadpool_info as i; "
-         "print([p['architecture'] for p in i() if p['user_api'] == 'blas'][0])"],
-        env=clean, capture_output=True, text=True, check=True).stdout.strip()
+        [
+            sys.executable,
+            "-c",
+            "import numpy; from threadpoolctl import threadpool_info as i; "
+            "print([p['architecture'] for p in i() if p['user_api'] == 'blas'][0])",
+        ],
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     sample = bench.matmul_limit_sample(256)
     assert sample["kernel"] == picked and not sample["forced"] and sample["gflops"] > 0
     assert sample["overrides"]["OPENBLAS_CORETYPE"] == "Haswell"
@@ -148,11 +179,15 @@ def test_batch_size_flag_sets_every_models_batch_and_the_report_says_so():
     settings = {"quick": False, "batch_size": 128}
     assert bench.model_sizes("small-cnn", settings) == {"image_size": 150, "batch_size": 128}
     assert bench.model_sizes("transformer", {"quick": True}) == bench.MODELS["transformer"]["quick"]
-    report = {"date": "d", "command": "c", "machine": {"cpu": "x", "cores": 2, "python": "3",
-                                                       "versions": {}},
-              "settings": {"repeats": 1, "steps": 1, "warmup": 1, "allocator": "keep"} | settings,
-              "matmul_gflops": 1.0, "rows": [{"model": "small-cnn", "backend": "jax",
-                                              "unit": "images"}], "pipelines": {}}
+    report = {
+        "date": "d",
+        "command": "c",
+        "machine": {"cpu": "x", "cores": 2, "python": "3", "versions": {}},
+        "settings": {"repeats": 1, "steps": 1, "warmup": 1, "allocator": "keep"} | settings,
+        "matmul_gflops": 1.0,
+        "rows": [{"model": "small-cnn", "backend": "jax", "unit": "images"}],
+        "pipelines": {},
+    }
     markdown = bench.markdown(report)
     assert "Every model at batch size 128 (--batch-size)" in markdown
     assert "small-cnn image_size 150, batch_size 128" in markdown
@@ -167,7 +202,6 @@ def test_quick_run_never_writes_over_the_committed_report(tmp_path):
     assert bench.report_folder(tmp_path, quick=True) == tmp_path
 
 
-
 @pytest.mark.parametrize("name", ["small-cnn", "compact-cnn"])
 def test_the_plain_keras_references_are_oracles_for_zoos_cnns(name):
     """Same architecture, so the reference's weights in zoo's model give its predictions."""
@@ -178,6 +212,8 @@ def test_the_plain_keras_references_are_oracles_for_zoos_cnns(name):
     model = (zoo.SmallCNN if name == "small-cnn" else zoo.CompactCNN)(32)
     model.set_weights(reference.get_weights())
     images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3)).astype("uint8")
-    np.testing.assert_allclose(model.predict(images, verbose=0),
-                               reference.predict(images.astype("float32"), verbose=0),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        model.predict(images, verbose=0),
+        reference.predict(images.astype("float32"), verbose=0),
+        atol=1e-5,
+    )

@@ -37,8 +37,13 @@ def kaggle_folder(folder, cats=10, dogs=10):
 
 
 def load(source, **kwargs):
-    return cats_vs_dogs.load(source, image_size=SIZE, cache_dir=source.parent / "cache",
-                             progress=lambda message: None, **kwargs)
+    return cats_vs_dogs.load(
+        source,
+        image_size=SIZE,
+        cache_dir=source.parent / "cache",
+        progress=lambda message: None,
+        **kwargs,
+    )
 
 
 def test_split_is_disjoint_stratified_and_complete(tmp_path):
@@ -98,8 +103,11 @@ def test_bad_files_are_skipped_with_reasons_and_odd_ones_converted(tmp_path):
     assert "truncated" in reasons["cat.101.jpg"] or "decodable" in reasons["cat.101.jpg"]
     assert "not a decodable image" in reasons["dog.102.jpg"]
     converted = {c["file"]: c["from"] for c in data.converted}
-    assert converted == {"dog.103.jpg": "JPEG L", "cat.104.jpg": "JPEG CMYK",
-                         "dog.105.jpg": "PNG RGB"}
+    assert converted == {
+        "dog.103.jpg": "JPEG L",
+        "cat.104.jpg": "JPEG CMYK",
+        "dog.105.jpg": "PNG RGB",
+    }
     assert len(data.names) == 11 and data.images.shape[-1] == 3
     record = tmp_path / "split.json"
     cats_vs_dogs.split(data).write(record)
@@ -211,7 +219,10 @@ RECIPE = Path(__file__).parents[1] / "recipes" / "cats_vs_dogs.py"
 
 def run_recipe(tmp_path, *args):
     return subprocess.run(
-        [sys.executable, str(RECIPE), *args], capture_output=True, text=True, timeout=900,
+        [sys.executable, str(RECIPE), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
         env={**__import__("os").environ, "ZOO_CACHE": str(tmp_path / "cache")},
     )
 
@@ -220,11 +231,33 @@ def run_recipe(tmp_path, *args):
 def test_recipe_trains_all_models_and_writes_every_output(tmp_path):
     data = kaggle_folder(tmp_path / "train", cats=12, dogs=12)
     out = tmp_path / "run"
-    result = run_recipe(tmp_path, "--data", str(data), "--out", str(out), "--model", "all",
-                        "--epochs", "1", "--image-size", "32", "--batch-size", "8")
+    result = run_recipe(
+        tmp_path,
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--model",
+        "all",
+        "--epochs",
+        "1",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "8",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("config.json", "split.json", "metrics.json", "report.md", "comparison.md",
-                 "comparison.json", "comparison.png", "samples_train.png", "samples_val.png"):
+    for name in (
+        "config.json",
+        "split.json",
+        "metrics.json",
+        "report.md",
+        "comparison.md",
+        "comparison.json",
+        "comparison.png",
+        "samples_train.png",
+        "samples_val.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     for model in ("cnn", "cnn-aug", "mobilenetv2"):
         for name in ("model.keras", "curves.png", "metrics.json", "report.md"):

@@ -6,8 +6,13 @@ from harness import ModelTestCase
 import zoo
 
 SIZE, LATENT = 16, 8
-KWARGS = {"image_size": SIZE, "latent_dim": LATENT, "filters": (8, 16),
-          "discriminator_filters": (8, 16), "seed": 1}
+KWARGS = {
+    "image_size": SIZE,
+    "latent_dim": LATENT,
+    "filters": (8, 16),
+    "discriminator_filters": (8, 16),
+    "seed": 1,
+}
 
 
 def real_images(count=8, seed=0):
@@ -44,8 +49,9 @@ class TestDCGAN(ModelTestCase):
             original, restored = getattr(model, name), getattr(reloaded, name)
             assert int(restored.iterations) == int(original.iterations) == 2
             for a, b in zip(original.variables, restored.variables):
-                np.testing.assert_array_equal(keras.ops.convert_to_numpy(a),
-                                              keras.ops.convert_to_numpy(b))
+                np.testing.assert_array_equal(
+                    keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+                )
 
 
 @pytest.mark.parametrize("compiled", [False, True])
@@ -57,24 +63,31 @@ def test_model_saved_before_training_reloads(tmp_path, compiled):
     model.save(tmp_path / "gan.keras")
     reloaded = keras.saving.load_model(tmp_path / "gan.keras")
     assert reloaded.compiled == compiled
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(latents)),
-                               keras.ops.convert_to_numpy(model(latents)), atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded(latents)),
+        keras.ops.convert_to_numpy(model(latents)),
+        atol=1e-6,
+    )
 
 
 def test_one_batch_updates_both_networks_both_optimizers_and_batch_norm():
     model = zoo.DCGAN(**KWARGS)
     model.compile()
     snapshot = lambda variables: [keras.ops.convert_to_numpy(v).copy() for v in variables]
-    generator, discriminator = (snapshot(model.generator.trainable_variables),
-                                snapshot(model.discriminator.trainable_variables))
+    generator, discriminator = (
+        snapshot(model.generator.trainable_variables),
+        snapshot(model.discriminator.trainable_variables),
+    )
     statistics = snapshot(model.generator.non_trainable_variables)  # BN moving mean/variance
     seed_state = snapshot([model.seed_generator.state])
     logs = model.fit(real_images(), epochs=1, batch_size=8, verbose=0).history
     assert set(logs) == {"d_loss", "g_loss", "real_accuracy", "fake_accuracy"}
-    for before, variables in ((generator, model.generator.trainable_variables),
-                              (discriminator, model.discriminator.trainable_variables),
-                              (statistics, model.generator.non_trainable_variables),
-                              (seed_state, [model.seed_generator.state])):
+    for before, variables in (
+        (generator, model.generator.trainable_variables),
+        (discriminator, model.discriminator.trainable_variables),
+        (statistics, model.generator.non_trainable_variables),
+        (seed_state, [model.seed_generator.state]),
+    ):
         after = snapshot(variables)
         assert all(not np.array_equal(b, a) for b, a in zip(before, after))
     for optimizer in (model.d_optimizer, model.g_optimizer):
@@ -84,8 +97,10 @@ def test_one_batch_updates_both_networks_both_optimizers_and_batch_norm():
 
 
 @pytest.mark.slow  # the GAN step eager and compiled: a minute on JAX
-@pytest.mark.skipif(keras.backend.backend() == "torch",
-                    reason="torch.compile works (checked by hand) but takes ~2 minutes on CPU")
+@pytest.mark.skipif(
+    keras.backend.backend() == "torch",
+    reason="torch.compile works (checked by hand) but takes ~2 minutes on CPU",
+)
 def test_compiled_step_matches_eager_step():
     """jit_compile=True (XLA on TensorFlow, jax.jit on JAX) trains: every weight moves, and
     on JAX the losses equal the eager step's. (TensorFlow's stateless random ops draw other
@@ -123,24 +138,32 @@ def test_fast_generator_trains_like_upsampling_then_convolution(monkeypatch):
         keras.utils.set_random_seed(0)
         model = zoo.DCGAN(**KWARGS)
         model.compile()
-        history = model.fit(real_images(), epochs=2, batch_size=4, shuffle=False,
-                            verbose=0).history
-        results.append((history, [keras.ops.convert_to_numpy(w) for w in model.weights],
-                        keras.ops.convert_to_numpy(model.sample(4, seed=3))))
-    (fast_history, fast_weights, fast_samples), (plain_history, plain_weights,
-                                                 plain_samples) = results
+        history = model.fit(real_images(), epochs=2, batch_size=4, shuffle=False, verbose=0).history
+        results.append(
+            (
+                history,
+                [keras.ops.convert_to_numpy(w) for w in model.weights],
+                keras.ops.convert_to_numpy(model.sample(4, seed=3)),
+            )
+        )
+    (fast_history, fast_weights, fast_samples), (plain_history, plain_weights, plain_samples) = (
+        results
+    )
     for name in ("d_loss", "g_loss"):
-        np.testing.assert_allclose(fast_history[name], plain_history[name], rtol=1e-4,
-                                   atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(
+            fast_history[name], plain_history[name], rtol=1e-4, atol=1e-5, err_msg=name
+        )
     for fast, slow in zip(fast_weights, plain_weights):
         np.testing.assert_allclose(fast, slow, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(fast_samples, plain_samples, atol=1e-4)
     assert fast_samples.std() > 0
 
 
-@pytest.mark.skipif(keras.backend.backend() != "torch",
-                    reason="PyTorch's autograd only: TensorFlow's tape and JAX's grad already "
-                           "differentiate only with respect to the step's variables")
+@pytest.mark.skipif(
+    keras.backend.backend() != "torch",
+    reason="PyTorch's autograd only: TensorFlow's tape and JAX's grad already "
+    "differentiate only with respect to the step's variables",
+)
 def test_torch_step_computes_gradients_only_for_the_variables_it_updates():
     model = zoo.DCGAN(**KWARGS)
     model.compile()
@@ -192,8 +215,7 @@ def test_interrupted_run_resumes_with_both_optimizers_state(tmp_path):
     def fit(run, *extra):
         model = zoo.DCGAN(**KWARGS)
         model.compile()
-        run.fit(model, real_images(16), epochs=run.config.epochs, batch_size=8,
-                callbacks=extra)
+        run.fit(model, real_images(16), epochs=run.config.epochs, batch_size=8, callbacks=extra)
         return model
 
     out = str(tmp_path / "run")
@@ -211,39 +233,49 @@ def test_samples_come_from_the_moving_average_of_the_generator():
     latents = TestDCGAN().input_data()
     weights = lambda network: [keras.ops.convert_to_numpy(w).copy() for w in network.weights]
     initial = weights(model.generator)
-    np.testing.assert_array_equal(np.concatenate([w.ravel() for w in initial]),
-                                  np.concatenate([w.ravel() for w in
-                                                  weights(model.average_generator)]))
+    np.testing.assert_array_equal(
+        np.concatenate([w.ravel() for w in initial]),
+        np.concatenate([w.ravel() for w in weights(model.average_generator)]),
+    )
     model.fit(real_images(16), epochs=3, batch_size=8, verbose=0)
-    for start, average, current in zip(initial, weights(model.average_generator),
-                                       weights(model.generator)):
+    for start, average, current in zip(
+        initial, weights(model.average_generator), weights(model.generator)
+    ):
         if not np.array_equal(start, current):  # the average moved, but not all the way
             assert not np.array_equal(average, start) and not np.array_equal(average, current)
     assert model.average_generator.trainable_variables == []
     np.testing.assert_allclose(  # the average's tanh output, shown in [0, 1]
         keras.ops.convert_to_numpy(model(latents)),
         (keras.ops.convert_to_numpy(model.average_generator(latents, training=False)) + 1) / 2,
-        atol=1e-6)
+        atol=1e-6,
+    )
 
 
 @pytest.mark.slow  # compiles three more GAN steps
-@pytest.mark.parametrize("settings", [
-    {"upsampling": "transposed", "augment": (), "ema_momentum": None},  # the paper's DCGAN
-    {"upsampling": "bilinear", "adaptive_augment": True},
-    {"spectral_norm": True, "loss": "hinge", "augment": ("translation",)},
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"upsampling": "transposed", "augment": (), "ema_momentum": None},  # the paper's DCGAN
+        {"upsampling": "bilinear", "adaptive_augment": True},
+        {"spectral_norm": True, "loss": "hinge", "augment": ("translation",)},
+    ],
+)
 def test_every_variant_trains_and_round_trips_its_config(settings):
     model = zoo.DCGAN(**KWARGS, **settings)
     model.compile()
     before = [keras.ops.convert_to_numpy(v).copy() for v in model.trainable_weights]
     history = model.fit(real_images(16), epochs=1, batch_size=8, verbose=0).history
     assert all(np.isfinite(values).all() for values in history.values())
-    unmoved = [v.path for b, v in zip(before, model.trainable_weights)
-               if np.array_equal(b, keras.ops.convert_to_numpy(v))]
+    unmoved = [
+        v.path
+        for b, v in zip(before, model.trainable_weights)
+        if np.array_equal(b, keras.ops.convert_to_numpy(v))
+    ]
     # The hinge loss's gradient for the last bias is (reals under 1 - fakes over -1) / B,
     # which is 0 at the start, while every logit is near 0.
-    assert unmoved == ([model.discriminator.layers[-1].layer.bias.path]
-                       if settings.get("loss") == "hinge" else [])
+    assert unmoved == (
+        [model.discriminator.layers[-1].layer.bias.path] if settings.get("loss") == "hinge" else []
+    )
     rebuilt = zoo.DCGAN.from_config(model.get_config())
     for key, value in settings.items():
         assert getattr(rebuilt, key) == value, key
@@ -253,11 +285,16 @@ def test_every_variant_trains_and_round_trips_its_config(settings):
 
 def test_each_random_layer_draws_from_its_own_stream():
     model = zoo.DCGAN(**KWARGS)
-    seeds = [layer.seed for layer in model.discriminator.layers
-             if isinstance(layer, keras.layers.Dropout)]
+    seeds = [
+        layer.seed
+        for layer in model.discriminator.layers
+        if isinstance(layer, keras.layers.Dropout)
+    ]
     seeds += [model.augmenter.seed]
-    states = [tuple(keras.ops.convert_to_numpy(g.state)) for g in
-              (model.seed_generator, model.augmenter.seed_generator)]
+    states = [
+        tuple(keras.ops.convert_to_numpy(g.state))
+        for g in (model.seed_generator, model.augmenter.seed_generator)
+    ]
     assert len(set(seeds)) == len(seeds) and len(set(states)) == len(states)
 
 
@@ -268,10 +305,17 @@ def test_transposed_upsampling_prints_a_checkerboard_that_resizing_does_not():
     shares = {}
     for upsampling in ("transposed", "nearest"):
         keras.utils.set_random_seed(0)
-        model = zoo.DCGAN(image_size=32, latent_dim=LATENT, upsampling=upsampling,
-                          filters=(8, 16, 32), ema_momentum=None, seed=0)
+        model = zoo.DCGAN(
+            image_size=32,
+            latent_dim=LATENT,
+            upsampling=upsampling,
+            filters=(8, 16, 32),
+            ema_momentum=None,
+            seed=0,
+        )
         shares[upsampling] = checkerboard_share(
-            keras.ops.convert_to_numpy(model.sample(32, seed=0)))
+            keras.ops.convert_to_numpy(model.sample(32, seed=0))
+        )
     assert shares["transposed"] > 5 * shares["nearest"], shares
 
 
@@ -287,12 +331,20 @@ def test_default_model_and_compile_are_what_the_recipe_trains():
     arguments and to DCGAN.LEARNING_RATE; DCGAN.paper() is Radford et al.'s."""
     model = zoo.DCGAN(image_size=16, latent_dim=4)
     assert (model.filters, model.discriminator_filters, model.dropout) == (
-        (32, 64, 128), (32, 64, 128), 0.0)
+        (32, 64, 128),
+        (32, 64, 128),
+        0.0,
+    )
     model.compile()
     for optimizer in (model.d_optimizer, model.g_optimizer):
         assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(4e-4)
         assert optimizer.beta_1 == 0.5
     paper = zoo.DCGAN.paper(image_size=16, latent_dim=4)
-    assert (paper.filters, paper.dropout, paper.upsampling, paper.augment,
-            paper.ema_momentum) == ((64, 128, 256), 0.3, "transposed", (), None)
+    assert (paper.filters, paper.dropout, paper.upsampling, paper.augment, paper.ema_momentum) == (
+        (64, 128, 256),
+        0.3,
+        "transposed",
+        (),
+        None,
+    )
     assert zoo.DCGAN.paper(image_size=16, latent_dim=4, dropout=0.0).dropout == 0.0

@@ -20,8 +20,7 @@ def images(count=6, seed=0):
 def test_unchanged_outside_training_and_with_probability_zero():
     x = images()
     np.testing.assert_array_equal(numpy(DiffAugment(seed=0)(x, training=False)), x)
-    np.testing.assert_array_equal(numpy(DiffAugment(probability=0.0, seed=0)(x, training=True)),
-                                  x)
+    np.testing.assert_array_equal(numpy(DiffAugment(probability=0.0, seed=0)(x, training=True)), x)
 
 
 def test_shift_matrices_move_rows_and_shift_in_zeros():
@@ -35,11 +34,17 @@ def test_translation_moves_each_image_by_a_whole_number_of_pixels():
     out = numpy(DiffAugment(["translation"], seed=0)(x, training=True))
     largest = round(SIZE * 0.125)
     for original, moved in zip(x, out):
-        found = [(dy, dx) for dy in range(-largest, largest + 1)
-                 for dx in range(-largest, largest + 1)
-                 if np.array_equal(np.roll(original, (dy, dx), axis=(0, 1))[
-                     max(dy, 0) : SIZE + min(dy, 0), max(dx, 0) : SIZE + min(dx, 0)],
-                     moved[max(dy, 0) : SIZE + min(dy, 0), max(dx, 0) : SIZE + min(dx, 0)])]
+        found = [
+            (dy, dx)
+            for dy in range(-largest, largest + 1)
+            for dx in range(-largest, largest + 1)
+            if np.array_equal(
+                np.roll(original, (dy, dx), axis=(0, 1))[
+                    max(dy, 0) : SIZE + min(dy, 0), max(dx, 0) : SIZE + min(dx, 0)
+                ],
+                moved[max(dy, 0) : SIZE + min(dy, 0), max(dx, 0) : SIZE + min(dx, 0)],
+            )
+        ]
         assert found, "no shift within 1/8 of the side explains the output"
 
 

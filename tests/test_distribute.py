@@ -26,21 +26,31 @@ def launch(tmp_path, command, **variables):
     """Two processes of one distributed run (tools/launch_local.py), with the environment
     `variables` besides; -> [(returncode, stdout, stderr)] per process (PyTorch: torchrun's)."""
     (tmp_path / "tmp").mkdir(exist_ok=True)
-    env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path),
-           "TMPDIR": str(tmp_path / "tmp"), **variables}
+    env = {
+        **os.environ,
+        "ZOO_CACHE": str(tmp_path / "cache"),
+        "KERAS_HOME": str(tmp_path),
+        "TMPDIR": str(tmp_path / "tmp"),
+        **variables,
+    }
     return launch_local.launch(command, processes=2, env=env, timeout=600)
 
 
 def one_process(tmp_path, *args):
     env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache")}
-    result = subprocess.run([sys.executable, str(WORKER), *map(str, args)], env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(WORKER), *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
 def assert_finished(results):
     for returncode, _, stderr in results:
-        failure = stderr[stderr.find("Traceback"):] if "Traceback" in stderr else stderr
+        failure = stderr[stderr.find("Traceback") :] if "Traceback" in stderr else stderr
         assert returncode == 0, failure[-3000:]
 
 
@@ -61,8 +71,7 @@ def assert_same_training(a, b):
 @pytest.mark.slow
 def test_two_processes_train_the_weights_of_one_and_resume_exactly(tmp_path):
     one_process(tmp_path, "--out", tmp_path / "one", "--epochs", 2)
-    results = launch(tmp_path, [WORKER, "--out", tmp_path / "two", "--epochs", 2,
-                                "--distribute"])
+    results = launch(tmp_path, [WORKER, "--out", tmp_path / "two", "--epochs", 2, "--distribute"])
     assert_finished(results)
     assert_same_training(tmp_path / "one", tmp_path / "two")
     if BACKEND != "torch":  # torchrun mixes its processes' output into one
@@ -71,20 +80,23 @@ def test_two_processes_train_the_weights_of_one_and_resume_exactly(tmp_path):
     assert not list((tmp_path / "tmp").glob("zoo-process*"))  # its private directory is gone
 
     # Killed as epoch 2 begins, then resumed on two processes: the uninterrupted run's end.
-    killed = launch(tmp_path, [WORKER, "--out", tmp_path / "resumed", "--distribute"],
-                    KILL_AT_EPOCH="2")
+    killed = launch(
+        tmp_path, [WORKER, "--out", tmp_path / "resumed", "--distribute"], KILL_AT_EPOCH="2"
+    )
     assert all(returncode != 0 for returncode, _, _ in killed)
     assert not (tmp_path / "resumed" / "report.md").exists()
-    assert_finished(launch(tmp_path, [WORKER, "--out", tmp_path / "resumed", "--resume",
-                                      "--distribute"]))
+    assert_finished(
+        launch(tmp_path, [WORKER, "--out", tmp_path / "resumed", "--resume", "--distribute"])
+    )
     assert_same_training(tmp_path / "one", tmp_path / "resumed")
 
 
 @pytest.mark.slow
 def test_two_processes_train_the_weights_of_one_through_zoos_own_training_step(tmp_path):
     one_process(tmp_path, "--out", tmp_path / "one", "--custom-step")
-    assert_finished(launch(tmp_path, [WORKER, "--out", tmp_path / "two", "--custom-step",
-                                      "--distribute"]))
+    assert_finished(
+        launch(tmp_path, [WORKER, "--out", tmp_path / "two", "--custom-step", "--distribute"])
+    )
     assert_same_training(tmp_path / "one", tmp_path / "two")
 
 
@@ -93,10 +105,16 @@ def test_each_shard_draws_its_own_random_numbers(tmp_path):
     # Both shards of the two-process run hold the same four rows (--twins): had they drawn
     # the same dropout masks, their mean gradient would be one process's on those four rows.
     one_process(tmp_path, "--out", tmp_path / "one", "--twins", "--batch-size", 4)
-    assert_finished(launch(tmp_path, [WORKER, "--out", tmp_path / "two", "--twins",
-                                      "--batch-size", 8, "--distribute"]))
+    assert_finished(
+        launch(
+            tmp_path,
+            [WORKER, "--out", tmp_path / "two", "--twins", "--batch-size", 8, "--distribute"],
+        )
+    )
     (losses_one, weights_one), (losses_two, weights_two) = (
-        trained(tmp_path / "one"), trained(tmp_path / "two"))
+        trained(tmp_path / "one"),
+        trained(tmp_path / "two"),
+    )
     assert np.isfinite(losses_one + losses_two).all()
     assert not np.allclose(weights_one[0], weights_two[0], rtol=1e-4, atol=1e-6)
 
@@ -104,9 +122,25 @@ def test_each_shard_draws_its_own_random_numbers(tmp_path):
 @pytest.mark.slow
 def test_gan_recipe_trains_on_two_processes_and_its_model_reloads(tmp_path):
     out = tmp_path / "gan"
-    results = launch(tmp_path, [ROOT / "recipes" / "gan.py", "--synthetic-images", 40,
-                                "--image-size", 16, "--batch-size", 8, "--epochs", 2,
-                                "--kid-features", "none", "--out", out, "--distribute"])
+    results = launch(
+        tmp_path,
+        [
+            ROOT / "recipes" / "gan.py",
+            "--synthetic-images",
+            40,
+            "--image-size",
+            16,
+            "--batch-size",
+            8,
+            "--epochs",
+            2,
+            "--kid-features",
+            "none",
+            "--out",
+            out,
+            "--distribute",
+        ],
+    )
     assert_finished(results)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["final"]["steps"] == 10  # 36 training images: 5 global batches, 2 epochs
@@ -118,10 +152,33 @@ def test_gan_recipe_trains_on_two_processes_and_its_model_reloads(tmp_path):
 @pytest.mark.slow
 def test_transformer_recipe_trains_and_translates_on_two_processes(tmp_path):
     out = tmp_path / "transformer"
-    assert_finished(launch(tmp_path, [
-        ROOT / "recipes" / "transformer.py", "--num-layers", 1, "--d-model", 16,
-        "--num-heads", 2, "--ffn-dim", 32, "--epochs", 1, "--synthetic-pairs", 60,
-        "--batch-size", 16, "--beam-width", 2, "--out", out, "--distribute"]))
+    assert_finished(
+        launch(
+            tmp_path,
+            [
+                ROOT / "recipes" / "transformer.py",
+                "--num-layers",
+                1,
+                "--d-model",
+                16,
+                "--num-heads",
+                2,
+                "--ffn-dim",
+                32,
+                "--epochs",
+                1,
+                "--synthetic-pairs",
+                60,
+                "--batch-size",
+                16,
+                "--beam-width",
+                2,
+                "--out",
+                out,
+                "--distribute",
+            ],
+        )
+    )
     final = json.loads((out / "metrics.json").read_text())["final"]
     assert 0 <= final["corpus_bleu"] <= 1 and 0 <= final["token_accuracy"] <= 1
     assert (out / "translations.md").stat().st_size > 0
@@ -132,7 +189,8 @@ def test_two_devices_in_one_process_train_the_weights_of_one(tmp_path):
     if BACKEND == "torch":
         pytest.skip("Keras has no single-process data parallelism on PyTorch")
     one_process(tmp_path, "--out", tmp_path / "one", "--epochs", 2)
-    make_devices = textwrap.dedent(f"""
+    make_devices = (
+        textwrap.dedent(f"""
         import runpy, sys
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -140,13 +198,23 @@ def test_two_devices_in_one_process_train_the_weights_of_one(tmp_path):
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         sys.argv = [{str(WORKER)!r}, *sys.argv[1:]]
         runpy.run_path({str(WORKER)!r}, run_name="__main__")
-    """) if BACKEND == "tensorflow" else None
-    env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"),
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    """)
+        if BACKEND == "tensorflow"
+        else None
+    )
+    env = {
+        **os.environ,
+        "ZOO_CACHE": str(tmp_path / "cache"),
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
     command = ["-c", make_devices] if make_devices else [str(WORKER)]
-    result = subprocess.run([sys.executable, *command, "--out", str(tmp_path / "two"),
-                             "--epochs", "2", "--distribute"], env=env, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, *command, "--out", str(tmp_path / "two"), "--epochs", "2", "--distribute"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 device(s) in all" in result.stdout
     assert_same_training(tmp_path / "one", tmp_path / "two")
@@ -204,7 +272,5 @@ def test_each_process_takes_its_rows_of_every_batch_and_the_order_of_the_epoch()
             whole_images, whole_labels = batches[position]
             parts = [shard[position] for shard in shards]
             assert [len(part[0]) for part in parts] == [2, 2]  # 5 rows: the fifth is left out
-            np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]),
-                                          whole_labels[:4])
-            np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]),
-                                          whole_images[:4])
+            np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), whole_labels[:4])
+            np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), whole_images[:4])

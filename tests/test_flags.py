@@ -14,8 +14,7 @@ import pytest
 from zoo import training
 
 RECIPES = Path(__file__).parents[1] / "recipes"
-SCRIPTS = ("attention", "cats_vs_dogs", "flower_classifier", "gan", "seq2seq", "transformer",
-           "vae")
+SCRIPTS = ("attention", "cats_vs_dogs", "flower_classifier", "gan", "seq2seq", "transformer", "vae")
 
 
 def run_recipe(name, argv, monkeypatch, capsys):
@@ -63,14 +62,16 @@ class _NoCapture:
 def test_no_recipe_flag_takes_an_unchecked_number(monkeypatch, capsys):
     for name in SCRIPTS:
         parser = parser_of(name, monkeypatch, capsys)
-        unchecked = [action.option_strings[0] for action in parser._actions
-                     if action.type in (int, float)]
+        unchecked = [
+            action.option_strings[0] for action in parser._actions if action.type in (int, float)
+        ]
         assert not unchecked, f"recipes/{name}.py: flags without a range check: {unchecked}"
 
 
 @pytest.mark.parametrize("name, flag, value", numeric_flags())
-def test_every_numeric_flag_refuses_a_bad_value_before_writing(name, flag, value, tmp_path,
-                                                               monkeypatch, capsys):
+def test_every_numeric_flag_refuses_a_bad_value_before_writing(
+    name, flag, value, tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "run"
     code, err = run_recipe(name, [flag, value, "--out", str(out)], monkeypatch, capsys)
     assert code == 2
@@ -79,27 +80,32 @@ def test_every_numeric_flag_refuses_a_bad_value_before_writing(name, flag, value
     assert not out.exists()
 
 
-@pytest.mark.parametrize("name, argv, message", [
-    # the values a person mistyped (issue 43), each once a traceback or a nonsense run
-    ("vae", ["--batch-size", "0"], "argument --batch-size: must be an integer >= 1"),
-    ("vae", ["--val-fraction", "1.5"], "argument --val-fraction: must be between 0 and 1"),
-    ("gan", ["--image-size", "7"], "argument --image-size: must be a multiple of 8"),
-    ("transformer", ["--beam-width", "0"], "argument --beam-width: must be an integer >= 1"),
-    ("vae", ["--epochs", "-3"], "argument --epochs: must be an integer >= 1"),
-    ("gan", ["--latent-dim", "0"], "argument --latent-dim: must be an integer >= 1"),
-    ("transformer", ["--max-length", "0"], "argument --max-length: must be an integer >= 1"),
-    ("cats_vs_dogs", ["--image-size", "0"], "argument --image-size: must be an integer >= 32"),
-    # what depends on several flags, and values that are no numbers at all
-    ("gan", ["--image-size", "40", "--filters", "8", "8", "8", "8"],
-     "argument --image-size: must be a multiple of 16"),
-    ("flower_classifier", ["--image-size", "8"], "argument --image-size: must be at least 16"),
-    ("transformer", ["--d-model", "63"], "argument --d-model: 63 does not split into"),
-    ("gan", ["--augment", "colour,spin"], "argument --augment: unknown 'spin'"),
-    ("seq2seq", ["--units", "many"], "argument --units: must be an integer, got 'many'"),
-    ("vae", ["--learning-rate", "nan"], "argument --learning-rate: must be a number > 0"),
-])
-def test_the_mistyped_values_end_in_one_line(name, argv, message, tmp_path, monkeypatch,
-                                             capsys):
+@pytest.mark.parametrize(
+    "name, argv, message",
+    [
+        # the values a person mistyped (issue 43), each once a traceback or a nonsense run
+        ("vae", ["--batch-size", "0"], "argument --batch-size: must be an integer >= 1"),
+        ("vae", ["--val-fraction", "1.5"], "argument --val-fraction: must be between 0 and 1"),
+        ("gan", ["--image-size", "7"], "argument --image-size: must be a multiple of 8"),
+        ("transformer", ["--beam-width", "0"], "argument --beam-width: must be an integer >= 1"),
+        ("vae", ["--epochs", "-3"], "argument --epochs: must be an integer >= 1"),
+        ("gan", ["--latent-dim", "0"], "argument --latent-dim: must be an integer >= 1"),
+        ("transformer", ["--max-length", "0"], "argument --max-length: must be an integer >= 1"),
+        ("cats_vs_dogs", ["--image-size", "0"], "argument --image-size: must be an integer >= 32"),
+        # what depends on several flags, and values that are no numbers at all
+        (
+            "gan",
+            ["--image-size", "40", "--filters", "8", "8", "8", "8"],
+            "argument --image-size: must be a multiple of 16",
+        ),
+        ("flower_classifier", ["--image-size", "8"], "argument --image-size: must be at least 16"),
+        ("transformer", ["--d-model", "63"], "argument --d-model: 63 does not split into"),
+        ("gan", ["--augment", "colour,spin"], "argument --augment: unknown 'spin'"),
+        ("seq2seq", ["--units", "many"], "argument --units: must be an integer, got 'many'"),
+        ("vae", ["--learning-rate", "nan"], "argument --learning-rate: must be a number > 0"),
+    ],
+)
+def test_the_mistyped_values_end_in_one_line(name, argv, message, tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     code, err = run_recipe(name, [*argv, "--out", str(out)], monkeypatch, capsys)
     assert code == 2

@@ -16,8 +16,9 @@ def write_image(path, width=30, height=20, seed=0):
 
 
 def load(source):
-    return flowers.load(source, image_size=SIZE, cache_dir=source.parent / "cache",
-                        progress=lambda message: None)
+    return flowers.load(
+        source, image_size=SIZE, cache_dir=source.parent / "cache", progress=lambda message: None
+    )
 
 
 def test_class_folders_give_labels_in_sorted_folder_order(tmp_path):
@@ -55,10 +56,13 @@ def test_unreadable_files_are_skipped_and_counted(tmp_path):
     assert [s["file"] for s in data.skipped] == ["Iris/broken.jpg"]
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: p / "missing", "no such folder"),
-    (lambda p: (p / "empty").mkdir() or p / "empty", "no images found"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing", "no such folder"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "no images found"),
+    ],
+)
 def test_unusable_sources_are_named(tmp_path, make, message):
     source = make(tmp_path)
     with pytest.raises(DataError) as error:

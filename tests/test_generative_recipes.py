@@ -20,8 +20,13 @@ TINY = ["--synthetic-images", "16", "--image-size", "16", "--batch-size", "8"]
 def run_recipe(tmp_path, name, *args, folder="recipes"):
     # An empty Keras home and zoo cache: `--kid-features auto` finds no extractor there.
     env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path)}
-    return subprocess.run([sys.executable, str(ROOT / folder / f"{name}.py"), *TINY, *args],
-                          capture_output=True, text=True, timeout=900, env=env)
+    return subprocess.run(
+        [sys.executable, str(ROOT / folder / f"{name}.py"), *TINY, *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
 
 
 def tiny_classifier(tmp_path):
@@ -38,14 +43,23 @@ def test_vae_recipe_writes_samples_reconstructions_and_interpolation(tmp_path):
     # No InceptionV3 weights here: the built-in flowers get their petal-count classifier.
     assert "Training the built-in flowers' KID classifier once" in result.stdout
     assert len(list((tmp_path / "cache" / "kid").glob("synthetic-flowers-*.keras"))) == 1
-    for name in ("samples/epoch_001.png", "samples/epoch_002.png", "samples.gif",
-                 "reconstructions.png", "interpolation.png", "curves.png", "kid.png",
-                 "model.keras", "metrics.json", "report.md", "config.json"):
+    for name in (
+        "samples/epoch_001.png",
+        "samples/epoch_002.png",
+        "samples.gif",
+        "reconstructions.png",
+        "interpolation.png",
+        "curves.png",
+        "kid.png",
+        "model.keras",
+        "metrics.json",
+        "report.md",
+        "config.json",
+    ):
         assert (out / name).stat().st_size > 0, name
     final = json.loads((out / "metrics.json").read_text())["final"]
     assert {"val_loss", "val_reconstruction_loss", "val_kl_loss"} <= set(final)
-    for name in ("kid", "kid_std", "kid_floor", "checkerboard_share",
-                 "checkerboard_share_real"):
+    for name in ("kid", "kid_std", "kid_floor", "checkerboard_share", "checkerboard_share_real"):
         assert math.isfinite(final[name]), name
     assert final["kid_std"] >= 0 and "![KID](kid.png)" in (out / "report.md").read_text()
     again = run_recipe(tmp_path, "vae", "--out", str(tmp_path / "again"), "--epochs", "1")
@@ -54,8 +68,9 @@ def test_vae_recipe_writes_samples_reconstructions_and_interpolation(tmp_path):
     # cached one was trained on images that split holds out.
     (cached,) = (tmp_path / "cache" / "kid").glob("synthetic-flowers-*.keras")
     assert keras.saving.load_model(cached).image_size == 32
-    other = run_recipe(tmp_path, "vae", "--out", str(tmp_path / "other"), "--epochs", "1",
-                       "--val-fraction", "0.25")
+    other = run_recipe(
+        tmp_path, "vae", "--out", str(tmp_path / "other"), "--epochs", "1", "--val-fraction", "0.25"
+    )
     assert other.returncode == 0 and "KID classifier once" in other.stdout
     assert len(list((tmp_path / "cache" / "kid").glob("synthetic-flowers-*.keras"))) == 2
 
@@ -63,12 +78,31 @@ def test_vae_recipe_writes_samples_reconstructions_and_interpolation(tmp_path):
 @pytest.mark.slow
 def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
     out = tmp_path / "gan"
-    result = run_recipe(tmp_path, "gan", "--out", str(out), "--epochs", "3", "--kid-every", "5",
-                        "--kid-features", str(tiny_classifier(tmp_path)), "--val-fraction",
-                        "0.5")
+    result = run_recipe(
+        tmp_path,
+        "gan",
+        "--out",
+        str(out),
+        "--epochs",
+        "3",
+        "--kid-every",
+        "5",
+        "--kid-features",
+        str(tiny_classifier(tmp_path)),
+        "--val-fraction",
+        "0.5",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("samples/epoch_001.png", "samples/epoch_003.png", "samples.gif", "curves.png",
-                 "kid.png", "model.keras", "metrics.json", "report.md"):
+    for name in (
+        "samples/epoch_001.png",
+        "samples/epoch_003.png",
+        "samples.gif",
+        "curves.png",
+        "kid.png",
+        "model.keras",
+        "metrics.json",
+        "report.md",
+    ):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     final = metrics["final"]
@@ -89,8 +123,14 @@ def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
 
 @pytest.mark.slow
 def test_gan_recipe_names_a_missing_kid_classifier(tmp_path):
-    result = run_recipe(tmp_path, "gan", "--out", str(tmp_path / "run"), "--kid-features",
-                        str(tmp_path / "nowhere.keras"))
+    result = run_recipe(
+        tmp_path,
+        "gan",
+        "--out",
+        str(tmp_path / "run"),
+        "--kid-features",
+        str(tmp_path / "nowhere.keras"),
+    )
     assert result.returncode == 2 and "nowhere.keras: no such file" in result.stderr
     assert not (tmp_path / "run").exists()
 
@@ -98,8 +138,19 @@ def test_gan_recipe_names_a_missing_kid_classifier(tmp_path):
 @pytest.mark.slow
 def test_flower_classifier_recipe_trains_and_saves_where_the_recipes_look(tmp_path):
     out, saved = tmp_path / "classifier", tmp_path / "kid" / "classifier.keras"
-    result = run_recipe(tmp_path, "flower_classifier", "--out", str(out), "--epochs", "1",
-                        "--filters", "4", "8", "--save-to", str(saved))
+    result = run_recipe(
+        tmp_path,
+        "flower_classifier",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--filters",
+        "4",
+        "8",
+        "--save-to",
+        str(saved),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     final = json.loads((out / "metrics.json").read_text())["final"]
     assert final["classes"] == 4 and 0 <= final["val_accuracy"] <= 1
@@ -111,7 +162,8 @@ def test_flower_classifier_recipe_trains_and_saves_where_the_recipes_look(tmp_pa
 @pytest.mark.slow
 def test_generative_recipes_name_a_folder_without_images(tmp_path):
     (tmp_path / "empty").mkdir()
-    result = run_recipe(tmp_path, "gan", "--data", str(tmp_path / "empty"), "--out",
-                        str(tmp_path / "run"))
+    result = run_recipe(
+        tmp_path, "gan", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run")
+    )
     assert result.returncode == 2 and "no images found" in result.stderr
     assert str(tmp_path / "empty") in result.stderr and not (tmp_path / "run").exists()

@@ -112,8 +112,7 @@ def _decode_in_a_process(cache_dir):
 
 def test_two_processes_decoding_the_same_data_leave_one_sound_cache(tmp_path):
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_decode_in_a_process, args=(tmp_path,))
-               for _ in range(2)]
+    workers = [context.Process(target=_decode_in_a_process, args=(tmp_path,)) for _ in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -121,8 +120,9 @@ def test_two_processes_decoding_the_same_data_leave_one_sound_cache(tmp_path):
         assert worker.exitcode == 0
     index, array = cached_entry(tmp_path)
     assert not list((tmp_path / "decoded").glob("*partial*"))
-    cached = images.decode_images([(f"{i}.jpg", None) for i in range(40)], 8,
-                                  cache_key="shared", cache_dir=tmp_path)
+    cached = images.decode_images(
+        [(f"{i}.jpg", None) for i in range(40)], 8, cache_key="shared", cache_dir=tmp_path
+    )
     assert isinstance(cached.images, np.memmap) and len(cached.images) == 40
     fresh = decode([(f"{i}.jpg", lambda i=i: jpeg_bytes(i)) for i in range(40)])
     np.testing.assert_array_equal(cached.images, fresh.images)

@@ -23,8 +23,12 @@ print(json.dumps({"applied": applied, "faults": faults}))
 
 def faults_per_round(allocator):
     """Page faults of four rounds of filling and freeing a 64 MiB array, in a fresh process."""
-    result = subprocess.run([sys.executable, "-c", FAULTS_PER_ROUND, allocator],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", FAULTS_PER_ROUND, allocator],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout.splitlines()[-1])
 
 
@@ -44,9 +48,12 @@ def test_freed_memory_is_reused_instead_of_mapped_anew():
 def test_peak_memory_counts_what_the_process_held():
     # In a fresh process started from this one (pytest holds the backend: its peak must not
     # be carried into the child's, as ru_maxrss is on Linux).
-    script = ("import numpy as np, zoo.memory as m; before = m.peak_memory_mib(); "
-              "block = np.ones(2**28, dtype=np.uint8); print(before, m.peak_memory_mib())")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=True)
+    script = (
+        "import numpy as np, zoo.memory as m; before = m.peak_memory_mib(); "
+        "block = np.ones(2**28, dtype=np.uint8); print(before, m.peak_memory_mib())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     before, after = (float(word) for word in result.stdout.split())
     assert after - before == pytest.approx(256, abs=16)  # the 256 MiB block, touched by ones()

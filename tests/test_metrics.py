@@ -14,8 +14,10 @@ def features(count, seed, shift=0.0):
 
 def naive_kid(x, y):
     """The unbiased MMD^2 estimator written as the paper's sums, pair by pair."""
+
     def k(a, b):
         return (a @ b / len(a) + 1.0) ** 3
+
     n, m = len(x), len(y)
     xx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
     yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
@@ -31,8 +33,10 @@ def test_kid_matches_the_estimator_written_out_pair_by_pair():
 def test_kid_is_about_zero_for_one_distribution_and_grows_with_the_difference():
     real = features(400, 0)
     same = metrics.kernel_inception_distance(real, features(400, 1))
-    distances = [metrics.kernel_inception_distance(real, features(400, 1, shift))
-                 for shift in (0.25, 0.5, 1.0)]
+    distances = [
+        metrics.kernel_inception_distance(real, features(400, 1, shift))
+        for shift in (0.25, 0.5, 1.0)
+    ]
     assert abs(same) < 0.01
     assert same < distances[0] < distances[1] < distances[2]
     assert distances[0] > 0.05
@@ -60,9 +64,11 @@ def test_kid_spread_averages_subsets_and_measures_how_much_they_disagree():
 def test_checkerboard_share_finds_periods_of_two_and_four_pixels():
     smooth = images(8, seed=0)
     row, column = np.indices((16, 16))
-    patterns = {"period 2, diagonal": (row + column) % 2,
-                "period 4, along the rows": (row // 2) % 2,
-                "period 2, along the columns": column % 2}
+    patterns = {
+        "period 2, diagonal": (row + column) % 2,
+        "period 4, along the rows": (row // 2) % 2,
+        "period 2, along the columns": column % 2,
+    }
     clean = metrics.checkerboard_share(smooth)
     assert clean < 0.01
     for name, pattern in patterns.items():
@@ -78,7 +84,7 @@ def images(count, seed):
     rng = np.random.default_rng(seed)
     grid = np.linspace(-1, 1, 16)
     radius = np.hypot(*np.meshgrid(grid, grid))
-    blobs = np.exp(-(radius[None] / rng.uniform(0.3, 0.8, (count, 1, 1))) ** 2)
+    blobs = np.exp(-((radius[None] / rng.uniform(0.3, 0.8, (count, 1, 1))) ** 2))
     return (blobs[..., None] * rng.uniform(0.2, 1.0, (count, 1, 1, 3))).astype("float32")
 
 
@@ -113,6 +119,7 @@ def test_inception_features_are_pooled_2048_vectors():
 
 def naive_prdc(real, generated, k):
     """Precision, recall, density and coverage written out point by point."""
+
     def radius(points, i):
         return sorted(np.linalg.norm(points - points[i], axis=1))[k]
 
@@ -139,8 +146,9 @@ def test_prdc_matches_the_definitions_written_out_point_by_point():
 def test_prdc_of_two_draws_of_one_distribution_is_near_its_expected_values():
     """Naeem et al.: density about 1, and coverage about 0.97 at k = 5 for equal sets."""
     rng = np.random.default_rng(0)
-    scores = metrics.precision_recall_density_coverage(rng.normal(size=(1000, 16)),
-                                                       rng.normal(size=(1000, 16)), k=5)
+    scores = metrics.precision_recall_density_coverage(
+        rng.normal(size=(1000, 16)), rng.normal(size=(1000, 16)), k=5
+    )
     assert scores["density"] == pytest.approx(1.0, abs=0.1)
     assert scores["coverage"] == pytest.approx(0.97, abs=0.02)
     assert scores["precision"] > 0.8 and scores["recall"] > 0.8
@@ -149,8 +157,10 @@ def test_prdc_of_two_draws_of_one_distribution_is_near_its_expected_values():
 def test_a_collapsed_generator_gets_low_coverage_and_recall():
     rng = np.random.default_rng(1)
     real, modes = rng.normal(size=(500, 16)), rng.normal(size=(3, 16))
-    for generated in (np.repeat(modes[:1], 500, 0),  # one image repeated
-                      np.repeat(modes, 167, 0)[:500] + rng.normal(0, 0.01, (500, 16))):  # three
+    for generated in (
+        np.repeat(modes[:1], 500, 0),  # one image repeated
+        np.repeat(modes, 167, 0)[:500] + rng.normal(0, 0.01, (500, 16)),
+    ):  # three
         scores = metrics.precision_recall_density_coverage(real, generated)
         assert scores["coverage"] < 0.05 and scores["recall"] < 0.05, scores
 
@@ -158,8 +168,10 @@ def test_a_collapsed_generator_gets_low_coverage_and_recall():
 def test_images_from_elsewhere_get_low_density_and_precision():
     rng = np.random.default_rng(2)
     real = rng.normal(size=(500, 16))
-    for elsewhere in (rng.normal(4.0, 1.0, size=(500, 16)),  # another place
-                      rng.uniform(-6, 6, size=(500, 16))):  # spread everywhere, like noise
+    for elsewhere in (
+        rng.normal(4.0, 1.0, size=(500, 16)),  # another place
+        rng.uniform(-6, 6, size=(500, 16)),
+    ):  # spread everywhere, like noise
         scores = metrics.precision_recall_density_coverage(real, elsewhere)
         assert scores["density"] < 0.1 and scores["precision"] < 0.2, scores
     # density is not capped at 1: samples crowding the densest real region score above it
@@ -185,11 +197,13 @@ def test_random_conv_features_are_the_same_in_every_build_and_tell_hue_mixing_ap
     first, second = metrics.random_conv_features(), metrics.random_conv_features()
     features = metrics.KID(first).features(reference / 255)
     assert features.shape == (100, 32 + 64 + 128 + 256)
-    np.testing.assert_allclose(metrics.KID(second).features(reference / 255), features,
-                               rtol=1e-5)
-    density = {rung: metrics.precision_recall_density_coverage(
-        features, metrics.KID(first).features(images / 255))["density"]
-        for rung, images in ladder.items()}
+    np.testing.assert_allclose(metrics.KID(second).features(reference / 255), features, rtol=1e-5)
+    density = {
+        rung: metrics.precision_recall_density_coverage(
+            features, metrics.KID(first).features(images / 255)
+        )["density"]
+        for rung, images in ladder.items()
+    }
     assert density["flowers"] > 0.6
     assert density["petal hues shuffled"] < density["flowers"] / 3
     assert density["noise"] == 0

@@ -16,14 +16,19 @@ def project():
 
 
 def names(requirements):
-    return {r.split(";")[0].split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip()
-            for r in requirements}
+    return {
+        r.split(";")[0].split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip()
+        for r in requirements
+    }
 
 
 def test_the_core_and_the_jax_and_torch_extras_pull_no_tensorflow():
     spec = project()
-    for requirements in (spec["dependencies"], spec["optional-dependencies"]["jax"],
-                         spec["optional-dependencies"]["torch"]):
+    for requirements in (
+        spec["dependencies"],
+        spec["optional-dependencies"]["jax"],
+        spec["optional-dependencies"]["torch"],
+    ):
         assert not names(requirements) & set(PULLS_TENSORFLOW), requirements
 
 
@@ -41,6 +46,7 @@ def test_import_zoo_reaches_every_submodule_the_readme_names():
     named = sorted(set(re.findall(r"`zoo\.([a-z_]+)[.`]", readme)))
     assert {"attention", "datasets", "decoding", "metrics", "translation"} <= set(named)
     script = "import zoo\n" + "".join(f"zoo.{name}\n" for name in named)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]

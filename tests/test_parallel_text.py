@@ -16,8 +16,11 @@ def write_aligned(folder, first, second, names=("corpus_en", "corpus_fr")):
 
 
 def test_aligned_files_give_pairs_in_either_direction(tmp_path):
-    folder = write_aligned(tmp_path / "d", ["new jersey is quiet .", "i like it ."],
-                           ["new jersey est calme .", "j'aime ça ."])
+    folder = write_aligned(
+        tmp_path / "d",
+        ["new jersey is quiet .", "i like it ."],
+        ["new jersey est calme .", "j'aime ça ."],
+    )
     pairs = parallel_text.load(folder)
     assert (pairs.source_language, pairs.target_language) == ("en", "fr")
     assert pairs.sources[1] == "i like it ." and pairs.targets[1] == "j'aime ça ."
@@ -28,15 +31,13 @@ def test_aligned_files_give_pairs_in_either_direction(tmp_path):
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u0085", "\f", "\u2029", "\x1c"])
-def test_lines_end_at_newline_only_so_other_separators_stay_inside_their_line(tmp_path,
-                                                                            separator):
+def test_lines_end_at_newline_only_so_other_separators_stay_inside_their_line(tmp_path, separator):
     first = [f"one{separator}two .", "three .", "four ."]
     second = [f"un{separator}deux .", "trois .", "quatre ."]
     pairs = parallel_text.load(write_aligned(tmp_path / "d", first, second))
     assert pairs.sources == first and pairs.targets == second  # no line split, none shifted
     tsv = tmp_path / "pairs.tsv"
-    tsv.write_bytes(f"Hi{separator}there.\tПривет.\r\nBye.\tПока.{separator}\n"
-                    .encode())
+    tsv.write_bytes(f"Hi{separator}there.\tПривет.\r\nBye.\tПока.{separator}\n".encode())
     pairs = parallel_text.load(tsv)
     assert pairs.sources == [f"Hi{separator}there.", "Bye."]
     assert pairs.targets == ["Привет.", f"Пока.{separator}"]  # the \r went with the \n
@@ -57,8 +58,11 @@ def test_undecodable_bytes_name_the_file_and_line(tmp_path):
 
 def test_tsv_with_two_or_three_columns_and_cyrillic_survives(tmp_path):
     path = tmp_path / "rus.tsv"
-    path.write_text("I'm home.\tЯ дома.\tCC-BY 2.0 (France) Attribution: tatoeba.org\n"
-                    "A bear mauled Tom.\tТома задрал медведь.\n", encoding="utf-8")
+    path.write_text(
+        "I'm home.\tЯ дома.\tCC-BY 2.0 (France) Attribution: tatoeba.org\n"
+        "A bear mauled Tom.\tТома задрал медведь.\n",
+        encoding="utf-8",
+    )
     pairs = parallel_text.prepare(parallel_text.load(path, source_language="ru"))
     assert pairs.source_language == "ru" and pairs.target_language == "en"
     assert pairs.sources == ["я дома .", "тома задрал медведь ."]
@@ -114,15 +118,19 @@ def test_prepare_drops_pairs_repeated_after_cleaning_so_none_is_on_both_sides_of
     targets = ["I'm home.", "I'm home. ", "i'm home.", "I am home.", "I'm home!"]
     prepared = parallel_text.prepare(parallel_text.Pairs(sources * 8, targets * 8, "ru", "en"))
     assert list(zip(prepared.sources, prepared.targets)) == [
-        ("я дома .", "i'm home ."), ("я дома .", "i am home ."), ("я дома !", "i'm home !")]
+        ("я дома .", "i'm home ."),
+        ("я дома .", "i am home ."),
+        ("я дома !", "i'm home !"),
+    ]
     assert prepared.dropped == {"repeated": 37}
     train, _, test = parallel_text.split(prepared, fractions=(0.4, 0.3, 0.3), seed=0)
     assert not set(zip(train.sources, train.targets)) & set(zip(test.sources, test.targets))
 
 
 def test_split_is_seeded_disjoint_and_covers_every_pair():
-    pairs = parallel_text.Pairs([f"s{i}" for i in range(50)], [f"t{i}" for i in range(50)],
-                                "en", "fr")
+    pairs = parallel_text.Pairs(
+        [f"s{i}" for i in range(50)], [f"t{i}" for i in range(50)], "en", "fr"
+    )
     train, val, test = parallel_text.split(pairs, seed=3)
     assert (len(train), len(val), len(test)) == (40, 5, 5)
     assert sorted(train.sources + val.sources + test.sources) == sorted(pairs.sources)
@@ -189,8 +197,11 @@ TRANSLATIONS = ["the cat is on a mat .", "<start> a cat is on the mat <end>", "a
 def test_corpus_bleu_equals_nltk_without_special_tokens():
     expected = bleu_score.corpus_bleu(
         [[r.split()] for r in REFERENCES],
-        [t.replace("<start>", "").replace("<end>", "").replace("<pad>", "").split()
-         for t in TRANSLATIONS])
+        [
+            t.replace("<start>", "").replace("<end>", "").replace("<pad>", "").split()
+            for t in TRANSLATIONS
+        ],
+    )
     assert metrics.corpus_bleu(REFERENCES, TRANSLATIONS) == pytest.approx(expected, abs=1e-12)
     assert metrics.corpus_bleu(REFERENCES, REFERENCES) == pytest.approx(1.0)
     assert 0 < expected < 1
@@ -200,28 +211,37 @@ def test_an_unknown_word_in_a_translation_counts_as_a_wrong_word():
     reference = ["the cat sat on the mat today ."]
     assert metrics.corpus_bleu(reference, ["the cat sat on the <unk> mat today ."]) < 1.0
     assert metrics.corpus_bleu(reference, ["the cat sat on the <unk> today ."]) == pytest.approx(
-        metrics.corpus_bleu(reference, ["the cat sat on the dog today ."]), abs=1e-12)
+        metrics.corpus_bleu(reference, ["the cat sat on the dog today ."]), abs=1e-12
+    )
 
 
 def test_sacrebleu_agrees_with_nltk_on_clean_text_and_gives_its_signature():
     # Text already split on spaces, so sacreBLEU's 13a tokenizer changes nothing.
     references = ["the cat is on the mat today", "there is a cat on the mat", "a b c d e f g"]
-    translations = ["the cat is on a mat today", "<start> a cat is on the mat <end>",
-                    "a b c x e f g <pad>"]
+    translations = [
+        "the cat is on a mat today",
+        "<start> a cat is on the mat <end>",
+        "a b c x e f g <pad>",
+    ]
     score, signature = metrics.sacrebleu_corpus(references, translations)
     assert score == pytest.approx(100 * metrics.corpus_bleu(references, translations), abs=1e-6)
     assert metrics.sacrebleu_corpus(references, references)[0] == pytest.approx(100.0)
     assert signature.startswith("nrefs:1|") and "tok:13a" in signature
     unknown, _ = metrics.sacrebleu_corpus(references[:1], ["the cat is on the <unk> today"])
     assert unknown == pytest.approx(
-        metrics.sacrebleu_corpus(references[:1], ["the cat is on the dog today"])[0])
+        metrics.sacrebleu_corpus(references[:1], ["the cat is on the dog today"])[0]
+    )
 
 
 def test_smoothed_sentence_bleu_is_nltk_method1_averaged():
     smoothing = bleu_score.SmoothingFunction().method1
-    expected = np.mean([
-        bleu_score.sentence_bleu([r.split()], t.split(), smoothing_function=smoothing)
-        for r, t in zip(REFERENCES, ["the cat is on a mat .", "a cat is on the mat",
-                                     "a b c x e f"])])
+    expected = np.mean(
+        [
+            bleu_score.sentence_bleu([r.split()], t.split(), smoothing_function=smoothing)
+            for r, t in zip(
+                REFERENCES, ["the cat is on a mat .", "a cat is on the mat", "a b c x e f"]
+            )
+        ]
+    )
     assert metrics.sentence_bleu_smoothed(REFERENCES, TRANSLATIONS) == pytest.approx(expected)
     assert metrics.sentence_bleu_smoothed(["a b"], ["c d"]) < 0.1  # no match: near 0, not NaN

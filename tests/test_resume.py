@@ -19,25 +19,46 @@ import pytest
 import zoo  # noqa: F401  registers the models for load_model
 
 ROOT = Path(__file__).parents[1]
-TINY_FLOWERS = ["--synthetic-images", "24", "--image-size", "16", "--batch-size", "8",
-                "--kid-features", "none"]
+TINY_FLOWERS = [
+    "--synthetic-images",
+    "24",
+    "--image-size",
+    "16",
+    "--batch-size",
+    "8",
+    "--kid-features",
+    "none",
+]
 RECIPES = {
-    "cats_vs_dogs": ["--model", "cnn-aug", "--synthetic-images", "40", "--image-size", "32",
-                     "--batch-size", "8"],
+    "cats_vs_dogs": [
+        "--model",
+        "cnn-aug",
+        "--synthetic-images",
+        "40",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "8",
+    ],
     "vae": TINY_FLOWERS,
     "gan": TINY_FLOWERS,
 }
 
 
 def environment(tmp_path):
-    return {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path),
-            "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "ZOO_CACHE": str(tmp_path / "cache"),
+        "KERAS_HOME": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def run(tmp_path, name, *args):
     command = [sys.executable, str(ROOT / "recipes" / f"{name}.py"), *RECIPES[name], *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900,
-                            env=environment(tmp_path))
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, env=environment(tmp_path)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -45,8 +66,13 @@ def run(tmp_path, name, *args):
 def kill_when(tmp_path, name, line_start, *args):
     """Start the recipe and SIGKILL it as soon as it prints a line starting `line_start`."""
     command = [sys.executable, str(ROOT / "recipes" / f"{name}.py"), *RECIPES[name], *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True, env=environment(tmp_path))
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=environment(tmp_path),
+    )
     try:
         for line in process.stdout:
             if line.startswith(line_start):
@@ -78,8 +104,9 @@ def test_a_run_killed_in_its_second_epoch_resumes_to_the_same_weights(tmp_path, 
     kill_when(tmp_path, name, "Epoch 2/3", "--out", str(killed), "--epochs", "3")
     output = run(tmp_path, name, "--out", str(killed), "--resume")
     assert "Resuming after epoch 1" in output or "Resuming after epoch 2" in output
-    assert_same_weights(final_weights(tmp_path / "whole" / model_folder),
-                        final_weights(killed / model_folder))
+    assert_same_weights(
+        final_weights(tmp_path / "whole" / model_folder), final_weights(killed / model_folder)
+    )
 
 
 @pytest.mark.slow

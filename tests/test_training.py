@@ -22,22 +22,30 @@ def tiny_problem(seed):
 
 
 def tiny_model():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, "relu"),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(8, "relu"), keras.layers.Dense(1)]
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     return model
 
 
 def start(argv):
-    return training.start(training.make_parser("tiny", "A tiny test recipe.", epochs=3,
-                                           batch_size=16), argv)
+    return training.start(
+        training.make_parser("tiny", "A tiny test recipe.", epochs=3, batch_size=16), argv
+    )
 
 
 def fit(run, *extra_callbacks):
     x, y = tiny_problem(run.config.seed)
     model = tiny_model()
-    run.fit(model, x, y=y, epochs=run.config.epochs, batch_size=run.config.batch_size,
-            callbacks=extra_callbacks)
+    run.fit(
+        model,
+        x,
+        y=y,
+        epochs=run.config.epochs,
+        batch_size=run.config.batch_size,
+        callbacks=extra_callbacks,
+    )
     return model
 
 
@@ -71,8 +79,14 @@ def test_run_directory_holds_config_metrics_curves_model_and_report(tmp_path):
     model = fit(run)
     run.finish(model, final={"val_mse": np.float32(0.5)}, report="## extra section")
     files = {p.name for p in run.dir.iterdir()}
-    assert {"config.json", "history.csv", "metrics.json", "curves.png", "model.keras",
-            "report.md"} <= files
+    assert {
+        "config.json",
+        "history.csv",
+        "metrics.json",
+        "curves.png",
+        "model.keras",
+        "report.md",
+    } <= files
     config = json.loads((run.dir / "config.json").read_text())
     assert config["settings"]["seed"] == 7 and config["settings"]["epochs"] == 3
     assert config["environment"]["backend"] == keras.backend.backend()
@@ -82,8 +96,9 @@ def test_run_directory_holds_config_metrics_curves_model_and_report(tmp_path):
     assert metrics["final"] == {"val_mse": 0.5}
     if sys.platform != "win32":  # the process's peak resident memory: Python + Keras + backend
         assert 50 < metrics["peak_memory_mib"] < 8192, metrics["peak_memory_mib"]
-        assert f"peak memory {metrics['peak_memory_mib']:,} MiB" in (
-            run.dir / "report.md").read_text()
+        assert (
+            f"peak memory {metrics['peak_memory_mib']:,} MiB" in (run.dir / "report.md").read_text()
+        )
     assert "## extra section" in (run.dir / "report.md").read_text()
     reloaded = keras.saving.load_model(run.dir / "model.keras")
     x, _ = tiny_problem(0)
@@ -105,9 +120,15 @@ def random_fit(run, *extra_callbacks):
     """A fit with every source of randomness a recipe has: shuffled epochs (an
     EpochBatches), dropout, augmentation noise and a learning-rate schedule."""
     x, y = tiny_problem(run.config.seed)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.GaussianNoise(0.1, seed=1),
-                              keras.layers.Dense(16, "relu"), keras.layers.Dropout(0.3, seed=2),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.GaussianNoise(0.1, seed=1),
+            keras.layers.Dense(16, "relu"),
+            keras.layers.Dropout(0.3, seed=2),
+            keras.layers.Dense(1),
+        ]
+    )
     schedule = keras.optimizers.schedules.CosineDecay(0.01, decay_steps=40)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
     batches = ImageBatches(x, y, 16, shuffle=True, seed=run.config.seed)
@@ -126,8 +147,12 @@ def test_a_resumed_run_ends_with_the_weights_of_the_uninterrupted_one(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert int(resumed.optimizer.iterations) == int(whole.optimizer.iterations) == 16
     run = start(["--out", out, "--resume"])  # one history row per epoch, none twice
-    assert [int(r.split(",")[0]) for r in (run.dir / "history.csv").read_text().split()[1:]] \
-        == [0, 1, 2, 3]
+    assert [int(r.split(",")[0]) for r in (run.dir / "history.csv").read_text().split()[1:]] == [
+        0,
+        1,
+        2,
+        3,
+    ]
 
 
 def test_a_run_interrupted_after_training_does_not_train_again(tmp_path, capsys):
@@ -137,7 +162,8 @@ def test_a_run_interrupted_after_training_does_not_train_again(tmp_path, capsys)
     counter = CountEpochs()
     resumed = random_fit(start(["--out", out, "--resume"]), counter)
     assert counter.epochs == [] and "Training finished before the interruption" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
     for a, b in zip(trained.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
     more = start(["--out", out, "--resume", "--epochs", "4"])  # asked to train longer
@@ -244,11 +270,18 @@ def test_kid_log_gives_spread_and_floor_and_measures_the_epoch_a_time_limit_ends
         def on_epoch_end(self, epoch, logs=None):
             self.model.stop_training = epoch == 1
 
-    log = training.KIDLog(kid, real, lambda count: rng.random((count, 4, 4, 3)) + 0.5,
-                        every=5, count=16, training_images=training_images)
+    log = training.KIDLog(
+        kid,
+        real,
+        lambda count: rng.random((count, 4, 4, 3)) + 0.5,
+        every=5,
+        count=16,
+        training_images=training_images,
+    )
     x, y = tiny_problem(0)
-    history = tiny_model().fit(x, y, epochs=4, verbose=0,
-                               callbacks=[EndAtSecondEpoch(), log]).history
+    history = (
+        tiny_model().fit(x, y, epochs=4, verbose=0, callbacks=[EndAtSecondEpoch(), log]).history
+    )
     assert len(history["kid"]) == 2 and np.isfinite(history["kid"]).all()  # epoch 2 too
     assert np.all(np.array(history["kid_std"]) > 0)
     floor = history["kid_floor"]
@@ -258,8 +291,11 @@ def test_kid_log_gives_spread_and_floor_and_measures_the_epoch_a_time_limit_ends
 def draws():
     import random
 
-    return [random.random(), float(np.random.rand()),
-            *keras.ops.convert_to_numpy(keras.random.normal((3,))).tolist()]
+    return [
+        random.random(),
+        float(np.random.rand()),
+        *keras.ops.convert_to_numpy(keras.random.normal((3,))).tolist(),
+    ]
 
 
 def test_set_random_seed_gives_the_draws_of_keras_own():
@@ -274,8 +310,14 @@ def run_quietly(script, folder):
     """`script` in a fresh Python in `folder`, with the user's default logging (no
     TF_CPP_MIN_LOG_LEVEL, no ZOO_VERBOSE); asserts it succeeds with nothing on stderr."""
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_VERBOSE")}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=300, cwd=folder)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=folder,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     return done
@@ -311,11 +353,13 @@ def test_saving_a_model_on_any_backend_is_quiet(tmp_path):
 
 
 def test_the_quiet_start_keeps_lines_that_are_not_start_up_noise(tmp_path, monkeypatch, capfd):
-    (tmp_path / "noisy_module.py").write_text(textwrap.dedent("""
+    (tmp_path / "noisy_module.py").write_text(
+        textwrap.dedent("""
         import os
         os.write(2, b"I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine\\n")
         os.write(2, b"a real problem\\n")
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     from zoo import _startup
 

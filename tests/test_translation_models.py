@@ -15,11 +15,22 @@ SOURCE = np.array([[5, 6, 7, 3, 0], [8, 9, 3, 0, 0], [6, 5, 9, 8, 3], [7, 3, 0, 
 TARGET = np.array([[6, 7, 8, 3], [9, 10, 3, 0], [11, 6, 5, 3], [7, 7, 3, 0]], "int32")
 TARGET_IN = np.concatenate([np.full((4, 1), START, "int32"), TARGET[:, :-1]], axis=1)
 TINY = {
-    "transformer": (zoo.Transformer, {"source_vocab_size": 12, "target_vocab_size": 12,
-                                      "num_layers": 1, "d_model": 16, "num_heads": 2,
-                                      "ffn_dim": 32, "dropout": 0.0}),
-    "seq2seq": (zoo.Seq2SeqAttention, {"source_vocab_size": 12, "target_vocab_size": 12,
-                                       "embedding_dim": 8, "units": 16}),
+    "transformer": (
+        zoo.Transformer,
+        {
+            "source_vocab_size": 12,
+            "target_vocab_size": 12,
+            "num_layers": 1,
+            "d_model": 16,
+            "num_heads": 2,
+            "ffn_dim": 32,
+            "dropout": 0.0,
+        },
+    ),
+    "seq2seq": (
+        zoo.Seq2SeqAttention,
+        {"source_vocab_size": 12, "target_vocab_size": 12, "embedding_dim": 8, "units": 16},
+    ),
 }
 
 
@@ -29,16 +40,20 @@ def tiny(kind):
 
 
 def compile_for_translation(model, learning_rate=1e-2):
-    model.compile(keras.optimizers.Adam(learning_rate),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        keras.optimizers.Adam(learning_rate),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     return model
 
 
 class TestTransformer(ModelTestCase):
     model_class, init_kwargs = TINY["transformer"]
     expected_output_shape = (4, 4, 12)
-    compile_kwargs = {"optimizer": keras.optimizers.Adam(1e-2),
-                      "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True)}
+    compile_kwargs = {
+        "optimizer": keras.optimizers.Adam(1e-2),
+        "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    }
 
     def input_data(self):
         return [SOURCE, TARGET_IN]
@@ -102,8 +117,14 @@ def test_decoder_cannot_see_the_future(kind):
 def trained(request):
     keras.utils.set_random_seed(0)
     model = compile_for_translation(tiny(request.param))
-    model.fit([SOURCE, TARGET_IN], TARGET, sample_weight=(TARGET != 0).astype("float32"),
-              epochs=150, batch_size=4, verbose=0)
+    model.fit(
+        [SOURCE, TARGET_IN],
+        TARGET,
+        sample_weight=(TARGET != 0).astype("float32"),
+        epochs=150,
+        batch_size=4,
+        verbose=0,
+    )
     return model
 
 
@@ -117,7 +138,8 @@ def test_overfits_a_few_pairs_to_exact_greedy_translations(trained):
 def test_beam_of_width_one_is_greedy_and_wider_beams_still_translate(trained):
     greedy = decoding.greedy(trained, SOURCE, START, END, max_length=6)
     np.testing.assert_array_equal(
-        decoding.beam_search(trained, SOURCE, START, END, max_length=6, width=1), greedy)
+        decoding.beam_search(trained, SOURCE, START, END, max_length=6, width=1), greedy
+    )
     wide = decoding.beam_search(trained, SOURCE, START, END, max_length=6, width=3)
     np.testing.assert_array_equal(wide[:, : greedy.shape[1]], greedy)
 
@@ -125,8 +147,10 @@ def test_beam_of_width_one_is_greedy_and_wider_beams_still_translate(trained):
 def test_saved_model_translates_identically(trained, tmp_path):
     trained.save(tmp_path / "t.keras")
     reloaded = keras.saving.load_model(tmp_path / "t.keras")
-    np.testing.assert_array_equal(decoding.greedy(reloaded, SOURCE, START, END, 6),
-                                  decoding.greedy(trained, SOURCE, START, END, 6))
+    np.testing.assert_array_equal(
+        decoding.greedy(reloaded, SOURCE, START, END, 6),
+        decoding.greedy(trained, SOURCE, START, END, 6),
+    )
 
 
 def test_cached_decoding_step_gives_the_logits_of_the_whole_prefix():
@@ -142,17 +166,23 @@ def test_cached_decoding_step_gives_the_logits_of_the_whole_prefix():
         width = 8 * (step // 8 + 1)  # as zoo.decoding pads: multiples of 8 columns
         logits, state = model.decode_step(state, tokens[:, :width], step)
         expected, _ = rerun.decode_step(rerun_state, tokens[:, :width], step)
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(logits),
-                                   keras.ops.convert_to_numpy(expected), atol=1e-4,
-                                   err_msg=f"step {step}")
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(logits),
+            keras.ops.convert_to_numpy(expected),
+            atol=1e-4,
+            err_msg=f"step {step}",
+        )
 
 
 @pytest.mark.parametrize("width", [1, 3])
 def test_cached_decoding_translates_as_rerunning_the_prefix(width):
     keras.utils.set_random_seed(4)
     model = zoo.Transformer(**{**TINY["transformer"][1], "num_layers": 2})
-    decode = decoding.greedy if width == 1 else (
-        lambda m, *args: decoding.beam_search(m, *args, width=width))
+    decode = (
+        decoding.greedy
+        if width == 1
+        else (lambda m, *args: decoding.beam_search(m, *args, width=width))
+    )
     cached = decode(model, SOURCE, START, END, 20)
     assert cached.shape[1] > 8  # random weights rarely say <end>: the cache grew
     rerun = decode(decoding.WithoutCache(model), SOURCE, START, END, 20)
@@ -178,8 +208,9 @@ def padded_pairs(count=40, longest=12, width=30, seed=0):
     rng = np.random.default_rng(seed)
     source, target_in, target_out = (np.zeros((count, width), "int32") for _ in range(3))
     for row in range(count):
-        source_words, target_words = (rng.integers(4, 12, length)
-                                      for length in rng.integers(1, longest + 1, 2))
+        source_words, target_words = (
+            rng.integers(4, 12, length) for length in rng.integers(1, longest + 1, 2)
+        )
         source[row, : len(source_words) + 1] = [*source_words, END]
         target_out[row, : len(target_words) + 1] = [*target_words, END]
         target_in[row, : len(target_words) + 1] = [START, *target_words]
@@ -198,8 +229,9 @@ def test_length_batches_hold_every_pair_once_cut_to_multiples_of_the_bucket():
             assert source.shape[1] in (8, 16)  # longest 12 words + <end>: 16 at most
             seen += [tuple(row[row != 0]) for row in source]
             np.testing.assert_array_equal(batch_weights, target_out != 0)
-        assert sum(int(w.sum()) for w in (batches[i][2] for i in range(len(batches)))) \
-            == int(weights.sum())  # no target token cut
+        assert sum(int(w.sum()) for w in (batches[i][2] for i in range(len(batches)))) == int(
+            weights.sum()
+        )  # no target token cut
         assert sorted(seen) == sorted(tuple(row[row != 0]) for row in x[0])  # each source once
         assert batches[0][1].shape[1] != batches[1][1].shape[1]  # TensorFlow: length free
         epochs.append(seen)
@@ -212,8 +244,9 @@ def test_default_compile_uses_xla_on_tensorflow_and_jax_and_an_explicit_choice_w
     model = compile_for_translation(tiny(kind))
     assert model.jit_compile is (keras.backend.backend() in ("tensorflow", "jax"))
     model.fit([SOURCE, TARGET_IN], TARGET, epochs=1, verbose=0)  # and it trains so
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile=False)
+    model.compile(
+        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False
+    )
     assert model.jit_compile is False
 
 
@@ -221,8 +254,9 @@ def test_default_compile_uses_xla_on_tensorflow_and_jax_and_an_explicit_choice_w
 def test_length_batches_give_the_loss_and_accuracy_of_the_full_width_arrays(kind):
     x, y, weights = padded_pairs(longest=6, width=16)  # the tiny transformer takes 16 at most
     model = translation.compile_for_translation(tiny(kind), 1e-3, total_steps=10)
-    full = model.evaluate(x, y, sample_weight=weights, batch_size=len(y), verbose=0,
-                          return_dict=True)
+    full = model.evaluate(
+        x, y, sample_weight=weights, batch_size=len(y), verbose=0, return_dict=True
+    )
     batches = translation.LengthBatches(x, y, weights, batch_size=len(y))
     assert batches[0][1].shape[1] == 8 < y.shape[1]  # one batch, really cut
     cut = model.evaluate(batches, verbose=0, return_dict=True)
@@ -232,8 +266,9 @@ def test_length_batches_give_the_loss_and_accuracy_of_the_full_width_arrays(kind
     # And training on batches of several widths works (TensorFlow once fixed the width it saw
     # in the first two batches, then failed on the next).
     x, y, weights = padded_pairs(longest=12, width=16)  # widths 8 and 16
-    history = model.fit(translation.LengthBatches(x, y, weights, batch_size=4, shuffle=True),
-                        epochs=2, verbose=0)
+    history = model.fit(
+        translation.LengthBatches(x, y, weights, batch_size=4, shuffle=True), epochs=2, verbose=0
+    )
     assert np.all(np.isfinite(history.history["loss"]))
 
 
@@ -243,8 +278,9 @@ def test_translator_takes_a_sentence_of_any_length_and_an_empty_one(beam_width):
 
     words = [f"w{i}" for i in range(8)]
     vocab = Vocabulary.build([" ".join(words)])
-    model = zoo.Transformer(len(vocab), len(vocab), num_layers=1, d_model=16, num_heads=2,
-                            ffn_dim=32, max_length=7)  # made for 5 words + <start>/<end>
+    model = zoo.Transformer(
+        len(vocab), len(vocab), num_layers=1, d_model=16, num_heads=2, ffn_dim=32, max_length=7
+    )  # made for 5 words + <start>/<end>
     translator = translation.Translator(model, vocab, vocab, max_length=5)
     long = " ".join(words * 6)  # 48 words
     translations = translator.translate([long, "", "w1 w2"], beam_width=beam_width)
@@ -258,8 +294,13 @@ class TableModel:
     "b" (0.4) then <end> (0.9): 0.36."""
 
     A, B = 4, 5
-    TABLE = {(): {A: 0.6, B: 0.4}, (A,): {A: 0.35, B: 0.35, END: 0.3},
-             (B,): {END: 0.9, A: 0.05, B: 0.05}, (A, A): {END: 1.0}, (A, B): {END: 1.0}}
+    TABLE = {
+        (): {A: 0.6, B: 0.4},
+        (A,): {A: 0.35, B: 0.35, END: 0.3},
+        (B,): {END: 0.9, A: 0.05, B: 0.05},
+        (A, A): {END: 1.0},
+        (A, B): {END: 1.0},
+    }
 
     def start_decoding(self, source):
         return {"rows": keras.ops.convert_to_tensor(np.arange(len(source))[:, None])}
@@ -267,8 +308,9 @@ class TableModel:
     def decode_step(self, state, tokens, step):
         logits = np.full((len(tokens), 6), -30.0, "float32")
         for row, prefix in enumerate(np.asarray(tokens)[:, 1 : step + 1]):
-            for token, probability in self.TABLE.get(tuple(int(t) for t in prefix),
-                                                     {END: 1.0}).items():
+            for token, probability in self.TABLE.get(
+                tuple(int(t) for t in prefix), {END: 1.0}
+            ).items():
                 logits[row, token] = np.log(probability)
         return keras.ops.convert_to_tensor(logits), state
 
@@ -280,8 +322,9 @@ def test_beam_search_finds_a_better_translation_than_greedy_and_weighs_length():
     beam = decoding.beam_search(model, source, START, END, max_length=5, width=2)
     assert beam[0].tolist()[:2] == [TableModel.B, END]  # log 0.36 / (7/6)^0.6 is the best
     # A strong length penalty favours the longer translation: log 0.21 / (8/6)^4 > ...
-    longer = decoding.beam_search(model, source, START, END, max_length=5, width=2,
-                                  length_penalty=4.0)
+    longer = decoding.beam_search(
+        model, source, START, END, max_length=5, width=2, length_penalty=4.0
+    )
     assert longer[0].tolist() == [TableModel.A, TableModel.A, END]
 
 
@@ -292,8 +335,9 @@ class MarkerLovingModel:
         return {"rows": keras.ops.convert_to_tensor(np.arange(len(source))[:, None])}
 
     def decode_step(self, state, tokens, step):
-        logits = np.tile(np.array([9.0, -9.0, 8.0, 5.0 if step else -9.0, 7.0], "float32"),
-                         (len(tokens), 1))  # <pad>, -, <start>, <end> (after one word), word
+        logits = np.tile(
+            np.array([9.0, -9.0, 8.0, 5.0 if step else -9.0, 7.0], "float32"), (len(tokens), 1)
+        )  # <pad>, -, <start>, <end> (after one word), word
         return keras.ops.convert_to_tensor(logits), state
 
 
@@ -310,7 +354,6 @@ def test_decoding_never_emits_padding_or_start(width):
         assert set(row[len(words) + 1 :]) <= {0}, row
 
 
-
 def test_smoothed_cross_entropy_spreads_the_target_and_reloads_in_a_compiled_model(tmp_path):
     logits = np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32")
     targets = np.array([[1, 4, 0], [2, 2, 3]])
@@ -318,15 +361,25 @@ def test_smoothed_cross_entropy_spreads_the_target_and_reloads_in_a_compiled_mod
     smoothed = np.full((2, 3, 5), 0.1 / 5) + 0.9 * np.eye(5)[targets]
     expected = -(smoothed * log_probs).sum(-1)
     loss = translation.SmoothedCrossEntropy(0.1, reduction=None)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(loss(targets, logits)), expected,
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loss(targets, logits)), expected, rtol=1e-5
+    )
     plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(translation.SmoothedCrossEntropy(0.0, reduction=None)(
-            targets, logits)), keras.ops.convert_to_numpy(plain(targets, logits)), rtol=1e-5)
+        keras.ops.convert_to_numpy(
+            translation.SmoothedCrossEntropy(0.0, reduction=None)(targets, logits)
+        ),
+        keras.ops.convert_to_numpy(plain(targets, logits)),
+        rtol=1e-5,
+    )
     model = translation.compile_for_translation(tiny("seq2seq"), 1e-2, 10, label_smoothing=0.1)
-    model.fit([SOURCE, TARGET_IN], TARGET, sample_weight=(TARGET != 0).astype("float32"),
-              epochs=1, verbose=0)
+    model.fit(
+        [SOURCE, TARGET_IN],
+        TARGET,
+        sample_weight=(TARGET != 0).astype("float32"),
+        epochs=1,
+        verbose=0,
+    )
     model.save(tmp_path / "m.keras")
     reloaded = keras.saving.load_model(tmp_path / "m.keras")
     assert reloaded.loss.label_smoothing == 0.1

@@ -33,12 +33,14 @@ class TestVAE(ModelTestCase):
 def test_vae_reports_its_losses_and_validates():
     model = zoo.VAE(image_size=SIZE, latent_dim=4, filters=(8, 16), seed=1)
     model.compile(keras.optimizers.Adam(3e-3))
-    history = model.fit(images(16), validation_data=(images(8, seed=1),), epochs=3,
-                        batch_size=8, verbose=0).history
+    history = model.fit(
+        images(16), validation_data=(images(8, seed=1),), epochs=3, batch_size=8, verbose=0
+    ).history
     for name in ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_kl_loss"):
         assert len(history[name]) == 3 and np.all(np.isfinite(history[name])), name
     np.testing.assert_allclose(  # loss = reconstruction + beta * KL, averaged alike
-        history["loss"], np.add(history["reconstruction_loss"], history["kl_loss"]), rtol=1e-4)
+        history["loss"], np.add(history["reconstruction_loss"], history["kl_loss"]), rtol=1e-4
+    )
 
 
 def test_vae_samples_are_repeatable_images():
@@ -60,8 +62,7 @@ def test_vae_training_changes_seed_state_so_noise_is_fresh_each_step():
 
 
 def test_gaussian_likelihood_learns_and_keeps_its_setting():
-    model = zoo.VAE(image_size=SIZE, latent_dim=4, filters=(8, 16), likelihood="gaussian",
-                    seed=1)
+    model = zoo.VAE(image_size=SIZE, latent_dim=4, filters=(8, 16), likelihood="gaussian", seed=1)
     model.compile(keras.optimizers.Adam(3e-3))
     history = model.fit(images(16), epochs=8, batch_size=8, verbose=0).history
     # With sigma at its optimum the loss per pixel is log(rmse) + (1 + log(2 pi)) / 2, so it

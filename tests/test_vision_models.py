@@ -36,22 +36,34 @@ class TestSmallCNN(ImageClassifierTest):
 
 class TestSmallCNNAugmented(ImageClassifierTest):
     model_class = zoo.SmallCNN
-    init_kwargs = {"image_size": SIZE, "filters": (4, 8), "dense_units": 16, "augment": True,
-                   "seed": 1}
+    init_kwargs = {
+        "image_size": SIZE,
+        "filters": (4, 8),
+        "dense_units": 16,
+        "augment": True,
+        "seed": 1,
+    }
 
 
 class TestCompactCNN(ImageClassifierTest):
     model_class = zoo.CompactCNN
-    init_kwargs = {"image_size": SIZE, "filters": (8, 16), "convs_per_stage": 1, "augment": True,
-                   "seed": 1}
+    init_kwargs = {
+        "image_size": SIZE,
+        "filters": (8, 16),
+        "convs_per_stage": 1,
+        "augment": True,
+        "seed": 1,
+    }
 
 
 class TestCompactCNNMulticlass(ImageClassifierTest):
     model_class = zoo.CompactCNN
     init_kwargs = {"image_size": SIZE, "filters": (8, 16), "classes": 3}
     expected_output_shape = (8, 3)
-    compile_kwargs = {"optimizer": keras.optimizers.Adam(1e-2),
-                      "loss": "sparse_categorical_crossentropy"}
+    compile_kwargs = {
+        "optimizer": keras.optimizers.Adam(1e-2),
+        "loss": "sparse_categorical_crossentropy",
+    }
 
     def fit_data(self):
         return images(), labels()  # classes 0 and 1 of 3
@@ -77,15 +89,24 @@ def test_small_cnn_computes_the_classic_conv_relu_pool_stack():
     exactly like the classic Conv2D(relu) -> MaxPooling2D stack."""
     layers = keras.layers
     classic = keras.Sequential(
-        [keras.Input((SIZE, SIZE, 3)), layers.Rescaling(1 / 255),
-         *[layer for count in (4, 8)
-           for layer in (layers.Conv2D(count, 3, activation="relu"), layers.MaxPooling2D(2))],
-         layers.Flatten(), layers.Dense(8, activation="relu"),
-         layers.Dense(1, activation="sigmoid")])
+        [
+            keras.Input((SIZE, SIZE, 3)),
+            layers.Rescaling(1 / 255),
+            *[
+                layer
+                for count in (4, 8)
+                for layer in (layers.Conv2D(count, 3, activation="relu"), layers.MaxPooling2D(2))
+            ],
+            layers.Flatten(),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model = zoo.SmallCNN(SIZE, filters=(4, 8), dense_units=8)
     classic.set_weights(model.get_weights())
-    np.testing.assert_allclose(model.predict(images(), verbose=0),
-                               classic.predict(images(), verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(images(), verbose=0), classic.predict(images(), verbose=0), atol=1e-6
+    )
     for network in (model, classic):
         network.compile(keras.optimizers.SGD(0.1), "binary_crossentropy")
         network.fit(images(), labels(), batch_size=4, shuffle=False, verbose=0)
@@ -124,8 +145,9 @@ def test_mobilenet_features_are_frozen_and_fine_tuning_unfreezes_only_the_top():
 
 def test_augmentation_and_dropout_draw_from_different_streams():
     model = zoo.CompactCNN(image_size=32, filters=(8, 16), augment=True, seed=5)
-    dropout = next(layer for layer in model.body.layers
-                   if isinstance(layer, keras.layers.Dropout))
-    states = [keras.ops.convert_to_numpy(g.state).tolist()
-              for g in (model.augmentation.seed_generator, dropout.seed_generator)]
+    dropout = next(layer for layer in model.body.layers if isinstance(layer, keras.layers.Dropout))
+    states = [
+        keras.ops.convert_to_numpy(g.state).tolist()
+        for g in (model.augmentation.seed_generator, dropout.seed_generator)
+    ]
     assert states[0] != states[1]

@@ -91,56 +91,95 @@ def run_in_subprocess(measurements, backend, args):
     """(model, variant) measurements in one fresh subprocess -> {(model, variant): result},
     each with the subprocess's peak memory, or with the error that stopped it."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-    command = [sys.executable, __file__,
-               "--inside", ",".join(f"{model}:{variant}" for model, variant in measurements),
-               *(["--quick"] if args.quick else []), "--warmup", str(args.warmup),
-               "--repeats", str(args.repeats), "--steps", str(args.steps),
-               "--allocator", args.allocator,
-               *(["--batch-size", str(args.batch_size)] if args.batch_size else [])]
+    command = [
+        sys.executable,
+        __file__,
+        "--inside",
+        ",".join(f"{model}:{variant}" for model, variant in measurements),
+        *(["--quick"] if args.quick else []),
+        "--warmup",
+        str(args.warmup),
+        "--repeats",
+        str(args.repeats),
+        "--steps",
+        str(args.steps),
+        "--allocator",
+        args.allocator,
+        *(["--batch-size", str(args.batch_size)] if args.batch_size else []),
+    ]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err, cwd=ROOT)
         _, status, usage = os.wait4(process.pid, 0)
         out.seek(0), err.seek(0)
         results = [json.loads(line) for line in out.read().splitlines() if line.startswith("{")]
         error = err.read()[-1500:] if os.waitstatus_to_exitcode(status) else None
-    found = {(r["model"], r["variant"]): r | {"peak_memory_mib": round(usage.ru_maxrss / 1024)}
-             for r in results}  # ru_maxrss: KiB on Linux
-    return {(model, variant): found.get((model, variant)) or {
-                "model": model, "variant": variant, "backend": backend,
-                "error": error or "no result"}
-            for model, variant in measurements}
+    found = {
+        (r["model"], r["variant"]): r | {"peak_memory_mib": round(usage.ru_maxrss / 1024)}
+        for r in results
+    }  # ru_maxrss: KiB on Linux
+    return {
+        (model, variant): found.get((model, variant))
+        or {"model": model, "variant": variant, "backend": backend, "error": error or "no result"}
+        for model, variant in measurements
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join(MODELS),
-                        help="comma-separated, of: " + ", ".join(MODELS))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--models", default=",".join(MODELS), help="comma-separated, of: " + ", ".join(MODELS)
+    )
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--repeats", type=int, default=24,
-                        help="rounds of timed training windows, one of zoo and one of the "
-                             "reference each (median)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=24,
+        help="rounds of timed training windows, one of zoo and one of the reference each (median)",
+    )
     parser.add_argument("--steps", type=int, default=5, help="training steps per window")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    parser.add_argument("--batch-size", type=int,
-                        help="every model's batch size (default: each model's own, as its "
-                             "recipe trains)")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes, 1 step per window, one subprocess per backend: "
-                             "checks the tool in minutes; its numbers compare nothing")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for BENCHMARKS.md and BENCHMARKS.json (default: the "
-                             "project's, or with --quick a new temporary folder, so that a "
-                             "check never overwrites the committed report)")
-    parser.add_argument("--data", type=Path, default=SHARED_DATA,
-                        help="folder with dogs_vs_cats/train and oxford17, for the input "
-                             "pipelines (default: ../shared/data)")
-    parser.add_argument("--rewrite", type=Path, metavar="JSON",
-                        help="measure nothing: write BENCHMARKS.md (next to JSON) again from "
-                             "an earlier run's BENCHMARKS.json, after a change to the report")
-    parser.add_argument("--allocator", choices=tuple(ALLOCATORS), default="system",
-                        help="malloc settings of every measuring process: 'system' (default), "
-                             "or 'keep', zoo.keep_freed_memory() as the recipes run")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="every model's batch size (default: each model's own, as its recipe trains)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes, 1 step per window, one subprocess per backend: "
+        "checks the tool in minutes; its numbers compare nothing",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for BENCHMARKS.md and BENCHMARKS.json (default: the "
+        "project's, or with --quick a new temporary folder, so that a "
+        "check never overwrites the committed report)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=SHARED_DATA,
+        help="folder with dogs_vs_cats/train and oxford17, for the input "
+        "pipelines (default: ../shared/data)",
+    )
+    parser.add_argument(
+        "--rewrite",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: write BENCHMARKS.md (next to JSON) again from "
+        "an earlier run's BENCHMARKS.json, after a change to the report",
+    )
+    parser.add_argument(
+        "--allocator",
+        choices=tuple(ALLOCATORS),
+        default="system",
+        help="malloc settings of every measuring process: 'system' (default), "
+        "or 'keep', zoo.keep_freed_memory() as the recipes run",
+    )
     parser.add_argument("--inside", help=argparse.SUPPRESS)
     parser.add_argument("--matmul", type=int, metavar="SIZE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -173,12 +212,20 @@ def main(argv=None):
         parser.error(f"unknown model or backend: {', '.join(unknown)}")
     if importlib.util.find_spec("zoo") is None:  # each subprocess imports it: say so once
         sys.exit("tools/bench.py: cannot import zoo; install the project first: pip install -e .")
-    report = {"date": datetime.date.today().isoformat(), "machine": machine(),
-              "command": "python tools/bench.py " + " ".join(argv or sys.argv[1:]),
-              "settings": {"repeats": args.repeats, "steps": args.steps, "warmup": args.warmup,
-                           "quick": args.quick, "allocator": args.allocator,
-                           "batch_size": args.batch_size},
-              "matmul_samples": []}
+    report = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "command": "python tools/bench.py " + " ".join(argv or sys.argv[1:]),
+        "settings": {
+            "repeats": args.repeats,
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "quick": args.quick,
+            "allocator": args.allocator,
+            "batch_size": args.batch_size,
+        },
+        "matmul_samples": [],
+    }
 
     def sample_the_limit():  # the machine's speed drifts: measured again between subprocesses
         sample = matmul_limit_sample(1024 if args.quick else 2048)
@@ -187,27 +234,42 @@ def main(argv=None):
         report["matmul_blas"] = {key: sample[key] for key in ("kernel", "overrides", "forced")}
 
     sample_the_limit()
-    print(f"matmul limit: {report['matmul_gflops']} GFLOP/s (float32, NumPy, all cores)",
-          flush=True)
+    print(
+        f"matmul limit: {report['matmul_gflops']} GFLOP/s (float32, NumPy, all cores)", flush=True
+    )
     # One subprocess per measurement; in quick mode, one per backend (the peak memory is then
     # that of the whole process).
     results = {}
     for backend in backends:
-        measurements = [(model, variant) for model in models
-                        for variant in ("zoo", "reference", "pair")]
-        for group in ([measurements] if args.quick else [[m] for m in measurements]):
+        measurements = [
+            (model, variant) for model in models for variant in ("zoo", "reference", "pair")
+        ]
+        for group in [measurements] if args.quick else [[m] for m in measurements]:
             for (model_name, variant), result in run_in_subprocess(group, backend, args).items():
                 results[model_name, variant, backend] = result
-                print(f"{model_name:12} {backend:10} {variant:9} " + progress_line(result),
-                      flush=True)
+                print(
+                    f"{model_name:12} {backend:10} {variant:9} " + progress_line(result), flush=True
+                )
             sample_the_limit()
-    print(f"matmul limit: {report['matmul_gflops']} GFLOP/s, the best of "
-          f"{len(report['matmul_samples'])} ({min(report['matmul_samples'])}-"
-          f"{report['matmul_gflops']})", flush=True)
-    rows = [summarize(model_name, backend, {variant: results[model_name, variant, backend]
-                                            for variant in ("zoo", "reference", "pair")},
-                      report["matmul_gflops"])
-            for model_name in models for backend in backends]
+    print(
+        f"matmul limit: {report['matmul_gflops']} GFLOP/s, the best of "
+        f"{len(report['matmul_samples'])} ({min(report['matmul_samples'])}-"
+        f"{report['matmul_gflops']})",
+        flush=True,
+    )
+    rows = [
+        summarize(
+            model_name,
+            backend,
+            {
+                variant: results[model_name, variant, backend]
+                for variant in ("zoo", "reference", "pair")
+            },
+            report["matmul_gflops"],
+        )
+        for model_name in models
+        for backend in backends
+    ]
     report["rows"] = rows
     report["pipelines"] = pipeline_images_per_s(args.data, models, 20 if args.quick else 300)
     for row in rows:
@@ -220,7 +282,6 @@ def main(argv=None):
                 row["pipeline_per_s"] = round(delivered, 1)
             row["pipeline_over_training"] = round(delivered / row["zoo_train_per_s"], 1)
     write_report(report, args.out)
-
 
 
 if __name__ == "__main__":

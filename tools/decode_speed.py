@@ -47,11 +47,17 @@ def main():
     pairs = parallel_text.prepare(pairs, config["max_length"])
     test = parallel_text.split(pairs, seed=config["seed"])[2]
     encoded = translator.encode(test.sources[: args.count])
-    uncached = Translator(decoding.WithoutCache(translator.model), translator.source_vocab,
-                          translator.target_vocab, translator.max_length)
+    uncached = Translator(
+        decoding.WithoutCache(translator.model),
+        translator.source_vocab,
+        translator.target_vocab,
+        translator.max_length,
+    )
 
-    print(f"{len(encoded)} test sentences of {pairs.source_language} -> "
-          f"{pairs.target_language}, {keras.backend.backend()}\n")
+    print(
+        f"{len(encoded)} test sentences of {pairs.source_language} -> "
+        f"{pairs.target_language}, {keras.backend.backend()}\n"
+    )
     print("| decoding | cache | sentences/s | seconds |")
     print("| --- | --- | --- | --- |")
     outputs = {}
@@ -68,8 +74,10 @@ def main():
             print(f"| {label} | {name} | {len(encoded) / best:.1f} | {best:.2f} |", flush=True)
         differ = sum(a != b for a, b in zip(outputs[width, "yes"], outputs[width, "no"]))
         if differ:
-            print(f"\n{differ} of {len(encoded)} translations differ with and without the "
-                  f"cache at width {width}\n")
+            print(
+                f"\n{differ} of {len(encoded)} translations differ with and without the "
+                f"cache at width {width}\n"
+            )
 
 
 if __name__ == "__main__":

@@ -41,13 +41,19 @@ def worker():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (config.images, 64, 64, 3), dtype=np.uint8)
     if config.model == "cnn":
-        batches = ImageBatches(images, rng.integers(0, 2, config.images), config.batch_size,
-                               shuffle=True, seed=config.seed)
+        batches = ImageBatches(
+            images,
+            rng.integers(0, 2, config.images),
+            config.batch_size,
+            shuffle=True,
+            seed=config.seed,
+        )
         model = zoo.CompactCNN(image_size=64, augment=False, seed=config.seed)
         model.compile("adam", "binary_crossentropy")
     else:
-        batches = ImageBatches(images, None, config.batch_size, shuffle=True,
-                               seed=config.seed, value_range=(0, 1))
+        batches = ImageBatches(
+            images, None, config.batch_size, shuffle=True, seed=config.seed, value_range=(0, 1)
+        )
         model = zoo.DCGAN(image_size=64, seed=config.seed)
         model.compile()
     launched = float(os.environ.get("LAUNCHED_AT", time.time()))
@@ -59,8 +65,12 @@ def worker():
 
     run.fit(model, batches, epochs=config.epochs, callbacks=[FirstStep()], save=False)
     seconds = run.history()["epoch_seconds"][-1]
-    run.finish(final={"images_per_second": config.images / seconds,
-                      "first_step_seconds": first_step["seconds"]})
+    run.finish(
+        final={
+            "images_per_second": config.images / seconds,
+            "first_step_seconds": first_step["seconds"],
+        }
+    )
 
 
 def main():
@@ -78,25 +88,41 @@ def main():
         measured = {}
         for processes in (1, 2):
             out = args.out / f"{backend}-{model}-{processes}"
-            command = [__file__, "--worker", "--model", model, "--epochs", args.epochs,
-                       "--out", out, "--distribute"]
+            command = [
+                __file__,
+                "--worker",
+                "--model",
+                model,
+                "--epochs",
+                args.epochs,
+                "--out",
+                out,
+                "--distribute",
+            ]
             env = {**os.environ, "LAUNCHED_AT": str(time.time())}
             if processes == 1:
-                codes = [os.spawnve(os.P_WAIT, sys.executable,
-                                    [sys.executable, *map(str, command)], env)]
+                codes = [
+                    os.spawnve(os.P_WAIT, sys.executable, [sys.executable, *map(str, command)], env)
+                ]
             else:
-                codes = [code for code, _, _ in launch_local.launch(command, processes, env,
-                                                                    capture=False)]
+                codes = [
+                    code
+                    for code, _, _ in launch_local.launch(command, processes, env, capture=False)
+                ]
             if any(codes):
                 raise SystemExit(f"{out}: a process failed (exit codes {codes})")
             measured[processes] = json.loads((out / "metrics.json").read_text())["final"]
         one, two = measured[1], measured[2]
-        rows.append(f"| {backend} | {model} | {one['images_per_second']:.1f} | "
-                    f"{two['images_per_second']:.1f} | "
-                    f"{two['images_per_second'] / one['images_per_second']:.2f} | "
-                    f"{one['first_step_seconds']:.1f} | {two['first_step_seconds']:.1f} |")
-    print("| backend | model | images/s, 1 process | 2 processes | ratio | "
-          "launch to first step, 1 process (s) | 2 processes (s) |")
+        rows.append(
+            f"| {backend} | {model} | {one['images_per_second']:.1f} | "
+            f"{two['images_per_second']:.1f} | "
+            f"{two['images_per_second'] / one['images_per_second']:.2f} | "
+            f"{one['first_step_seconds']:.1f} | {two['first_step_seconds']:.1f} |"
+        )
+    print(
+        "| backend | model | images/s, 1 process | 2 processes | ratio | "
+        "launch to first step, 1 process (s) | 2 processes (s) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
 

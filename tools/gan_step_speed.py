@@ -21,13 +21,21 @@ import keras
 
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 batch = int(os.environ.get("BATCH", 16))
-settings = {"image_size": 64, "latent_dim": 100, "filters": (32, 64, 128),
-            "discriminator_filters": (32, 64, 128), "dropout": 0.0, "seed": 0}
+settings = {
+    "image_size": 64,
+    "latent_dim": 100,
+    "filters": (32, 64, 128),
+    "discriminator_filters": (32, 64, 128),
+    "dropout": 0.0,
+    "seed": 0,
+}
 settings.update(eval(os.environ.get("EXTRA", "{}")))  # noqa: S307  (a developer's tool)
 model = zoo.DCGAN(**settings)
-model.compile(d_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5),
-              g_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5),
-              **eval(os.environ.get("COMPILE", "{}")))  # noqa: S307
+model.compile(
+    d_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5),
+    g_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5),
+    **eval(os.environ.get("COMPILE", "{}")),
+)  # noqa: S307
 images = np.random.default_rng(0).random((batch * (steps + 10), 64, 64, 3), dtype=np.float32)
 times = []
 
@@ -42,5 +50,7 @@ class StepTimer(keras.callbacks.Callback):
 
 model.fit(images, batch_size=batch, epochs=1, verbose=0, callbacks=[StepTimer()], shuffle=False)
 median = float(np.median(times[10:]))
-print(f"{keras.backend.backend()} ({zoo.__file__}), batch {batch}: {median * 1000:.1f} ms/step, "
-      f"{batch / median:.1f} images/s")
+print(
+    f"{keras.backend.backend()} ({zoo.__file__}), batch {batch}: {median * 1000:.1f} ms/step, "
+    f"{batch / median:.1f} images/s"
+)

@@ -39,23 +39,48 @@ def launch(command, processes=2, env=None, capture=True, timeout=None):
     output = subprocess.PIPE if capture else None
     if env.get("KERAS_BACKEND", "tensorflow") == "torch":
         result = subprocess.run(
-            [sys.executable, "-m", "torch.distributed.run", "--standalone",  # its own port
-             f"--nproc-per-node={processes}", *command],
-            env=env, stdout=output, stderr=output, text=True, timeout=timeout)
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--standalone",  # its own port
+                f"--nproc-per-node={processes}",
+                *command,
+            ],
+            env=env,
+            stdout=output,
+            stderr=output,
+            text=True,
+            timeout=timeout,
+        )
         return [(result.returncode, result.stdout, result.stderr)]
     ports = [free_port() for _ in range(processes)]
     running = []
     for index in range(processes):
         if env.get("KERAS_BACKEND") == "jax":
-            own = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{ports[0]}",
-                   "KERAS_DISTRIBUTION_NUM_PROCESSES": str(processes),
-                   "KERAS_DISTRIBUTION_PROCESS_ID": str(index)}
+            own = {
+                "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{ports[0]}",
+                "KERAS_DISTRIBUTION_NUM_PROCESSES": str(processes),
+                "KERAS_DISTRIBUTION_PROCESS_ID": str(index),
+            }
         else:
-            own = {"TF_CONFIG": json.dumps({
-                "cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
-                "task": {"type": "worker", "index": index}})}
-        running.append(subprocess.Popen([sys.executable, *command], env={**env, **own},
-                                        stdout=output, stderr=output, text=True))
+            own = {
+                "TF_CONFIG": json.dumps(
+                    {
+                        "cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+                        "task": {"type": "worker", "index": index},
+                    }
+                )
+            }
+        running.append(
+            subprocess.Popen(
+                [sys.executable, *command],
+                env={**env, **own},
+                stdout=output,
+                stderr=output,
+                text=True,
+            )
+        )
     results = []
     for process in running:
         stdout, stderr = process.communicate(timeout=timeout)
@@ -66,8 +91,9 @@ def launch(command, processes=2, env=None, capture=True, timeout=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("command", nargs=argparse.REMAINDER,
-                        help="the script and its flags (include --distribute)")
+    parser.add_argument(
+        "command", nargs=argparse.REMAINDER, help="the script and its flags (include --distribute)"
+    )
     args = parser.parse_args()
     if not args.command:
         parser.error("give the script to run, e.g. recipes/gan.py --distribute")

@@ -49,6 +49,7 @@ def __getattr__(name):
         return importlib.import_module(f"zoo.{name}")
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
 
+
 __all__ = [
     "DCGAN",
     "VAE",

@@ -69,8 +69,9 @@ def beam_search(model, source, start, end, max_length, width=4, length_penalty=0
     lengths = np.zeros((batch, width), "int32")
     for step in range(max_length):
         logits, state = model.decode_step(state, _pad_columns(tokens), step)
-        log_probs = _log_softmax(_never_markers(ops.convert_to_numpy(logits).astype("float64"),
-                                                start))
+        log_probs = _log_softmax(
+            _never_markers(ops.convert_to_numpy(logits).astype("float64"), start)
+        )
         vocab = log_probs.shape[-1]
         log_probs = log_probs.reshape(batch, width, vocab)
         # A finished beam has one continuation, padding, at no cost.
@@ -126,8 +127,10 @@ def _pad_columns(ids):
 def _reorder(state, rows):
     """Every entry of `state` but "fixed", its batch rows taken in the order `rows`."""
     take = lambda s: ops.take(s, rows, axis=0)
-    return {name: value if name == "fixed" else keras.tree.map_structure(take, value)
-            for name, value in state.items()}
+    return {
+        name: value if name == "fixed" else keras.tree.map_structure(take, value)
+        for name, value in state.items()
+    }
 
 
 def _repeat(state, times):

@@ -66,8 +66,10 @@ class Cluster:
         if self.process_count == 1 or keras.backend.backend() == "tensorflow":
             return batches
         if not isinstance(batches, keras.utils.PyDataset):
-            raise TypeError("a distributed fit takes its data as a keras.utils.PyDataset "
-                            f"(zoo.datasets' batches), got {type(batches).__name__}")
+            raise TypeError(
+                "a distributed fit takes its data as a keras.utils.PyDataset "
+                f"(zoo.datasets' batches), got {type(batches).__name__}"
+            )
         return ShardedBatches(batches, self.process_index, self.process_count)
 
     def callbacks(self):
@@ -78,8 +80,10 @@ class Cluster:
         return []
 
     def describe(self):
-        return (f"{self.engine}: process {self.process_index} of {self.process_count}, "
-                f"{self.devices} device(s) in all")
+        return (
+            f"{self.engine}: process {self.process_index} of {self.process_count}, "
+            f"{self.devices} device(s) in all"
+        )
 
 
 _cluster = Cluster()
@@ -97,8 +101,9 @@ def setup():
     """
     global _cluster
     backend = keras.backend.backend()
-    _cluster = {"jax": _setup_jax, "tensorflow": _setup_tensorflow,
-                "torch": _setup_torch}[backend]()
+    _cluster = {"jax": _setup_jax, "tensorflow": _setup_tensorflow, "torch": _setup_torch}[
+        backend
+    ]()
     return _cluster
 
 
@@ -158,10 +163,14 @@ def _setup_jax():
 
     devices = keras.distribution.list_devices()
     # Several processes: each one's batches are already its own shard (Cluster.shard).
-    keras.distribution.set_distribution(keras.distribution.DataParallel(
-        devices=devices, auto_shard_dataset=jax.process_count() == 1))
-    return Cluster("keras.distribution.DataParallel", jax.process_index(),
-                   jax.process_count(), len(devices))
+    keras.distribution.set_distribution(
+        keras.distribution.DataParallel(
+            devices=devices, auto_shard_dataset=jax.process_count() == 1
+        )
+    )
+    return Cluster(
+        "keras.distribution.DataParallel", jax.process_index(), jax.process_count(), len(devices)
+    )
 
 
 # TensorFlow --------------------------------------------------------------------------------
@@ -222,11 +231,15 @@ def _mend_keras_multi_worker():
     keras_reduce = trainer.reduce_per_replica
 
     def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(
-                strategy):
+        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
             return keras.tree.map_structure(
-                lambda v: strategy.reduce("MEAN", v, axis=None)
-                if trainer._is_per_replica_instance(v) else v, values)
+                lambda v: (
+                    strategy.reduce("MEAN", v, axis=None)
+                    if trainer._is_per_replica_instance(v)
+                    else v
+                ),
+                values,
+            )
         return keras_reduce(values, strategy, reduction)
 
     trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
@@ -288,8 +301,12 @@ def _setup_torch():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    return Cluster(f"torch.distributed ({dist.get_backend()})", dist.get_rank(),
-                   dist.get_world_size(), dist.get_world_size())
+    return Cluster(
+        f"torch.distributed ({dist.get_backend()})",
+        dist.get_rank(),
+        dist.get_world_size(),
+        dist.get_world_size(),
+    )
 
 
 class _TorchDataParallel(keras.callbacks.Callback):

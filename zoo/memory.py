@@ -33,10 +33,10 @@ __all__ = ["keep_freed_memory", "peak_memory_mib"]
 # mallopt parameters, from glibc's <malloc.h>
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8
 _SETTINGS = (
-    (_M_ARENA_MAX, 1),             # one heap for every thread, so freed blocks are shared
-    (_M_MMAP_MAX, 0),              # large blocks from the heap too, not from fresh mappings
+    (_M_ARENA_MAX, 1),  # one heap for every thread, so freed blocks are shared
+    (_M_MMAP_MAX, 0),  # large blocks from the heap too, not from fresh mappings
     (_M_TRIM_THRESHOLD, 2**31 - 1),  # never hand freed memory at the heap's top back (2 GiB)
-    (_M_TOP_PAD, 256 * 2**20),     # grow the heap 256 MiB at a time
+    (_M_TOP_PAD, 256 * 2**20),  # grow the heap 256 MiB at a time
 )
 
 

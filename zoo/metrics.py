@@ -39,10 +39,20 @@ import numpy as np
 import sacrebleu
 from nltk.translate import bleu_score
 
-__all__ = ["KID", "PRDC", "checkerboard_share", "classifier_features", "corpus_bleu",
-           "inception_features", "kernel_inception_distance", "kid_spread",
-           "precision_recall_density_coverage", "random_conv_features", "sacrebleu_corpus",
-           "sentence_bleu_smoothed"]
+__all__ = [
+    "KID",
+    "PRDC",
+    "checkerboard_share",
+    "classifier_features",
+    "corpus_bleu",
+    "inception_features",
+    "kernel_inception_distance",
+    "kid_spread",
+    "precision_recall_density_coverage",
+    "random_conv_features",
+    "sacrebleu_corpus",
+    "sentence_bleu_smoothed",
+]
 
 
 def kernel_inception_distance(real_features, generated_features):
@@ -66,9 +76,11 @@ def kernel_inception_distance(real_features, generated_features):
     def mean_off_diagonal(k):  # a sample's kernel with itself would bias the estimate
         return (k.sum() - np.trace(k)) / (len(k) * (len(k) - 1))
 
-    return float(mean_off_diagonal(kernel(real, real))
-                 + mean_off_diagonal(kernel(generated, generated))
-                 - 2.0 * kernel(real, generated).mean())
+    return float(
+        mean_off_diagonal(kernel(real, real))
+        + mean_off_diagonal(kernel(generated, generated))
+        - 2.0 * kernel(real, generated).mean()
+    )
 
 
 def kid_spread(real_features, generated_features, subsets=50, subset_size=None, seed=0):
@@ -78,13 +90,18 @@ def kid_spread(real_features, generated_features, subsets=50, subset_size=None, 
     real, generated = np.asarray(real_features), np.asarray(generated_features)
     size = subset_size or min(1000, max(2, min(len(real), len(generated)) // 2))
     if size > min(len(real), len(generated)):
-        raise ValueError(f"subset_size {size} is larger than a set ({len(real)} real, "
-                         f"{len(generated)} generated)")
+        raise ValueError(
+            f"subset_size {size} is larger than a set ({len(real)} real, "
+            f"{len(generated)} generated)"
+        )
     rng = np.random.default_rng(seed)
-    values = [kernel_inception_distance(real[rng.choice(len(real), size, replace=False)],
-                                        generated[rng.choice(len(generated), size,
-                                                             replace=False)])
-              for _ in range(subsets)]
+    values = [
+        kernel_inception_distance(
+            real[rng.choice(len(real), size, replace=False)],
+            generated[rng.choice(len(generated), size, replace=False)],
+        )
+        for _ in range(subsets)
+    ]
     return float(np.mean(values)), float(np.std(values))
 
 
@@ -118,8 +135,10 @@ def precision_recall_density_coverage(real_features, generated_features, k=5):
     if real.ndim != 2 or generated.ndim != 2 or real.shape[1] != generated.shape[1]:
         raise ValueError(f"need features (n, d) and (m, d), got {real.shape} and {generated.shape}")
     if min(len(real), len(generated)) <= k:
-        raise ValueError(f"need more than k={k} points per set, got {len(real)} real and "
-                         f"{len(generated)} generated")
+        raise ValueError(
+            f"need more than k={k} points per set, got {len(real)} real and "
+            f"{len(generated)} generated"
+        )
     real_radii = _kth_neighbour_distance(real, k)
     generated_radii = _kth_neighbour_distance(generated, k)
     distances = _pairwise_distances(real, generated)  # (n, m)
@@ -158,8 +177,10 @@ class KID:
     def features(self, images):
         """(N, H, W, 3) in [0, 1] -> (N, d) NumPy features, computed in batches."""
         images = np.asarray(images, dtype="float32")
-        batches = [self.feature_extractor(images[start : start + self.batch_size])
-                   for start in range(0, len(images), self.batch_size)]
+        batches = [
+            self.feature_extractor(images[start : start + self.batch_size])
+            for start in range(0, len(images), self.batch_size)
+        ]
         return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches])
 
     def from_features(self, real_features, generated_images):
@@ -170,8 +191,7 @@ class KID:
 
     def spread(self, real_images, generated_images, **subsets):
         """(mean, std) of the KID over random subsets (see `kid_spread`)."""
-        return kid_spread(self.features(real_images), self.features(generated_images),
-                          **subsets)
+        return kid_spread(self.features(real_images), self.features(generated_images), **subsets)
 
 
 def checkerboard_share(images):
@@ -187,8 +207,9 @@ def checkerboard_share(images):
     """
     images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float64)
     if images.ndim != 4 or images.shape[1] % 4 or images.shape[2] % 4:
-        raise ValueError(f"need images (N, H, W, C) with H and W multiples of 4, got "
-                         f"{images.shape}")
+        raise ValueError(
+            f"need images (N, H, W, C) with H and W multiples of 4, got {images.shape}"
+        )
     _, height, width, _ = images.shape
     images = images - images.mean(axis=(1, 2), keepdims=True)
     power = np.abs(np.fft.fft2(images, axes=(1, 2))) ** 2
@@ -213,8 +234,12 @@ def inception_features(weights="imagenet", image_size=75):
             keras.Input((None, None, 3)),
             keras.layers.Resizing(image_size, image_size),
             keras.layers.Rescaling(2.0, offset=-1.0),
-            keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
-                                           input_shape=(image_size, image_size, 3)),
+            keras.applications.InceptionV3(
+                include_top=False,
+                weights=weights,
+                pooling="avg",
+                input_shape=(image_size, image_size, 3),
+            ),
         ],
         name="inception_features",
     )
@@ -232,16 +257,23 @@ def random_conv_features(widths=(32, 64, 128, 256), seed=0):
     a mean mixes the hues of a many-hued flower into the colour of some one-hued flower.
     """
     rng = np.random.default_rng(seed)
-    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Rescaling(2.0, -1.0)],
-                             name="random_conv_features")
+    model = keras.Sequential(
+        [keras.Input((None, None, 3)), keras.layers.Rescaling(2.0, -1.0)],
+        name="random_conv_features",
+    )
     inputs, pooled, maps = model.inputs[0], [], model.outputs[0]
     channels = 3
     for width in widths:
         conv = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")
         maps = conv(maps)
-        conv.set_weights([rng.normal(0, np.sqrt(2 / (9 * channels)),
-                                     (3, 3, channels, width)).astype("float32"),
-                          np.zeros(width, "float32")])
+        conv.set_weights(
+            [
+                rng.normal(0, np.sqrt(2 / (9 * channels)), (3, 3, channels, width)).astype(
+                    "float32"
+                ),
+                np.zeros(width, "float32"),
+            ]
+        )
         pooled.append(keras.layers.GlobalMaxPooling2D()(maps))
         channels = width
     return keras.Model(inputs, keras.layers.Concatenate()(pooled), name="random_conv_features")
@@ -282,8 +314,11 @@ def corpus_bleu(references, translations):
     sentence string or a list of words. n-gram matches are pooled over the corpus."""
     with warnings.catch_warnings():  # nltk warns whenever some n-gram order has no match
         warnings.simplefilter("ignore")
-        return float(bleu_score.corpus_bleu([[_words(r)] for r in references],
-                                            [_words(t) for t in translations]))
+        return float(
+            bleu_score.corpus_bleu(
+                [[_words(r)] for r in references], [_words(t) for t in translations]
+            )
+        )
 
 
 def sentence_bleu_smoothed(references, translations):
@@ -292,8 +327,10 @@ def sentence_bleu_smoothed(references, translations):
     smoothing = bleu_score.SmoothingFunction().method1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scores = [bleu_score.sentence_bleu([_words(r)], _words(t), smoothing_function=smoothing)
-                  for r, t in zip(references, translations)]
+        scores = [
+            bleu_score.sentence_bleu([_words(r)], _words(t), smoothing_function=smoothing)
+            for r, t in zip(references, translations)
+        ]
     return float(np.mean(scores)) if scores else 0.0
 
 
@@ -307,10 +344,10 @@ def sacrebleu_corpus(references, translations):
     `UNK`, one token (13a would cut `<unk>` into three) that no lower-case reference word
     matches.
     """
+
     def text(sentence):
         return " ".join("UNK" if word == "<unk>" else word for word in _words(sentence))
 
     bleu = sacrebleu.metrics.BLEU()
-    score = bleu.corpus_score([text(t) for t in translations],
-                              [[text(r) for r in references]])
+    score = bleu.corpus_score([text(t) for t in translations], [[text(r) for r in references]])
     return float(score.score), str(bleu.get_signature())

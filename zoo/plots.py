@@ -16,7 +16,11 @@ import numpy as np  # noqa: E402
 from zoo.metrics import PRDC  # noqa: E402
 
 __all__ = [
-    "animate", "plot_attention", "plot_comparison", "plot_curves", "plot_image_grid",
+    "animate",
+    "plot_attention",
+    "plot_comparison",
+    "plot_curves",
+    "plot_image_grid",
     "plot_kid",
 ]
 
@@ -76,16 +80,32 @@ def plot_kid(history, path, title=None):
         values = np.asarray(history[name], dtype=float)
         epochs = np.arange(1, len(values) + 1)
         measured = np.isfinite(values)
-        spread = np.asarray(history.get("kid_std", np.zeros_like(values)) if name == "kid"
-                            else np.zeros_like(values), dtype=float)
-        ax.errorbar(epochs[measured], values[measured], yerr=spread[measured], marker="o",
-                    markersize=3, capsize=3, label="samples vs held-out")
-        reference = np.asarray(history.get("kid_floor" if name == "kid" else f"{name}_real", []),
-                               dtype=float)
+        spread = np.asarray(
+            history.get("kid_std", np.zeros_like(values))
+            if name == "kid"
+            else np.zeros_like(values),
+            dtype=float,
+        )
+        ax.errorbar(
+            epochs[measured],
+            values[measured],
+            yerr=spread[measured],
+            marker="o",
+            markersize=3,
+            capsize=3,
+            label="samples vs held-out",
+        )
+        reference = np.asarray(
+            history.get("kid_floor" if name == "kid" else f"{name}_real", []), dtype=float
+        )
         reference = reference[np.isfinite(reference)]
         if len(reference):
-            ax.axhline(reference[-1], color="grey", linestyle="--",
-                       label=f"held-out vs training ({reference[-1]:.3g})")
+            ax.axhline(
+                reference[-1],
+                color="grey",
+                linestyle="--",
+                label=f"held-out vs training ({reference[-1]:.3g})",
+            )
         ax.set_xlabel("epoch")
         ax.set_title(name, fontsize=9)
         if name == "kid":
@@ -111,8 +131,15 @@ def plot_attention(weights, path, query_labels=None, key_labels=None, title=None
     ax.set_ylabel("query")
     if lq * lk <= 100:
         for (i, j), w in np.ndenumerate(weights):
-            ax.text(j, i, f"{w:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if w < 0.6 * weights.max() else "black")
+            ax.text(
+                j,
+                i,
+                f"{w:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if w < 0.6 * weights.max() else "black",
+            )
     fig.colorbar(image, ax=ax, fraction=0.046)
     if title:
         ax.set_title(title)

@@ -7,5 +7,8 @@ import warnings
 from zoo.training import *  # noqa: F403
 from zoo.training import __all__  # noqa: F401
 
-warnings.warn("zoo.recipe is now zoo.training; the old name goes in the next release",
-              DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "zoo.recipe is now zoo.training; the old name goes in the next release",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -21,8 +21,13 @@ from zoo import decoding
 from zoo.datasets import EpochBatches
 from zoo.datasets.parallel_text import clean, load_vocabulary
 
-__all__ = ["LengthBatches", "SmoothedCrossEntropy", "Translator", "compile_for_translation",
-           "teacher_forcing"]
+__all__ = [
+    "LengthBatches",
+    "SmoothedCrossEntropy",
+    "Translator",
+    "compile_for_translation",
+    "teacher_forcing",
+]
 
 
 def teacher_forcing(pairs, source_vocab, target_vocab):
@@ -73,14 +78,15 @@ class LengthBatches(EpochBatches):
         for begin in range(0, len(order), pool_size):
             pool = order[begin : begin + pool_size]
             pool = pool[np.argsort(longest[pool], kind="stable")]
-            batches += [pool[i : i + self.batch_size] for i in range(0, len(pool),
-                                                                     self.batch_size)]
+            batches += [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         # TensorFlow's data adapter fixes every dimension that is the same in the first two
         # batches: give them different widths (where any differ), so the length stays free.
-        other = next((i for i, rows in enumerate(batches)
-                      if self._width(rows) != self._width(batches[0])), None)
+        other = next(
+            (i for i, rows in enumerate(batches) if self._width(rows) != self._width(batches[0])),
+            None,
+        )
         if other is not None:
             batches[1], batches[other] = batches[other], batches[1]
         return batches
@@ -95,8 +101,11 @@ class LengthBatches(EpochBatches):
     def __getitem__(self, index):
         rows = np.sort(self.current_order()[index])
         width = self._width(rows)
-        return ((self.source[rows, :width], self.target_in[rows, :width]),
-                self.target_out[rows, :width], self.weights[rows, :width])
+        return (
+            (self.source[rows, :width], self.target_in[rows, :width]),
+            self.target_out[rows, :width],
+            self.weights[rows, :width],
+        )
 
 
 def _lengths(ids):
@@ -105,22 +114,33 @@ def _lengths(ids):
     return np.where(nonzero.any(axis=1), ids.shape[1] - np.argmax(nonzero[:, ::-1], axis=1), 0)
 
 
-def compile_for_translation(model, learning_rate, total_steps, warmup_steps=None,
-                            label_smoothing=0.0):
+def compile_for_translation(
+    model, learning_rate, total_steps, warmup_steps=None, label_smoothing=0.0
+):
     """Adam with a linear warm-up then cosine decay, cross-entropy on logits averaged over the
     real (weight 1) tokens, so a batch's loss does not depend on its padding (with
     `label_smoothing`, `SmoothedCrossEntropy`); token accuracy."""
     warmup_steps = warmup_steps or min(500, total_steps // 10)
     schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=max(total_steps - warmup_steps, 1), alpha=0.05,
-        warmup_target=learning_rate, warmup_steps=warmup_steps)
-    loss_class = SmoothedCrossEntropy if label_smoothing else (
-        keras.losses.SparseCategoricalCrossentropy)
+        0.0,
+        decay_steps=max(total_steps - warmup_steps, 1),
+        alpha=0.05,
+        warmup_target=learning_rate,
+        warmup_steps=warmup_steps,
+    )
+    loss_class = (
+        SmoothedCrossEntropy if label_smoothing else (keras.losses.SparseCategoricalCrossentropy)
+    )
     smoothing = {"label_smoothing": label_smoothing} if label_smoothing else {}
-    model.compile(keras.optimizers.Adam(schedule),
-                  loss_class(from_logits=True, reduction="mean_with_sample_weight",  # per token
-                             **smoothing),
-                  weighted_metrics=["accuracy"])  # weighted: padding does not count
+    model.compile(
+        keras.optimizers.Adam(schedule),
+        loss_class(
+            from_logits=True,
+            reduction="mean_with_sample_weight",  # per token
+            **smoothing,
+        ),
+        weighted_metrics=["accuracy"],
+    )  # weighted: padding does not count
     return model
 
 
@@ -167,8 +187,10 @@ class Translator:
 
     def translate(self, sentences, beam_width=1, batch_size=128):
         """Raw sentences (cleaned here) -> translations, greedy (width 1) or beam search."""
-        return [self.target_vocab.decode(ids) for ids in
-                self.translate_ids(self.encode(sentences), beam_width, batch_size)]
+        return [
+            self.target_vocab.decode(ids)
+            for ids in self.translate_ids(self.encode(sentences), beam_width, batch_size)
+        ]
 
     def encode(self, sentences):
         return [self.source_vocab.encode(clean(sentence)) for sentence in sentences]
@@ -182,11 +204,18 @@ class Translator:
             for row, ids in zip(source, chunk):
                 row[: len(ids)] = ids
             if beam_width == 1:
-                ids = decoding.greedy(self.model, source, vocab.start, vocab.end,
-                                      self.max_length + 1)
+                ids = decoding.greedy(
+                    self.model, source, vocab.start, vocab.end, self.max_length + 1
+                )
             else:
-                ids = decoding.beam_search(self.model, source, vocab.start, vocab.end,
-                                           self.max_length + 1, width=beam_width)
+                ids = decoding.beam_search(
+                    self.model,
+                    source,
+                    vocab.start,
+                    vocab.end,
+                    self.max_length + 1,
+                    width=beam_width,
+                )
             results.extend(ids)
         return results
 
@@ -203,12 +232,19 @@ class Translator:
         import zoo  # noqa: F401  (registers the models, so load_model can rebuild them)
 
         folder = Path(folder)
-        missing = [name for name in ("model.keras", "source_vocab.json", "target_vocab.json",
-                                     "translator.json") if not (folder / name).exists()]
+        missing = [
+            name
+            for name in ("model.keras", "source_vocab.json", "target_vocab.json", "translator.json")
+            if not (folder / name).exists()
+        ]
         if missing:
-            raise FileNotFoundError(f"{folder}: not a finished translation run (missing "
-                                    f"{', '.join(missing)})")
+            raise FileNotFoundError(
+                f"{folder}: not a finished translation run (missing {', '.join(missing)})"
+            )
         settings = json.loads((folder / "translator.json").read_text())
-        return cls(keras.saving.load_model(folder / "model.keras"),
-                   load_vocabulary(folder / "source_vocab.json"),
-                   load_vocabulary(folder / "target_vocab.json"), settings["max_length"])
+        return cls(
+            keras.saving.load_model(folder / "model.keras"),
+            load_vocabulary(folder / "source_vocab.json"),
+            load_vocabulary(folder / "target_vocab.json"),
+            settings["max_length"],
+        )

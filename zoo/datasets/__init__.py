@@ -1,6 +1,6 @@
 """Data loading for the zoo's recipes: one module per family, one error type for bad input.
 
-    from zoo.datasets import cats_vs_dogs
+from zoo.datasets import cats_vs_dogs
 """
 
 from zoo.datasets.batches import EpochBatches, ImageBatches

@@ -59,8 +59,17 @@ class ImageBatches(EpochBatches):
     `predict` on every backend.
     """
 
-    def __init__(self, images, labels, batch_size, shuffle=False, seed=0, indices=None,
-                 value_range=None, **kwargs):
+    def __init__(
+        self,
+        images,
+        labels,
+        batch_size,
+        shuffle=False,
+        seed=0,
+        indices=None,
+        value_range=None,
+        **kwargs,
+    ):
         super().__init__(shuffle=shuffle, seed=seed, **kwargs)
         self.images, self.batch_size, self.value_range = images, batch_size, value_range
         self.labels = None if labels is None else np.asarray(labels, np.float32).reshape(-1, 1)

@@ -63,36 +63,55 @@ def load(source, image_size=128, cache_dir=None, progress=print):
     """Find, check and decode every image of `source` (see the module docstring)."""
     source = Path(source)
     entries = _list_entries(source)  # [(name, label, split or None, read)]
-    unlabelled = [{"file": name, "reason": "no cat/dog prefix"}
-                  for name, label, _, _ in entries if label is None]
+    unlabelled = [
+        {"file": name, "reason": "no cat/dog prefix"}
+        for name, label, _, _ in entries
+        if label is None
+    ]
     entries = sorted((e for e in entries if e[1] is not None), key=lambda e: e[0])
     if not entries:
-        raise DataError(f"{source}: no cat.N.jpg / dog.N.jpg images found "
-                        f"({len(unlabelled)} other files); expected the Kaggle layout or "
-                        f"train/cats, train/dogs, val/cats, val/dogs")
+        raise DataError(
+            f"{source}: no cat.N.jpg / dog.N.jpg images found "
+            f"({len(unlabelled)} other files); expected the Kaggle layout or "
+            f"train/cats, train/dogs, val/cats, val/dogs"
+        )
     progress(f"{source}: checking and decoding {len(entries)} images at {image_size}px")
     stat = source.stat()
     cache_key = [str(source.resolve()), stat.st_size, stat.st_mtime_ns, [e[0] for e in entries]]
     if source.is_dir():  # a folder changes without its own mtime changing: key on its files
-        cache_key.append([(p.stat().st_size, p.stat().st_mtime_ns) for p in
-                          (source / e[0] for e in entries)])
-    decoded = decode_images([(name, read) for name, _, _, read in entries], image_size,
-                            cache_key=cache_key, cache_dir=cache_dir, progress=progress)
+        cache_key.append(
+            [(p.stat().st_size, p.stat().st_mtime_ns) for p in (source / e[0] for e in entries)]
+        )
+    decoded = decode_images(
+        [(name, read) for name, _, _, read in entries],
+        image_size,
+        cache_key=cache_key,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
     by_name = {name: (label, part) for name, label, part, _ in entries}
     labels = np.array([by_name[name][0] for name in decoded.names], np.int64)
     given = [by_name[name][1] for name in decoded.names]
     result = LabelledImages(
-        source=str(source), images=decoded.images, labels=labels, names=decoded.names,
+        source=str(source),
+        images=decoded.images,
+        labels=labels,
+        names=decoded.names,
         given_split=np.array(given) if given and given[0] is not None else None,
-        skipped=decoded.skipped + unlabelled, converted=decoded.converted,
+        skipped=decoded.skipped + unlabelled,
+        converted=decoded.converted,
     )
     if len(result.names) == 0:
-        raise DataError(f"{source}: none of the {len(entries)} cat/dog files decoded; "
-                        f"first problem: {decoded.skipped[0]['file']}: "
-                        f"{decoded.skipped[0]['reason']}")
-    progress(f"{source}: {len(result.names)} images ({np.sum(labels == 0)} cats, "
-             f"{np.sum(labels == 1)} dogs), {len(result.skipped)} skipped, "
-             f"{len(result.converted)} converted to RGB")
+        raise DataError(
+            f"{source}: none of the {len(entries)} cat/dog files decoded; "
+            f"first problem: {decoded.skipped[0]['file']}: "
+            f"{decoded.skipped[0]['reason']}"
+        )
+    progress(
+        f"{source}: {len(result.names)} images ({np.sum(labels == 0)} cats, "
+        f"{np.sum(labels == 1)} dogs), {len(result.skipped)} skipped, "
+        f"{len(result.converted)} converted to RGB"
+    )
     return result
 
 
@@ -108,8 +127,10 @@ def _list_entries(source):
         return _split_folder_entries(source)
     files = sorted(p for p in source.iterdir() if p.is_file())
     if not files:
-        raise DataError(f"{source}: the folder is empty (or holds only folders); expected "
-                        f"cat.N.jpg / dog.N.jpg files or train/ and val/ folders")
+        raise DataError(
+            f"{source}: the folder is empty (or holds only folders); expected "
+            f"cat.N.jpg / dog.N.jpg files or train/ and val/ folders"
+        )
     return [(p.name, _label_of(p.name), None, p.read_bytes) for p in files]
 
 
@@ -120,13 +141,17 @@ def _zip_entries(path):
     if nested:  # the competition's dogs-vs-cats.zip holds train.zip and test1.zip
         # Read it into memory: seeking inside a compressed member re-inflates from its start.
         inner = zipfile.ZipFile(io.BytesIO(archive.read(nested[0])))
-        return [(m.filename, _label_of(Path(m.filename).name), None,
-                 lambda m=m, z=inner: z.read(m)) for m in inner.infolist()
-                if not m.is_dir() and not _hidden(m.filename)]
+        return [
+            (m.filename, _label_of(Path(m.filename).name), None, lambda m=m, z=inner: z.read(m))
+            for m in inner.infolist()
+            if not m.is_dir() and not _hidden(m.filename)
+        ]
     if not members:
         raise DataError(f"{path}: the zip archive holds no files")
-    return [(m.filename, _label_of(Path(m.filename).name), None,
-             lambda m=m: archive.read(m)) for m in members]
+    return [
+        (m.filename, _label_of(Path(m.filename).name), None, lambda m=m: archive.read(m))
+        for m in members
+    ]
 
 
 def _hidden(member):
@@ -145,8 +170,11 @@ def _split_folder_entries(source):
             label = _CLASS_FOLDERS.get(class_folder.name.lower())
             if label is None or not class_folder.is_dir():
                 continue
-            entries += [(str(p.relative_to(source)), label, part, p.read_bytes)
-                        for p in sorted(class_folder.iterdir()) if p.is_file()]
+            entries += [
+                (str(p.relative_to(source)), label, part, p.read_bytes)
+                for p in sorted(class_folder.iterdir())
+                if p.is_file()
+            ]
     return entries
 
 
@@ -166,9 +194,10 @@ class Split:
 
     def counts(self):
         labels = self.data.labels
-        return {part: {name: int(np.sum(labels[indices] == c))
-                       for c, name in enumerate(CLASS_NAMES)}
-                for part, indices in (("train", self.train), ("val", self.val))}
+        return {
+            part: {name: int(np.sum(labels[indices] == c)) for c, name in enumerate(CLASS_NAMES)}
+            for part, indices in (("train", self.train), ("val", self.val))
+        }
 
     def write(self, path):
         """split.json: counts, the file lists, the skipped and converted files."""
@@ -192,8 +221,12 @@ def split(data, val_fraction=0.2, seed=0):
     validation, so both parts keep the class balance. Same data and seed, same split.
     """
     if data.given_split is not None:
-        return Split(data, np.flatnonzero(data.given_split == "train"),
-                     np.flatnonzero(data.given_split == "val"), seed=None)
+        return Split(
+            data,
+            np.flatnonzero(data.given_split == "train"),
+            np.flatnonzero(data.given_split == "val"),
+            seed=None,
+        )
     rng = np.random.default_rng(seed)
     train, val = [], []
     for label in range(len(CLASS_NAMES)):
@@ -237,8 +270,14 @@ def _draw_animal(rng, size, kind):
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fur)
         for side in (-1, 1):  # pointed ears on top
             base = cx + side * r * 0.55
-            draw.polygon([(base - r * 0.45, cy - r * 0.6), (base + r * 0.45, cy - r * 0.6),
-                          (base + side * r * 0.2, cy - r * 1.6)], fill=fur)
+            draw.polygon(
+                [
+                    (base - r * 0.45, cy - r * 0.6),
+                    (base + r * 0.45, cy - r * 0.6),
+                    (base + side * r * 0.2, cy - r * 1.6),
+                ],
+                fill=fur,
+            )
     else:
         draw.ellipse([cx - r * 0.8, cy - r * 1.15, cx + r * 0.8, cy + r * 1.15], fill=fur)
         for side in (-1, 1):  # floppy ears hanging at the sides

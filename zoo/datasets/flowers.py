@@ -29,12 +29,36 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from zoo.datasets.images import DataError, decode_images, default_cache_dir, draw_once
 
-__all__ = ["CLASS_NAMES", "LADDER", "Flowers", "load", "make_synthetic", "quality_ladder",
-           "split", "split_indices"]
+__all__ = [
+    "CLASS_NAMES",
+    "LADDER",
+    "Flowers",
+    "load",
+    "make_synthetic",
+    "quality_ladder",
+    "split",
+    "split_indices",
+]
 
-CLASS_NAMES = ("Daffodil", "Snowdrop", "LilyValley", "Bluebell", "Crocus", "Iris",
-               "Tigerlily", "Tulip", "Fritillary", "Sunflower", "Daisy", "ColtsFoot",
-               "Dandelion", "Cowslip", "Buttercup", "Windflower", "Pansy")
+CLASS_NAMES = (
+    "Daffodil",
+    "Snowdrop",
+    "LilyValley",
+    "Bluebell",
+    "Crocus",
+    "Iris",
+    "Tigerlily",
+    "Tulip",
+    "Fritillary",
+    "Sunflower",
+    "Daisy",
+    "ColtsFoot",
+    "Dandelion",
+    "Cowslip",
+    "Buttercup",
+    "Windflower",
+    "Pansy",
+)
 IMAGES_PER_CLASS = 80
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 _FLAT_NAME = re.compile(r"^image_(\d+)\.jpg$", re.IGNORECASE)
@@ -58,20 +82,31 @@ def load(source, image_size=64, cache_dir=None, progress=print):
         raise DataError(f"{source}: no such folder (expected class folders, or jpg/image_NNNN.jpg)")
     entries, class_names = _list_entries(source)
     if not entries:
-        raise DataError(f"{source}: no images found; expected one folder of images per class, "
-                        f"or the original flat jpg/image_0001.jpg ... layout")
+        raise DataError(
+            f"{source}: no images found; expected one folder of images per class, "
+            f"or the original flat jpg/image_0001.jpg ... layout"
+        )
     progress(f"{source}: checking and decoding {len(entries)} images at {image_size}px")
-    cache_key = [str(source.resolve()),
-                 [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p, _ in entries]]
-    decoded = decode_images([(str(p.relative_to(source)), p.read_bytes) for p, _ in entries],
-                            image_size, cache_key=cache_key, cache_dir=cache_dir,
-                            progress=progress, crop_square=True)
+    cache_key = [
+        str(source.resolve()),
+        [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p, _ in entries],
+    ]
+    decoded = decode_images(
+        [(str(p.relative_to(source)), p.read_bytes) for p, _ in entries],
+        image_size,
+        cache_key=cache_key,
+        cache_dir=cache_dir,
+        progress=progress,
+        crop_square=True,
+    )
     label_of = {str(p.relative_to(source)): label for p, label in entries}
     labels = np.array([label_of[name] for name in decoded.names], np.int64)
     if not len(labels):
         raise DataError(f"{source}: none of the {len(entries)} images decoded")
-    progress(f"{source}: {len(labels)} images in {len(class_names)} classes, "
-             f"{len(decoded.skipped)} skipped")
+    progress(
+        f"{source}: {len(labels)} images in {len(class_names)} classes, "
+        f"{len(decoded.skipped)} skipped"
+    )
     return Flowers(decoded.images, labels, class_names, decoded.names, decoded.skipped)
 
 
@@ -90,23 +125,32 @@ def split_indices(count, val_fraction=0.1, seed=0):
 
 def _list_entries(source):
     flat = source / "jpg" if (source / "jpg").is_dir() else source
-    numbered = sorted((int(m.group(1)), p) for p in flat.iterdir()
-                      if p.is_file() and (m := _FLAT_NAME.match(p.name)))
+    numbered = sorted(
+        (int(m.group(1)), p)
+        for p in flat.iterdir()
+        if p.is_file() and (m := _FLAT_NAME.match(p.name))
+    )
     if numbered:  # the original distribution: classes in blocks of 80
         last = len(CLASS_NAMES) * IMAGES_PER_CLASS
         outside = [p.name for n, p in numbered if not 1 <= n <= last]
         if outside:
-            raise DataError(f"{flat / outside[0]}: numbered outside image_0001 .. "
-                            f"image_{last:04d}, so its class is unknown (the original layout "
-                            f"holds 17 classes of 80); {len(outside)} such file(s)")
+            raise DataError(
+                f"{flat / outside[0]}: numbered outside image_0001 .. "
+                f"image_{last:04d}, so its class is unknown (the original layout "
+                f"holds 17 classes of 80); {len(outside)} such file(s)"
+            )
         count = max(1, min(len(CLASS_NAMES), -(-numbered[-1][0] // IMAGES_PER_CLASS)))
         return [(p, (n - 1) // IMAGES_PER_CLASS) for n, p in numbered], list(CLASS_NAMES[:count])
     # Hidden and system folders (.git, .ipynb_checkpoints, a zip's __MACOSX) are no classes.
-    class_folders = sorted(p for p in source.iterdir() if p.is_dir()
-                           and not p.name.startswith((".", "__")))
-    entries = [(p, label) for label, folder in enumerate(class_folders)
-               for p in sorted(folder.iterdir())
-               if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES]
+    class_folders = sorted(
+        p for p in source.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))
+    )
+    entries = [
+        (p, label)
+        for label, folder in enumerate(class_folders)
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES
+    ]
     return entries, [folder.name for folder in class_folders]
 
 
@@ -126,8 +170,9 @@ def make_synthetic(folder=None, count=800, size=64, seed=0):
             petals = petal_counts[index % len(petal_counts)]
             target = into / f"petals_{petals}"
             target.mkdir(exist_ok=True)
-            _draw_flower(rng, size * 2, petals).resize(
-                (size, size), Image.Resampling.LANCZOS).save(target / f"flower_{index:05d}.png")
+            _draw_flower(rng, size * 2, petals).resize((size, size), Image.Resampling.LANCZOS).save(
+                target / f"flower_{index:05d}.png"
+            )
 
     return draw_once(folder, draw, f"{count} images, {size}px, seed {seed}\n")
 
@@ -154,8 +199,9 @@ def _draw_flower(rng, size, petals, petal_hues="one"):
         angle = angle0 + 2 * np.pi * k / petals
         px, py = cx + np.cos(angle) * length * 0.6, cy + np.sin(angle) * length * 0.6
         layer = Image.new("L", image.size, 0)
-        ImageDraw.Draw(layer).ellipse([px - length * 0.5, py - width * 0.5,
-                                       px + length * 0.5, py + width * 0.5], fill=255)
+        ImageDraw.Draw(layer).ellipse(
+            [px - length * 0.5, py - width * 0.5, px + length * 0.5, py + width * 0.5], fill=255
+        )
         layer = layer.rotate(-np.degrees(angle), center=(px, py))
         image.paste(petal, mask=layer)
     centre = tuple(int(255 * c) for c in colorsys.hsv_to_rgb((hue + 0.5) % 1, 0.8, 0.8))
@@ -165,8 +211,14 @@ def _draw_flower(rng, size, petals, petal_hues="one"):
 
 
 # The rungs of `quality_ladder`, best first: the order in which a person ranks them at once.
-LADDER = ("flowers", "petal hues shuffled", "blurred", "single-hue blobs", "multi-hue blobs",
-          "noise")
+LADDER = (
+    "flowers",
+    "petal hues shuffled",
+    "blurred",
+    "single-hue blobs",
+    "multi-hue blobs",
+    "noise",
+)
 
 
 def quality_ladder(count=200, size=64, seed=1):
@@ -180,21 +232,38 @@ def quality_ladder(count=200, size=64, seed=1):
     multi-hue blobs: the same ellipses in three or four patches of different hues. noise:
     uniform pixels.
     """
+
     def draw(petal_hues, rng_seed):
         rng = np.random.default_rng(rng_seed)
-        return np.stack([np.asarray(_draw_flower(rng, size * 2, 5 + index % 4, petal_hues)
-                                    .resize((size, size), Image.Resampling.LANCZOS))
-                         for index in range(count)])
+        return np.stack(
+            [
+                np.asarray(
+                    _draw_flower(rng, size * 2, 5 + index % 4, petal_hues).resize(
+                        (size, size), Image.Resampling.LANCZOS
+                    )
+                )
+                for index in range(count)
+            ]
+        )
 
     flowers = draw("one", seed)
-    blurred = np.stack([np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(2.5)))
-                        for image in flowers])
+    blurred = np.stack(
+        [
+            np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(2.5)))
+            for image in flowers
+        ]
+    )
     rng = np.random.default_rng(seed + 1)
     single_hue = np.stack([_draw_blob(rng, size, 1) for _ in range(count)])
     multi_hue = np.stack([_draw_blob(rng, size, int(rng.integers(3, 5))) for _ in range(count)])
     noise = rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8)
-    return dict(zip(LADDER, (flowers, draw("each", seed), blurred, single_hue, multi_hue,
-                             noise), strict=True))
+    return dict(
+        zip(
+            LADDER,
+            (flowers, draw("each", seed), blurred, single_hue, multi_hue, noise),
+            strict=True,
+        )
+    )
 
 
 def _draw_blob(rng, size, hues):
@@ -204,9 +273,13 @@ def _draw_blob(rng, size, hues):
     rx, ry = rng.uniform(0.2, 0.32, 2) * size
     start = rng.uniform(0, 360)
     for index in range(hues):
-        colour = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(rng.uniform(0, 1),
-                                                                 rng.uniform(0.5, 1), 1.0))
-        ImageDraw.Draw(image).pieslice([cx - rx, cy - ry, cx + rx, cy + ry],
-                                       start + 360 * index / hues,
-                                       start + 360 * (index + 1) / hues, fill=colour)
+        colour = tuple(
+            int(255 * c) for c in colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0.5, 1), 1.0)
+        )
+        ImageDraw.Draw(image).pieslice(
+            [cx - rx, cy - ry, cx + rx, cy + ry],
+            start + 360 * index / hues,
+            start + 360 * (index + 1) / hues,
+            fill=colour,
+        )
     return np.asarray(image.filter(ImageFilter.GaussianBlur(1.5)))

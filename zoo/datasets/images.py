@@ -47,8 +47,9 @@ class DecodedImages:
     converted: list = field(default_factory=list)
 
 
-def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, progress=None,
-                  crop_square=False):
+def decode_images(
+    items, size, cache_key=None, cache_dir=None, workers=None, progress=None, crop_square=False
+):
     """Decode and resize `items`, a list of `(name, read)` where `read()` returns the bytes.
 
     Every file is decoded in full, so empty, truncated and corrupt files are caught here and
@@ -74,8 +75,9 @@ def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, pro
     skipped, converted = [], []
     # Pillow releases the GIL while it decodes and resizes, so threads use every core.
     with concurrent.futures.ThreadPoolExecutor(workers or os.cpu_count()) as pool:
-        results = pool.map(lambda item: _decode_one(item[1], size, crop_square), items,
-                           chunksize=16)
+        results = pool.map(
+            lambda item: _decode_one(item[1], size, crop_square), items, chunksize=16
+        )
         for index, (image, note) in enumerate(results):
             if image is None:
                 skipped.append({"file": names[index], "reason": note})
@@ -87,8 +89,7 @@ def decode_images(items, size, cache_key=None, cache_dir=None, workers=None, pro
                 progress(f"decoded {index + 1}/{len(items)} images")
     if not decoded.all():  # a copy, so only when some file did not decode
         images = images[decoded]
-    result = DecodedImages(images, [n for n, ok in zip(names, decoded) if ok], skipped,
-                           converted)
+    result = DecodedImages(images, [n for n, ok in zip(names, decoded) if ok], skipped, converted)
     if cache_file is not None:
         _write_cache(cache_file, result)
     return result
@@ -141,7 +142,8 @@ def _decode_one(read, size, crop_square=False):
             if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
                 raise Image.DecompressionBombError(
                     f"{image.width}x{image.height} pixels, over the limit of "
-                    f"{Image.MAX_IMAGE_PIXELS}")
+                    f"{Image.MAX_IMAGE_PIXELS}"
+                )
             original = f"{image.format} {image.mode}"
             image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
             image.load()  # a full decode: raises on truncated or corrupt data

@@ -36,8 +36,17 @@ import numpy as np
 
 from zoo.datasets.images import DataError
 
-__all__ = ["Pairs", "SubwordVocabulary", "Vocabulary", "clean", "load", "load_vocabulary",
-           "make_synthetic", "prepare", "split"]
+__all__ = [
+    "Pairs",
+    "SubwordVocabulary",
+    "Vocabulary",
+    "clean",
+    "load",
+    "load_vocabulary",
+    "make_synthetic",
+    "prepare",
+    "split",
+]
 
 
 @dataclass
@@ -55,15 +64,26 @@ class Pairs:
 
     def reversed(self):
         """The same pairs translated the other way."""
-        return Pairs(self.targets, self.sources, self.target_language, self.source_language,
-                     dict(self.dropped))
+        return Pairs(
+            self.targets,
+            self.sources,
+            self.target_language,
+            self.source_language,
+            dict(self.dropped),
+        )
 
     def select(self, indices):
-        return Pairs([self.sources[i] for i in indices], [self.targets[i] for i in indices],
-                     self.source_language, self.target_language, dict(self.dropped))
+        return Pairs(
+            [self.sources[i] for i in indices],
+            [self.targets[i] for i in indices],
+            self.source_language,
+            self.target_language,
+            dict(self.dropped),
+        )
 
 
 # Reading ---------------------------------------------------------------------------------
+
 
 def load(path, source_language=None, other_language="ru"):
     """Sentence pairs from a folder of aligned files, a `.tsv` or a `.csv` (module docstring).
@@ -87,8 +107,10 @@ def load(path, source_language=None, other_language="ru"):
     if source_language in (None, pairs.source_language):
         return pairs
     if source_language != pairs.target_language:
-        raise DataError(f"{path}: holds {pairs.source_language} and {pairs.target_language}, "
-                        f"not {source_language}")
+        raise DataError(
+            f"{path}: holds {pairs.source_language} and {pairs.target_language}, "
+            f"not {source_language}"
+        )
     return pairs.reversed()
 
 
@@ -109,18 +131,24 @@ def _read_lines(path):
 
 
 def _load_aligned_folder(folder):
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and re.search(r"_[a-z]{2,3}$", p.name))
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and re.search(r"_[a-z]{2,3}$", p.name)
+    )
     if len(files) != 2:
-        raise DataError(f"{folder}: expected two aligned files named <name>_<language> "
-                        f"(small_vocab_en, small_vocab_fr), found {[p.name for p in files]}")
+        raise DataError(
+            f"{folder}: expected two aligned files named <name>_<language> "
+            f"(small_vocab_en, small_vocab_fr), found {[p.name for p in files]}"
+        )
     first, second = files
     first_lines, second_lines = _read_lines(first), _read_lines(second)
     if len(first_lines) != len(second_lines):
-        raise DataError(f"{first} has {len(first_lines)} lines and {second} has "
-                        f"{len(second_lines)}: line i of one must translate line i of the other")
-    return Pairs(first_lines, second_lines, first.name.rsplit("_", 1)[1],
-                 second.name.rsplit("_", 1)[1])
+        raise DataError(
+            f"{first} has {len(first_lines)} lines and {second} has "
+            f"{len(second_lines)}: line i of one must translate line i of the other"
+        )
+    return Pairs(
+        first_lines, second_lines, first.name.rsplit("_", 1)[1], second.name.rsplit("_", 1)[1]
+    )
 
 
 def _load_tsv(path, other_language):
@@ -130,8 +158,10 @@ def _load_tsv(path, other_language):
             continue
         columns = line.split("\t")
         if len(columns) < 2:
-            raise DataError(f"{path}:{number}: no tab; expected English<TAB>translation"
-                            f"[<TAB>attribution], got {line[:60]!r}")
+            raise DataError(
+                f"{path}:{number}: no tab; expected English<TAB>translation"
+                f"[<TAB>attribution], got {line[:60]!r}"
+            )
         sources.append(columns[0])
         targets.append(columns[1])
     return Pairs(sources, targets, "en", other_language)
@@ -144,8 +174,9 @@ def _load_csv(path):
         if not row:
             continue
         if len(row) < 2:
-            raise DataError(f"{path}:{number}: expected two columns (Russian, English), "
-                            f"got {row!r}")
+            raise DataError(
+                f"{path}:{number}: expected two columns (Russian, English), got {row!r}"
+            )
         if number == 1 and {row[0].strip().lower(), row[1].strip().lower()} & _HEADER_WORDS:
             continue
         sources.append(row[0])
@@ -210,11 +241,14 @@ def split(pairs, fractions=(0.8, 0.1, 0.1), seed=0):
     groups = list(pairs_of.values())
     order = np.random.default_rng(seed).permutation(len(groups))
     cuts = np.round(np.cumsum(fractions)[:-1] / np.sum(fractions) * len(groups)).astype(int)
-    return tuple(pairs.select([index for group in part for index in groups[group]])
-                 for part in np.split(order, cuts))
+    return tuple(
+        pairs.select([index for group in part for index in groups[group]])
+        for part in np.split(order, cuts)
+    )
 
 
 # Vocabularies ----------------------------------------------------------------------------
+
 
 class Vocabulary:
     """Word <-> id for cleaned, space-separated sentences.
@@ -239,8 +273,9 @@ class Vocabulary:
         """The `max_size` (special tokens included) most frequent words seen at least
         `min_count` times; ties broken alphabetically, so the same text gives the same ids."""
         counts = Counter(word for sentence in sentences for word in sentence.split())
-        ranked = sorted((w for w, c in counts.items() if c >= min_count),
-                        key=lambda w: (-counts[w], w))
+        ranked = sorted(
+            (w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w)
+        )
         if max_size is not None:
             ranked = ranked[: max(max_size - len(cls.SPECIAL), 0)]
         return cls([*cls.SPECIAL, *ranked])
@@ -249,7 +284,7 @@ class Vocabulary:
         return len(self.words)
 
     def encode(self, sentence, start=False, end=True):
-        """"a b" -> [<start>?] ids [<end>]; unknown words become <unk>."""
+        """ "a b" -> [<start>?] ids [<end>]; unknown words become <unk>."""
         ids = [self.ids.get(word, self.unk) for word in sentence.split()]
         return [self.start] * start + ids + [self.end] * end
 
@@ -303,8 +338,9 @@ class SubwordVocabulary(Vocabulary):
 
         self.model_proto = bytes(model_proto)
         self.processor = sentencepiece.SentencePieceProcessor(model_proto=self.model_proto)
-        super().__init__([self.processor.id_to_piece(i)
-                          for i in range(self.processor.get_piece_size())])
+        super().__init__(
+            [self.processor.id_to_piece(i) for i in range(self.processor.get_piece_size())]
+        )
 
     @classmethod
     def build(cls, sentences, max_size=4000):
@@ -315,15 +351,28 @@ class SubwordVocabulary(Vocabulary):
 
         model = io.BytesIO()
         sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter(sentences), model_writer=model, vocab_size=max_size,
-            model_type="unigram", character_coverage=1.0, hard_vocab_limit=False,
+            sentence_iterator=iter(sentences),
+            model_writer=model,
+            vocab_size=max_size,
+            model_type="unigram",
+            character_coverage=1.0,
+            hard_vocab_limit=False,
             normalization_rule_name="identity",  # `clean` has normalised the text already
-            pad_id=0, unk_id=1, bos_id=2, eos_id=3, pad_piece=cls.PAD, unk_piece=cls.UNK,
-            bos_piece=cls.START, eos_piece=cls.END, num_threads=1, minloglevel=2)
+            pad_id=0,
+            unk_id=1,
+            bos_id=2,
+            eos_id=3,
+            pad_piece=cls.PAD,
+            unk_piece=cls.UNK,
+            bos_piece=cls.START,
+            eos_piece=cls.END,
+            num_threads=1,
+            minloglevel=2,
+        )
         return cls(model.getvalue())
 
     def encode(self, sentence, start=False, end=True):
-        """"a b" -> [<start>?] piece ids [<end>]."""
+        """ "a b" -> [<start>?] piece ids [<end>]."""
         return [self.start] * start + self.processor.encode(sentence) + [self.end] * end
 
     def decode(self, ids):
@@ -340,13 +389,17 @@ class SubwordVocabulary(Vocabulary):
     def unknown_rate(self, sentences):
         """The share of words in `sentences` with a piece this vocabulary maps to <unk>."""
         counts = Counter(word for sentence in sentences for word in sentence.split())
-        unknown = sum(count for word, count in counts.items()
-                      if self.unk in self.processor.encode(word))
+        unknown = sum(
+            count for word, count in counts.items() if self.unk in self.processor.encode(word)
+        )
         return unknown / max(sum(counts.values()), 1)
 
     def save(self, path):
-        Path(path).write_text(json.dumps({"sentencepiece": base64.b64encode(
-            self.model_proto).decode("ascii")}) + "\n", encoding="utf-8")
+        Path(path).write_text(
+            json.dumps({"sentencepiece": base64.b64encode(self.model_proto).decode("ascii")})
+            + "\n",
+            encoding="utf-8",
+        )
 
     @classmethod
     def load(cls, path):
@@ -367,14 +420,38 @@ def load_vocabulary(path):
 # Source: English. Target: "Zooish", an invented language with its own words, adjectives
 # after nouns, a definite article "la" after the noun phrase, the verb last and the time
 # first, so a translation has to reorder words, which is what attention is for.
-_NOUNS = {"dog": "kano", "cat": "kato", "bird": "birdo", "child": "infano", "teacher": "docento",
-          "farmer": "kamparo", "horse": "ĉevalo", "fish": "fiŝo"}
-_ADJECTIVES = {"big": "granda", "small": "eta", "red": "ruĝa", "old": "maljuna",
-               "happy": "feliĉa", "quiet": "trankvila"}
-_VERBS = {"sees": "vidas", "likes": "ŝatas", "follows": "sekvas", "finds": "trovas",
-          "feeds": "nutras", "calls": "vokas"}
-_TIMES = {"today": "hodiaŭ", "in the morning": "matene", "at night": "nokte",
-          "on sunday": "dimanĉe"}
+_NOUNS = {
+    "dog": "kano",
+    "cat": "kato",
+    "bird": "birdo",
+    "child": "infano",
+    "teacher": "docento",
+    "farmer": "kamparo",
+    "horse": "ĉevalo",
+    "fish": "fiŝo",
+}
+_ADJECTIVES = {
+    "big": "granda",
+    "small": "eta",
+    "red": "ruĝa",
+    "old": "maljuna",
+    "happy": "feliĉa",
+    "quiet": "trankvila",
+}
+_VERBS = {
+    "sees": "vidas",
+    "likes": "ŝatas",
+    "follows": "sekvas",
+    "finds": "trovas",
+    "feeds": "nutras",
+    "calls": "vokas",
+}
+_TIMES = {
+    "today": "hodiaŭ",
+    "in the morning": "matene",
+    "at night": "nokte",
+    "on sunday": "dimanĉe",
+}
 
 
 def make_synthetic(count=4000, seed=0):
@@ -390,8 +467,12 @@ def make_synthetic(count=4000, seed=0):
         definite, noun = rng.random() < 0.5, pick(_NOUNS)
         adjective = pick(_ADJECTIVES) if rng.random() < 0.6 else None
         english = " ".join(filter(None, ["the" if definite else "a", adjective, noun]))
-        zooish = " ".join(filter(None, [_NOUNS[noun], adjective and _ADJECTIVES[adjective],
-                                        "la" if definite else None]))
+        zooish = " ".join(
+            filter(
+                None,
+                [_NOUNS[noun], adjective and _ADJECTIVES[adjective], "la" if definite else None],
+            )
+        )
         return english, zooish
 
     sources, targets = [], []
@@ -399,6 +480,9 @@ def make_synthetic(count=4000, seed=0):
         (subject_en, subject_zoo), (object_en, object_zoo) = noun_phrase(), noun_phrase()
         verb, time = pick(_VERBS), pick(_TIMES) if rng.random() < 0.5 else None
         sources.append(" ".join(filter(None, [subject_en, verb, object_en, time, "."])))
-        targets.append(" ".join(filter(None, [time and _TIMES[time], subject_zoo, object_zoo,
-                                              _VERBS[verb], "."])))
+        targets.append(
+            " ".join(
+                filter(None, [time and _TIMES[time], subject_zoo, object_zoo, _VERBS[verb], "."])
+            )
+        )
     return Pairs(sources, targets, "en", "zoo")

@@ -32,8 +32,9 @@ def augmentation(seed=None, name="augmentation"):
     Active in `fit`, the identity in `predict`/`evaluate`. Input and output
     `(batch, H, W, C)`, values unchanged in range.
     """
-    return RandomAffine(rotation=20 / 360, shift=0.2, zoom=0.2, horizontal_flip=True, seed=seed,
-                        name=name)
+    return RandomAffine(
+        rotation=20 / 360, shift=0.2, zoom=0.2, horizontal_flip=True, seed=seed, name=name
+    )
 
 
 class _FromScratchClassifier(keras.Model):
@@ -64,8 +65,12 @@ class _FromScratchClassifier(keras.Model):
         return self.body(x, training=training)
 
     def get_config(self):
-        return {**super().get_config(), "image_size": self.image_size,
-                "augment": self.augment, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "image_size": self.image_size,
+            "augment": self.augment,
+            "seed": self.seed,
+        }
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -81,8 +86,15 @@ class SmallCNN(_FromScratchClassifier):
     the 17x17x128 feature map.
     """
 
-    def __init__(self, image_size=150, filters=(32, 64, 128), dense_units=512, augment=False,
-                 seed=None, **kwargs):
+    def __init__(
+        self,
+        image_size=150,
+        filters=(32, 64, 128),
+        dense_units=512,
+        augment=False,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(image_size, augment, seed, **kwargs)
         self.filters, self.dense_units = tuple(filters), dense_units
         data_format = conv_data_format()
@@ -90,20 +102,29 @@ class SmallCNN(_FromScratchClassifier):
         for count in self.filters:
             # ReLU after the pooling: the same values (ReLU keeps order, so it commutes with
             # max) on a quarter of the pixels, and so a quarter of its gradient's work.
-            convolutions += [layers.Conv2D(count, 3, data_format=data_format),
-                             MaxPooling2D(2, data_format=data_format), layers.ReLU()]
+            convolutions += [
+                layers.Conv2D(count, 3, data_format=data_format),
+                MaxPooling2D(2, data_format=data_format),
+                layers.ReLU(),
+            ]
         self.body = keras.Sequential(
             # Flatten in channels-last order on every backend, so the Dense weights mean the same
-            [*convolutions, layers.Flatten(data_format=data_format),
-             layers.Dense(dense_units, activation="relu"),
-             layers.Dense(1, activation="sigmoid")],
+            [
+                *convolutions,
+                layers.Flatten(data_format=data_format),
+                layers.Dense(dense_units, activation="relu"),
+                layers.Dense(1, activation="sigmoid"),
+            ],
             name="body",
         )
         self._build_now()
 
     def get_config(self):
-        return {**super().get_config(), "filters": list(self.filters),
-                "dense_units": self.dense_units}
+        return {
+            **super().get_config(),
+            "filters": list(self.filters),
+            "dense_units": self.dense_units,
+        }
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -122,8 +143,17 @@ class CompactCNN(_FromScratchClassifier):
     forward, against 0.44 for the SmallCNN at 150px.
     """
 
-    def __init__(self, image_size=128, filters=(16, 32, 64, 128, 256), convs_per_stage=1,
-                 dropout=0.3, classes=1, augment=False, seed=None, **kwargs):
+    def __init__(
+        self,
+        image_size=128,
+        filters=(16, 32, 64, 128, 256),
+        convs_per_stage=1,
+        dropout=0.3,
+        classes=1,
+        augment=False,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(image_size, augment, seed, **kwargs)
         self.filters, self.convs_per_stage, self.dropout = tuple(filters), convs_per_stage, dropout
         self.classes = classes
@@ -132,18 +162,24 @@ class CompactCNN(_FromScratchClassifier):
         stages = [ToDataFormat(data_format)]
         for index, count in enumerate(self.filters):
             for _ in range(convs_per_stage):
-                stages += [layers.Conv2D(count, 3, padding="same", use_bias=False,
-                                         data_format=data_format),
-                           BatchNormalization(axis=channel_axis, momentum=0.9),
-                           layers.ReLU()]
+                stages += [
+                    layers.Conv2D(
+                        count, 3, padding="same", use_bias=False, data_format=data_format
+                    ),
+                    BatchNormalization(axis=channel_axis, momentum=0.9),
+                    layers.ReLU(),
+                ]
             if index < len(self.filters) - 1:
                 stages.append(MaxPooling2D(2, data_format=data_format))
         self.body = keras.Sequential(
-            [*stages, layers.GlobalAveragePooling2D(data_format=data_format),
-             # A stream of its own: with the augmentation's seed its masks would follow
-             # the augmentation's draws.
-             layers.Dropout(dropout, seed=None if seed is None else seed + 1),
-             layers.Dense(classes, activation="sigmoid" if classes == 1 else "softmax")],
+            [
+                *stages,
+                layers.GlobalAveragePooling2D(data_format=data_format),
+                # A stream of its own: with the augmentation's seed its masks would follow
+                # the augmentation's draws.
+                layers.Dropout(dropout, seed=None if seed is None else seed + 1),
+                layers.Dense(classes, activation="sigmoid" if classes == 1 else "softmax"),
+            ],
             name="body",
         )
         self._build_now()
@@ -157,6 +193,10 @@ class CompactCNN(_FromScratchClassifier):
         return x
 
     def get_config(self):
-        return {**super().get_config(), "filters": list(self.filters),
-                "convs_per_stage": self.convs_per_stage, "dropout": self.dropout,
-                "classes": self.classes}
+        return {
+            **super().get_config(),
+            "filters": list(self.filters),
+            "convs_per_stage": self.convs_per_stage,
+            "dropout": self.dropout,
+            "classes": self.classes,
+        }

@@ -73,10 +73,22 @@ class DCGAN(GradientStepModel):
 
     LEARNING_RATE = 4e-4  # of both Adams that compile() makes (beta_1 = 0.5)
 
-    def __init__(self, image_size=64, latent_dim=100, filters=(32, 64, 128),
-                 discriminator_filters=(32, 64, 128), dropout=0.0, upsampling="nearest",
-                 augment=("translation", "cutout"), adaptive_augment=False, ema_momentum=0.99,
-                 spectral_norm=False, loss="non_saturating", seed=None, **kwargs):
+    def __init__(
+        self,
+        image_size=64,
+        latent_dim=100,
+        filters=(32, 64, 128),
+        discriminator_filters=(32, 64, 128),
+        dropout=0.0,
+        upsampling="nearest",
+        augment=("translation", "cutout"),
+        adaptive_augment=False,
+        ema_momentum=0.99,
+        spectral_norm=False,
+        loss="non_saturating",
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if upsampling not in UPSAMPLING:
             raise ValueError(f"DCGAN upsampling={upsampling!r}: choose from {UPSAMPLING}")
@@ -93,16 +105,19 @@ class DCGAN(GradientStepModel):
         self.seed_generator = keras.random.SeedGenerator(_offset(seed, 0))
         self.augmenter = None
         if self.augment:
-            self.augmenter = DiffAugment(self.augment, probability=0.0 if adaptive_augment
-                                         else 1.0, seed=_offset(seed, 100))
+            self.augmenter = DiffAugment(
+                self.augment, probability=0.0 if adaptive_augment else 1.0, seed=_offset(seed, 100)
+            )
         self.average_generator = None
         if ema_momentum is not None:
             self.average_generator = self._make_generator("average_generator")
             self.average_generator.trainable = False
             for average, weight in zip(self.average_generator.weights, self.generator.weights):
                 average.assign(ops.convert_to_numpy(weight))  # a copy: JAX must not share buffers
-        self.declare_metrics(["d_loss", "g_loss", "real_accuracy", "fake_accuracy"]
-                             + (["augment_probability"] if adaptive_augment else []))
+        self.declare_metrics(
+            ["d_loss", "g_loss", "real_accuracy", "fake_accuracy"]
+            + (["augment_probability"] if adaptive_augment else [])
+        )
         self.build((None, latent_dim))
 
     @classmethod
@@ -110,9 +125,14 @@ class DCGAN(GradientStepModel):
         """Radford et al.'s DCGAN: widths 64-128-256, stride-2 transposed convolutions,
         dropout 0.3 in the discriminator, no augmentation and no weight average; compile it
         with Adam(1e-4 or 2e-4, beta_1=0.5). `kwargs` override any of these."""
-        paper = {"filters": (64, 128, 256), "discriminator_filters": (64, 128, 256),
-                 "dropout": 0.3, "upsampling": "transposed", "augment": (),
-                 "ema_momentum": None}
+        paper = {
+            "filters": (64, 128, 256),
+            "discriminator_filters": (64, 128, 256),
+            "dropout": 0.3,
+            "upsampling": "transposed",
+            "augment": (),
+            "ema_momentum": None,
+        }
         return cls(**(paper | kwargs))
 
     def _make_generator(self, name):
@@ -122,39 +142,56 @@ class DCGAN(GradientStepModel):
         channel_axis = 1 if data_format == "channels_first" else -1
         upsampling = []
         for count in inward_out[1:]:
-            upsampling += [*self._upsample(count, data_format, use_bias=False),
-                           BatchNormalization(axis=channel_axis), layers.ReLU()]
+            upsampling += [
+                *self._upsample(count, data_format, use_bias=False),
+                BatchNormalization(axis=channel_axis),
+                layers.ReLU(),
+            ]
         return keras.Sequential(
-            [keras.Input((self.latent_dim,)),
-             layers.Dense(side * side * inward_out[0], use_bias=False),
-             BatchNormalization(), layers.ReLU(),
-             layers.Reshape((side, side, inward_out[0])), ToDataFormat(data_format),
-             *upsampling,
-             *self._upsample(3, data_format, activation="tanh"),
-             FromDataFormat(data_format)],
+            [
+                keras.Input((self.latent_dim,)),
+                layers.Dense(side * side * inward_out[0], use_bias=False),
+                BatchNormalization(),
+                layers.ReLU(),
+                layers.Reshape((side, side, inward_out[0])),
+                ToDataFormat(data_format),
+                *upsampling,
+                *self._upsample(3, data_format, activation="tanh"),
+                FromDataFormat(data_format),
+            ],
             name=name,
         )
 
     def _upsample(self, count, data_format, **conv):
         """Twice the height and width, `count` channels: the layers of one upsampling."""
         if self.upsampling == "transposed":
-            return [Conv2DTranspose(count, 4, strides=2, padding="same",
-                                    data_format=data_format, **conv)]
-        return [ResizeConv2D(count, interpolation=self.upsampling, data_format=data_format,
-                             **conv)]
+            return [
+                Conv2DTranspose(
+                    count, 4, strides=2, padding="same", data_format=data_format, **conv
+                )
+            ]
+        return [ResizeConv2D(count, interpolation=self.upsampling, data_format=data_format, **conv)]
 
     def _make_discriminator(self):
         data_format = conv_data_format()
         normalise = layers.SpectralNormalization if self.spectral_norm else (lambda x: x)
         downsampling = []
         for index, count in enumerate(self.discriminator_filters):
-            downsampling += [normalise(layers.Conv2D(count, 4, strides=2, padding="same",
-                                                     data_format=data_format)),
-                             layers.LeakyReLU(0.2),
-                             layers.Dropout(self.dropout, seed=_offset(self.seed, 1 + index))]
+            downsampling += [
+                normalise(
+                    layers.Conv2D(count, 4, strides=2, padding="same", data_format=data_format)
+                ),
+                layers.LeakyReLU(0.2),
+                layers.Dropout(self.dropout, seed=_offset(self.seed, 1 + index)),
+            ]
         return keras.Sequential(
-            [keras.Input((self.image_size, self.image_size, 3)), ToDataFormat(data_format),
-             *downsampling, layers.Flatten(data_format=data_format), normalise(layers.Dense(1))],
+            [
+                keras.Input((self.image_size, self.image_size, 3)),
+                ToDataFormat(data_format),
+                *downsampling,
+                layers.Flatten(data_format=data_format),
+                normalise(layers.Dense(1)),
+            ],
             name="discriminator",
         )
 
@@ -174,20 +211,22 @@ class DCGAN(GradientStepModel):
         (repeatable), `batch_size` at a time, so that hundreds of samples (for KID) need
         little memory."""
         latents = keras.random.normal((count, self.latent_dim), seed=seed)
-        return ops.concatenate([self(latents[start : start + batch_size])
-                                for start in range(0, count, batch_size)])
+        return ops.concatenate(
+            [self(latents[start : start + batch_size]) for start in range(0, count, batch_size)]
+        )
 
     # Training ----------------------------------------------------------------------------
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """Two optimizers, Adam(`LEARNING_RATE`, beta_1=0.5) each unless given."""
         if "optimizer" in kwargs:
-            raise TypeError("DCGAN.compile takes d_optimizer= and g_optimizer= (one for the "
-                            "discriminator, one for the generator), not optimizer=")
+            raise TypeError(
+                "DCGAN.compile takes d_optimizer= and g_optimizer= (one for the "
+                "discriminator, one for the generator), not optimizer="
+            )
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(self.LEARNING_RATE, beta_1=0.5)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(self.LEARNING_RATE, beta_1=0.5)
-        group = OptimizerGroup({"discriminator": self.d_optimizer,
-                                "generator": self.g_optimizer})
+        group = OptimizerGroup({"discriminator": self.d_optimizer, "generator": self.g_optimizer})
         group.assign_variables("discriminator", self.discriminator.trainable_variables)
         group.assign_variables("generator", self.generator.trainable_variables)
         super().compile(optimizer=group, **kwargs)
@@ -198,8 +237,10 @@ class DCGAN(GradientStepModel):
     def get_compile_config(self):
         if not self.compiled:  # as Keras' own: an uncompiled model saves no compile config
             return None
-        return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-                "g_optimizer": keras.optimizers.serialize(self.g_optimizer)}
+        return {
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+        }
 
     def compile_from_config(self, config):
         # Used by load_model: both optimizers must exist, built, before their saved state
@@ -208,8 +249,9 @@ class DCGAN(GradientStepModel):
 
     def gradient_steps(self):
         return [
-            GradientStep("discriminator", self.d_optimizer, self.discriminator,
-                         self.discriminator_loss),
+            GradientStep(
+                "discriminator", self.d_optimizer, self.discriminator, self.discriminator_loss
+            ),
             GradientStep("generator", self.g_optimizer, self.generator, self.generator_loss),
         ]
 
@@ -218,8 +260,9 @@ class DCGAN(GradientStepModel):
         latent draw for as many fakes."""
         images = data[0] if isinstance(data, (tuple, list)) else data
         real = ops.cast(images, "float32") * 2.0 - 1.0
-        return real, keras.random.normal((ops.shape(images)[0], self.latent_dim),
-                                         seed=self.seed_generator)
+        return real, keras.random.normal(
+            (ops.shape(images)[0], self.latent_dim), seed=self.seed_generator
+        )
 
     def _judge(self, images, training):
         """The discriminator's logits (B, 1) for images it sees augmented in training."""
@@ -238,8 +281,11 @@ class DCGAN(GradientStepModel):
         else:
             loss = ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
         real_accuracy = ops.mean(ops.cast(real_logits > 0, "float32"))
-        reported = {"d_loss": loss, "real_accuracy": real_accuracy,
-                    "fake_accuracy": ops.mean(ops.cast(fake_logits < 0, "float32"))}
+        reported = {
+            "d_loss": loss,
+            "real_accuracy": real_accuracy,
+            "fake_accuracy": ops.mean(ops.cast(fake_logits < 0, "float32")),
+        }
         if self.adaptive_augment and training:
             self.augmenter.adapt(ops.stop_gradient(real_accuracy))
         if self.adaptive_augment:
@@ -266,13 +312,21 @@ class DCGAN(GradientStepModel):
             average.assign(momentum * average + (1.0 - momentum) * weight)
 
     def get_config(self):
-        return {**super().get_config(), "image_size": self.image_size,
-                "latent_dim": self.latent_dim, "filters": list(self.filters),
-                "discriminator_filters": list(self.discriminator_filters),
-                "dropout": self.dropout, "upsampling": self.upsampling,
-                "augment": list(self.augment), "adaptive_augment": self.adaptive_augment,
-                "ema_momentum": self.ema_momentum, "spectral_norm": self.spectral_norm,
-                "loss": self.loss, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "image_size": self.image_size,
+            "latent_dim": self.latent_dim,
+            "filters": list(self.filters),
+            "discriminator_filters": list(self.discriminator_filters),
+            "dropout": self.dropout,
+            "upsampling": self.upsampling,
+            "augment": list(self.augment),
+            "adaptive_augment": self.adaptive_augment,
+            "ema_momentum": self.ema_momentum,
+            "spectral_norm": self.spectral_norm,
+            "loss": self.loss,
+            "seed": self.seed,
+        }
 
 
 def _offset(seed, offset):

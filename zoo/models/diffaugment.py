@@ -38,21 +38,26 @@ class DiffAugment(keras.layers.Layer):
         seed: of the layer's own random stream.
     """
 
-    def __init__(self, policy=POLICIES, probability=1.0, translation=0.125, cutout=0.5,
-                 seed=None, **kwargs):
+    def __init__(
+        self, policy=POLICIES, probability=1.0, translation=0.125, cutout=0.5, seed=None, **kwargs
+    ):
         super().__init__(**kwargs)
         unknown = set(policy) - set(POLICIES)
         if unknown:
-            raise ValueError(f"DiffAugment policy: unknown {sorted(unknown)}; choose from "
-                             f"{POLICIES}")
+            raise ValueError(
+                f"DiffAugment policy: unknown {sorted(unknown)}; choose from {POLICIES}"
+            )
         self.policy, self.translation, self.cutout = tuple(policy), translation, cutout
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         # A variable, so that `adapt` can move it inside a compiled training step and the
         # value is saved with the model and restored on --resume.
         self.probability = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(probability), trainable=False,
-            name="probability")
+            shape=(),
+            initializer=keras.initializers.Constant(probability),
+            trainable=False,
+            name="probability",
+        )
         self.built = True  # nothing depends on the input shape
 
     def call(self, images, training=False):
@@ -74,8 +79,9 @@ class DiffAugment(keras.layers.Layer):
     # The operations: each (B, H, W, C) -> (B, H, W, C), with its own draws per image --------
 
     def _uniform(self, images, low, high):
-        return keras.random.uniform((ops.shape(images)[0], 1, 1, 1), low, high,
-                                    seed=self.seed_generator)
+        return keras.random.uniform(
+            (ops.shape(images)[0], 1, 1, 1), low, high, seed=self.seed_generator
+        )
 
     def _colour(self, images):
         images = images + self._uniform(images, -0.5, 0.5)
@@ -93,8 +99,9 @@ class DiffAugment(keras.layers.Layer):
 
     def _shifts(self, images, side):
         largest = int(side * self.translation + 0.5)
-        return keras.random.randint((ops.shape(images)[0],), -largest, largest + 1,
-                                    seed=self.seed_generator)
+        return keras.random.randint(
+            (ops.shape(images)[0],), -largest, largest + 1, seed=self.seed_generator
+        )
 
     def _cutout(self, images):
         _, height, width, _ = images.shape
@@ -105,17 +112,24 @@ class DiffAugment(keras.layers.Layer):
 
     def _outside_square(self, images, side):
         size = int(side * self.cutout + 0.5)
-        centre = keras.random.randint((ops.shape(images)[0], 1), 0, side + 1 - size % 2,
-                                      seed=self.seed_generator)
+        centre = keras.random.randint(
+            (ops.shape(images)[0], 1), 0, side + 1 - size % 2, seed=self.seed_generator
+        )
         position = ops.arange(side)[None, :]
-        inside = ops.logical_and(position >= centre - size // 2,
-                                 position < centre - size // 2 + size)
+        inside = ops.logical_and(
+            position >= centre - size // 2, position < centre - size // 2 + size
+        )
         return 1 - ops.cast(inside, images.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "policy": list(self.policy),
-                "probability": float(ops.convert_to_numpy(self.probability)),
-                "translation": self.translation, "cutout": self.cutout, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "policy": list(self.policy),
+            "probability": float(ops.convert_to_numpy(self.probability)),
+            "translation": self.translation,
+            "cutout": self.cutout,
+            "seed": self.seed,
+        }
 
 
 def _shift_matrices(shifts, side, dtype):

@@ -32,22 +32,30 @@ class Seq2SeqAttention(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
     ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).
     """
 
-    def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=64, units=128,
-                 dropout=0.0, **kwargs):
+    def __init__(
+        self,
+        source_vocab_size,
+        target_vocab_size,
+        embedding_dim=64,
+        units=128,
+        dropout=0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
         self.embedding_dim, self.units, self.dropout = embedding_dim, units, dropout
         self.source_dropout, self.target_dropout, self.output_dropout = (
             layers.Dropout(dropout, name=name)
-            for name in ("source_dropout", "target_dropout", "output_dropout"))
-        self.source_embedding = layers.Embedding(source_vocab_size, embedding_dim,
-                                                 name="source_embed")
-        self.encoder_lstm = LSTM(units, return_sequences=True, return_state=True,
-                                        name="encoder")
-        self.target_embedding = layers.Embedding(target_vocab_size, embedding_dim,
-                                                 name="target_embed")
-        self.decoder_lstm = LSTM(units, return_sequences=True, return_state=True,
-                                        name="decoder")
+            for name in ("source_dropout", "target_dropout", "output_dropout")
+        )
+        self.source_embedding = layers.Embedding(
+            source_vocab_size, embedding_dim, name="source_embed"
+        )
+        self.encoder_lstm = LSTM(units, return_sequences=True, return_state=True, name="encoder")
+        self.target_embedding = layers.Embedding(
+            target_vocab_size, embedding_dim, name="target_embed"
+        )
+        self.decoder_lstm = LSTM(units, return_sequences=True, return_state=True, name="decoder")
         self.output_dense = Dense(target_vocab_size, name="logits")
         # Build every weight now, so the model saves, counts and reloads before a first call.
         self([np.ones((1, 2), "int32"), np.ones((1, 2), "int32")])
@@ -66,17 +74,20 @@ class Seq2SeqAttention(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         logits (B, T, target_vocab), attention weights (B, T, S), the new state."""
         embedded = self.target_dropout(self.target_embedding(target_in), training=training)
         queries, h, c = self.decoder_lstm(embedded, initial_state=state)
-        context, weights = scaled_dot_product_attention(queries, encoder_outputs,
-                                                        encoder_outputs, source_mask)
-        features = self.output_dropout(ops.concatenate([queries, context], axis=-1),
-                                       training=training)
+        context, weights = scaled_dot_product_attention(
+            queries, encoder_outputs, encoder_outputs, source_mask
+        )
+        features = self.output_dropout(
+            ops.concatenate([queries, context], axis=-1), training=training
+        )
         return self.output_dense(features), weights, [h, c]
 
     def call(self, inputs, training=False):
         source, target_in = inputs
         encoder_outputs, source_mask, state = self.encode(source, training=training)
-        logits, _, _ = self.decode(target_in, encoder_outputs, source_mask, state,
-                                   training=training)
+        logits, _, _ = self.decode(
+            target_in, encoder_outputs, source_mask, state, training=training
+        )
         return logits
 
     # For plots and decoding ------------------------------------------------------------------
@@ -91,19 +102,30 @@ class Seq2SeqAttention(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         """Decoding state for `zoo.decoding`: the encoder's outputs and mask ("fixed":
         computed once) and the LSTM state (h, c) that each step carries on."""
         encoder_outputs, source_mask, (h, c) = self.encode(source)
-        return {"fixed": {"encoder_outputs": encoder_outputs, "source_mask": source_mask},
-                "h": h, "c": c}
+        return {
+            "fixed": {"encoder_outputs": encoder_outputs, "source_mask": source_mask},
+            "h": h,
+            "c": c,
+        }
 
     def decode_step(self, state, tokens, step):
         """(state, tokens (B, T) with the latest in column `step`) -> (logits of the next
         token (B, vocab), state): one LSTM step on that token, from the carried (h, c)."""
         fixed = state["fixed"]
-        logits, _, (h, c) = self.decode(tokens[:, step : step + 1], fixed["encoder_outputs"],
-                                        fixed["source_mask"], [state["h"], state["c"]])
+        logits, _, (h, c) = self.decode(
+            tokens[:, step : step + 1],
+            fixed["encoder_outputs"],
+            fixed["source_mask"],
+            [state["h"], state["c"]],
+        )
         return logits[:, -1], {**state, "h": h, "c": c}
 
     def get_config(self):
-        return {**super().get_config(), "source_vocab_size": self.source_vocab_size,
-                "target_vocab_size": self.target_vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units,
-                "dropout": self.dropout}
+        return {
+            **super().get_config(),
+            "source_vocab_size": self.source_vocab_size,
+            "target_vocab_size": self.target_vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "dropout": self.dropout,
+        }

@@ -91,13 +91,19 @@ class OptimizerGroup(keras.optimizers.Optimizer):
             variable.assign(store[str(index)])
 
     def get_config(self):
-        return {"name": self.name, "optimizers": {
-            name: keras.optimizers.serialize(o) for name, o in self.optimizers.items()}}
+        return {
+            "name": self.name,
+            "optimizers": {
+                name: keras.optimizers.serialize(o) for name, o in self.optimizers.items()
+            },
+        }
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        optimizers = {name: keras.optimizers.deserialize(o, custom_objects=custom_objects)
-                      for name, o in config["optimizers"].items()}
+        optimizers = {
+            name: keras.optimizers.deserialize(o, custom_objects=custom_objects)
+            for name, o in config["optimizers"].items()
+        }
         return cls(optimizers, name=config.get("name", "optimizer_group"))
 
 
@@ -110,8 +116,10 @@ class GradientStepModel(keras.Model):
     def compile(self, optimizer="rmsprop", loss=None, **kwargs):
         """As `keras.Model.compile`, without `loss`: the gradient steps compute their own."""
         if loss is not None:
-            raise TypeError(f"{type(self).__name__} computes its own loss in its training "
-                            f"step: compile() takes no loss= (got {loss!r})")
+            raise TypeError(
+                f"{type(self).__name__} computes its own loss in its training "
+                f"step: compile() takes no loss= (got {loss!r})"
+            )
         super().compile(optimizer=optimizer, **kwargs)
 
     def compile_from_config(self, config):
@@ -205,8 +213,12 @@ class GradientStepModel(keras.Model):
     def _jax_train_step(self, state, data):
         import jax
 
-        groups = (self.trainable_variables, self.non_trainable_variables,
-                  self.optimizer.variables, self.metrics_variables)
+        groups = (
+            self.trainable_variables,
+            self.non_trainable_variables,
+            self.optimizer.variables,
+            self.metrics_variables,
+        )
         mapping = [(v, value) for vs, values in zip(groups, state) for v, value in zip(vs, values)]
         with keras.StatelessScope(state_mapping=mapping) as scope:
             values = {}
@@ -224,8 +236,9 @@ class GradientStepModel(keras.Model):
                     return loss, (reported, changed)
 
                 current = [scope.get_current_value(v) for v in targets]
-                (_, (reported, changed)), gradients = jax.value_and_grad(
-                    loss_of, has_aux=True)(current)
+                (_, (reported, changed)), gradients = jax.value_and_grad(loss_of, has_aux=True)(
+                    current
+                )
                 for variable, value in zip(self.non_trainable_variables, changed):
                     variable.assign(value)  # batch-norm statistics, seed-generator state
                 step.optimizer.apply(gradients, targets)

@@ -32,8 +32,10 @@ class MobileNetV2Transfer(keras.Model):
         self.image_size, self.alpha, self.head_units = image_size, alpha, head_units
         self.scale = layers.Rescaling(1 / 127.5, offset=-1.0)  # MobileNetV2's input range
         self.base = keras.applications.MobileNetV2(
-            input_shape=(image_size, image_size, 3), include_top=False,
-            weights=None if weights is None else str(weights), alpha=alpha,
+            input_shape=(image_size, image_size, 3),
+            include_top=False,
+            weights=None if weights is None else str(weights),
+            alpha=alpha,
         )
         self.base.trainable = False
         self.pool = layers.GlobalAveragePooling2D()
@@ -63,5 +65,10 @@ class MobileNetV2Transfer(keras.Model):
 
     def get_config(self):
         # weights=None: a saved model carries its trained weights; loading must not download.
-        return {**super().get_config(), "image_size": self.image_size, "weights": None,
-                "alpha": self.alpha, "head_units": self.head_units}
+        return {
+            **super().get_config(),
+            "image_size": self.image_size,
+            "weights": None,
+            "alpha": self.alpha,
+            "head_units": self.head_units,
+        }

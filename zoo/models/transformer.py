@@ -73,8 +73,7 @@ class MultiHeadAttention(layers.Layer):
         keys, values = self.key_dense(memory), self.value_dense(memory)
         return self._split_heads(keys), self._split_heads(values)
 
-    def call(self, query, memory=None, attention_mask=None, return_weights=True,
-             keys_values=None):
+    def call(self, query, memory=None, attention_mask=None, return_weights=True, keys_values=None):
         """`memory` (B, Lk, d_model), or its `keys_values` computed before (a decoder's
         cache, the encoder output's for cross-attention). The mask is `attention_mask`, as in
         `keras.layers.MultiHeadAttention`: Keras takes an argument named `mask` for a padding
@@ -83,7 +82,8 @@ class MultiHeadAttention(layers.Layer):
         q = self._split_heads(self.query_dense(query))
         if return_weights:
             context, weights = scaled_dot_product_attention(
-                *[ops.transpose(x, (0, 2, 1, 3)) for x in (q, keys, values)], attention_mask)
+                *[ops.transpose(x, (0, 2, 1, 3)) for x in (q, keys, values)], attention_mask
+            )
             context = ops.transpose(context, (0, 2, 1, 3))  # (B, Lq, heads, depth)
         else:
             context, weights = attention_context(q, keys, values, attention_mask), None
@@ -102,8 +102,7 @@ class _EncoderLayer(layers.Layer):
     def __init__(self, d_model, num_heads, ffn_dim, dropout, **kwargs):
         super().__init__(**kwargs)
         self.attention = MultiHeadAttention(d_model, num_heads, name="self_attention")
-        self.ffn = keras.Sequential([Dense(ffn_dim, activation="relu"),
-                                     Dense(d_model)], name="ffn")
+        self.ffn = keras.Sequential([Dense(ffn_dim, activation="relu"), Dense(d_model)], name="ffn")
         self.norm_1, self.norm_2 = layers.LayerNormalization(), layers.LayerNormalization()
         self.dropout_1, self.dropout_2 = layers.Dropout(dropout), layers.Dropout(dropout)
 
@@ -123,14 +122,14 @@ class _DecoderLayer(layers.Layer):
         super().__init__(**kwargs)
         self.self_attention = MultiHeadAttention(d_model, num_heads, name="self_attention")
         self.cross_attention = MultiHeadAttention(d_model, num_heads, name="cross_attention")
-        self.ffn = keras.Sequential([Dense(ffn_dim, activation="relu"),
-                                     Dense(d_model)], name="ffn")
+        self.ffn = keras.Sequential([Dense(ffn_dim, activation="relu"), Dense(d_model)], name="ffn")
         self.norms = [layers.LayerNormalization() for _ in range(3)]
         self.dropouts = [layers.Dropout(dropout) for _ in range(3)]
 
     def call(self, x, memory, self_mask, cross_mask, training=False):
-        return self._attend_and_transform(x, {"memory": x}, self_mask, {"memory": memory},
-                                          cross_mask, training)
+        return self._attend_and_transform(
+            x, {"memory": x}, self_mask, {"memory": memory}, cross_mask, training
+        )
 
     def extend(self, x, cache, position, self_mask, cross_keys_values, cross_mask):
         """Cached decoding of one position: x (B, 1, d) at `position`; `cache` the keys and
@@ -138,20 +137,28 @@ class _DecoderLayer(layers.Layer):
         position; the memory's `cross_keys_values`, computed once. Puts this position's
         keys and values into the cache -> (B, 1, d), the cache."""
         keys, values = self.self_attention.keys_values(x)
-        cache = tuple(ops.slice_update(cached, (0, position, 0, 0), new)
-                      for cached, new in zip(cache, (keys, values)))
-        x, _ = self._attend_and_transform(x, {"keys_values": cache}, self_mask,
-                                          {"keys_values": cross_keys_values}, cross_mask,
-                                          training=False)
+        cache = tuple(
+            ops.slice_update(cached, (0, position, 0, 0), new)
+            for cached, new in zip(cache, (keys, values))
+        )
+        x, _ = self._attend_and_transform(
+            x,
+            {"keys_values": cache},
+            self_mask,
+            {"keys_values": cross_keys_values},
+            cross_mask,
+            training=False,
+        )
         return x, cache
 
-    def _attend_and_transform(self, x, self_memory, self_mask, cross_memory, cross_mask,
-                              training):
+    def _attend_and_transform(self, x, self_memory, self_mask, cross_memory, cross_mask, training):
         attended, self_weights = self.self_attention(
-            x, attention_mask=self_mask, **self_memory, return_weights=not training)
+            x, attention_mask=self_mask, **self_memory, return_weights=not training
+        )
         x = self.norms[0](x + self.dropouts[0](attended, training=training))
         attended, cross_weights = self.cross_attention(
-            x, attention_mask=cross_mask, **cross_memory, return_weights=not training)
+            x, attention_mask=cross_mask, **cross_memory, return_weights=not training
+        )
         x = self.norms[1](x + self.dropouts[1](attended, training=training))
         x = self.norms[2](x + self.dropouts[2](self.ffn(x), training=training))
         return x, (self_weights, cross_weights)
@@ -166,8 +173,17 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
     dropout 0.1. Positions are computed for any S and T: no longest sentence is built in.
     """
 
-    def __init__(self, source_vocab_size, target_vocab_size, num_layers=2, d_model=64,
-                 num_heads=2, ffn_dim=128, dropout=0.1, **kwargs):
+    def __init__(
+        self,
+        source_vocab_size,
+        target_vocab_size,
+        num_layers=2,
+        d_model=64,
+        num_heads=2,
+        ffn_dim=128,
+        dropout=0.1,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
         self.num_layers, self.d_model, self.num_heads = num_layers, d_model, num_heads
@@ -175,14 +191,19 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         self.source_embedding = layers.Embedding(source_vocab_size, d_model, name="source_embed")
         self.target_embedding = layers.Embedding(target_vocab_size, d_model, name="target_embed")
         # Constants of the positions' sinusoids (section 3.5), not weights.
-        self.rates = (1.0 / np.power(10000.0, (2 * (np.arange(d_model) // 2)) / d_model)
-                      ).astype("float32")
+        self.rates = (1.0 / np.power(10000.0, (2 * (np.arange(d_model) // 2)) / d_model)).astype(
+            "float32"
+        )
         self.even_channels = np.arange(d_model) % 2 == 0
         self.embedding_dropout = layers.Dropout(dropout)
-        self.encoder_layers = [_EncoderLayer(d_model, num_heads, ffn_dim, dropout,
-                                             name=f"encoder_{i}") for i in range(num_layers)]
-        self.decoder_layers = [_DecoderLayer(d_model, num_heads, ffn_dim, dropout,
-                                             name=f"decoder_{i}") for i in range(num_layers)]
+        self.encoder_layers = [
+            _EncoderLayer(d_model, num_heads, ffn_dim, dropout, name=f"encoder_{i}")
+            for i in range(num_layers)
+        ]
+        self.decoder_layers = [
+            _DecoderLayer(d_model, num_heads, ffn_dim, dropout, name=f"decoder_{i}")
+            for i in range(num_layers)
+        ]
         self.output_dense = Dense(target_vocab_size, name="logits")
         # Build every weight now, so the model saves, counts and reloads before a first call.
         self([np.ones((1, 2), "int32"), np.ones((1, 2), "int32")])
@@ -191,16 +212,16 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
 
     def _embed(self, ids, embedding, training, start=0):
         """(B, L) ids at positions start.. -> (B, L, d_model)."""
-        x = (embedding(ids) * math.sqrt(self.d_model)
-             + self._positions(ops.shape(ids)[1], start))
+        x = embedding(ids) * math.sqrt(self.d_model) + self._positions(ops.shape(ids)[1], start)
         return self.embedding_dropout(x, training=training)
 
     def _positions(self, length, start=0):
         """(1, length, d_model): rows start.. of `sinusoidal_positions`, for any length,
         computed in `keras.ops`, so a sentence longer than any seen in training still has
         positions."""
-        angles = (ops.cast(ops.arange(start, start + length), "float32")[:, None]
-                  * self.rates[None, :])
+        angles = (
+            ops.cast(ops.arange(start, start + length), "float32")[:, None] * self.rates[None, :]
+        )
         return ops.where(self.even_channels, ops.sin(angles), ops.cos(angles))[None]
 
     def encode(self, source, training=False):
@@ -272,7 +293,8 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
             missing = columns - ops.shape(cache[0])[1]
             if missing > 0:
                 state[f"cache_{i}"] = tuple(
-                    ops.pad(c, ((0, 0), (0, missing), (0, 0), (0, 0))) for c in cache)
+                    ops.pad(c, ((0, 0), (0, missing), (0, 0), (0, 0))) for c in cache
+                )
         # One token at position `step`: the same shapes at every step, so nothing recompiles.
         x = self._embed(tokens[:, step : step + 1], self.target_embedding, False, start=step)
         # Position `step` sees the positions up to it that hold a token, as in `decode`.
@@ -280,15 +302,22 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         self_mask = seen[:, None, None, :]
         source_mask = state["fixed"]["source_mask"]
         for i, layer in enumerate(self.decoder_layers):
-            x, state[f"cache_{i}"] = layer.extend(x, state[f"cache_{i}"], step, self_mask,
-                                                  state["fixed"][f"cross_{i}"], source_mask)
+            x, state[f"cache_{i}"] = layer.extend(
+                x, state[f"cache_{i}"], step, self_mask, state["fixed"][f"cross_{i}"], source_mask
+            )
         return self.output_dense(x)[:, 0], state
 
     def get_config(self):
-        return {**super().get_config(), "source_vocab_size": self.source_vocab_size,
-                "target_vocab_size": self.target_vocab_size, "num_layers": self.num_layers,
-                "d_model": self.d_model, "num_heads": self.num_heads, "ffn_dim": self.ffn_dim,
-                "dropout": self.dropout}
+        return {
+            **super().get_config(),
+            "source_vocab_size": self.source_vocab_size,
+            "target_vocab_size": self.target_vocab_size,
+            "num_layers": self.num_layers,
+            "d_model": self.d_model,
+            "num_heads": self.num_heads,
+            "ffn_dim": self.ffn_dim,
+            "dropout": self.dropout,
+        }
 
     @classmethod
     def from_config(cls, config):

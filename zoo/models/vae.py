@@ -40,8 +40,16 @@ class VAE(GradientStepModel):
 
     LEARNING_RATE = 1e-3  # of the Adam that compile() makes
 
-    def __init__(self, image_size=64, latent_dim=128, filters=(32, 64, 128), beta=1.0,
-                 likelihood="bernoulli", seed=None, **kwargs):
+    def __init__(
+        self,
+        image_size=64,
+        latent_dim=128,
+        filters=(32, 64, 128),
+        beta=1.0,
+        likelihood="bernoulli",
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"VAE likelihood={likelihood!r}: choose from {LIKELIHOODS}")
@@ -51,23 +59,34 @@ class VAE(GradientStepModel):
         data_format = conv_data_format()  # images are channels-last outside on every backend
         self.encoder = keras.Sequential(
             [keras.Input((image_size, image_size, 3)), ToDataFormat(data_format)]
-            + [layers.Conv2D(f, 3, strides=2, padding="same", activation="relu",
-                             data_format=data_format)
-               for f in self.filters]
+            + [
+                layers.Conv2D(
+                    f, 3, strides=2, padding="same", activation="relu", data_format=data_format
+                )
+                for f in self.filters
+            ]
             + [layers.Flatten(data_format=data_format)],
             name="encoder",
         )
         self.to_mean = layers.Dense(latent_dim, name="mean")
         self.to_log_variance = layers.Dense(latent_dim, name="log_variance")
         self.decoder = keras.Sequential(
-            [keras.Input((latent_dim,)),
-             layers.Dense(side * side * self.filters[-1], activation="relu"),
-             layers.Reshape((side, side, self.filters[-1])), ToDataFormat(data_format)]
-            + [Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu",
-                               data_format=data_format)
-               for f in reversed(self.filters)]
-            + [Conv2DTranspose(3, 3, padding="same", name="logits", data_format=data_format),
-               FromDataFormat(data_format)],
+            [
+                keras.Input((latent_dim,)),
+                layers.Dense(side * side * self.filters[-1], activation="relu"),
+                layers.Reshape((side, side, self.filters[-1])),
+                ToDataFormat(data_format),
+            ]
+            + [
+                Conv2DTranspose(
+                    f, 3, strides=2, padding="same", activation="relu", data_format=data_format
+                )
+                for f in reversed(self.filters)
+            ]
+            + [
+                Conv2DTranspose(3, 3, padding="same", name="logits", data_format=data_format),
+                FromDataFormat(data_format),
+            ],
             name="decoder",
         )
         features = self.encoder.output_shape[-1]
@@ -107,8 +126,12 @@ class VAE(GradientStepModel):
         """`count` images decoded from N(0, I) latents drawn with `seed` (repeatable),
         `batch_size` at a time, so that hundreds of samples (for KID) need little memory."""
         latents = keras.random.normal((count, self.latent_dim), seed=seed)
-        return ops.concatenate([self.decode(latents[start : start + batch_size])
-                                for start in range(0, count, batch_size)])
+        return ops.concatenate(
+            [
+                self.decode(latents[start : start + batch_size])
+                for start in range(0, count, batch_size)
+            ]
+        )
 
     # The loss ----------------------------------------------------------------------------
 
@@ -130,15 +153,25 @@ class VAE(GradientStepModel):
             squared_error = ops.square(images - ops.sigmoid(logits))
             # log sigma at its optimum, kept above -6 (sigma 0.0025) as the paper's code does
             log_sigma = ops.maximum(0.5 * ops.log(ops.mean(squared_error)), -6.0)
-            per_pixel = (0.5 * squared_error * ops.exp(-2.0 * log_sigma) + log_sigma
-                         + 0.5 * math.log(2.0 * math.pi))
+            per_pixel = (
+                0.5 * squared_error * ops.exp(-2.0 * log_sigma)
+                + log_sigma
+                + 0.5 * math.log(2.0 * math.pi)
+            )
         reconstruction = ops.mean(ops.sum(per_pixel, axis=(1, 2, 3)))
-        kl = ops.mean(-0.5 * ops.sum(
-            1 + log_variance - ops.square(mean) - ops.exp(log_variance), axis=1))
+        kl = ops.mean(
+            -0.5 * ops.sum(1 + log_variance - ops.square(mean) - ops.exp(log_variance), axis=1)
+        )
         loss = reconstruction + self.beta * kl
         return loss, {"loss": loss, "reconstruction_loss": reconstruction, "kl_loss": kl}
 
     def get_config(self):
-        return {**super().get_config(), "image_size": self.image_size,
-                "latent_dim": self.latent_dim, "filters": list(self.filters),
-                "beta": self.beta, "likelihood": self.likelihood, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "image_size": self.image_size,
+            "latent_dim": self.latent_dim,
+            "filters": list(self.filters),
+            "beta": self.beta,
+            "likelihood": self.likelihood,
+            "seed": self.seed,
+        }

@@ -41,21 +41,41 @@ state behind --resume), `files` (writes that never leave half a file).
 from zoo.training.callbacks import NEIGHBOURS, PRDC, SAMPLE_QUALITY, EpochClock, KIDLog, SampleGrids
 from zoo.training.files import save_model, write_json, write_text
 from zoo.training.flags import (
-                                at_least,
-                                constructor_defaults,
-                                fraction,
-                                make_parser,
-                                non_negative_float,
-                                non_negative_int,
-                                positive_float,
-                                positive_int,
-                                unit_interval,
+    at_least,
+    constructor_defaults,
+    fraction,
+    make_parser,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    unit_interval,
 )
 from zoo.training.run import Run, set_random_seed, start
 from zoo.training.state import TrainingState, TrainingStateError
 
-__all__ = ["NEIGHBOURS", "PRDC", "SAMPLE_QUALITY", "EpochClock", "KIDLog", "Run", "SampleGrids",
-           "TrainingState", "TrainingStateError", "at_least", "constructor_defaults",
-           "fraction", "make_parser", "non_negative_float", "non_negative_int", "positive_float",
-           "positive_int", "save_model", "set_random_seed", "start", "unit_interval",
-           "write_json", "write_text"]
+__all__ = [
+    "NEIGHBOURS",
+    "PRDC",
+    "SAMPLE_QUALITY",
+    "EpochClock",
+    "KIDLog",
+    "Run",
+    "SampleGrids",
+    "TrainingState",
+    "TrainingStateError",
+    "at_least",
+    "constructor_defaults",
+    "fraction",
+    "make_parser",
+    "non_negative_float",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+    "save_model",
+    "set_random_seed",
+    "start",
+    "unit_interval",
+    "write_json",
+    "write_text",
+]

@@ -27,8 +27,11 @@ class SampleGrids(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         images = np.asarray(keras.ops.convert_to_numpy(self.make_images()))
-        plots.plot_image_grid(images, self.folder / f"epoch_{epoch + 1:03d}.png",
-                              title=f"{self.title}, epoch {epoch + 1}")
+        plots.plot_image_grid(
+            images,
+            self.folder / f"epoch_{epoch + 1:03d}.png",
+            title=f"{self.title}, epoch {epoch + 1}",
+        )
 
     def on_train_end(self, logs=None):
         frames = sorted(self.folder.glob("epoch_*.png"))
@@ -52,16 +55,20 @@ class KIDLog(keras.callbacks.Callback):
     the columns (CSVLogger fixes its columns once).
     """
 
-    def __init__(self, kid, real_images, make_images, every=5, count=500,
-                 training_images=None):
+    def __init__(self, kid, real_images, make_images, every=5, count=500, training_images=None):
         super().__init__()
         self.kid, self.real_images, self.make_images, self.every = (
-            kid, real_images, make_images, every)
+            kid,
+            real_images,
+            make_images,
+            every,
+        )
         self.count, self.training_images = count, training_images
         self.real_features = None
         # the real-vs-real values, NaN until the training images' are measured
-        self.reference = dict.fromkeys(("kid_floor", *(f"{name}_real" for name in PRDC)),
-                                       float("nan"))
+        self.reference = dict.fromkeys(
+            ("kid_floor", *(f"{name}_real" for name in PRDC)), float("nan")
+        )
 
     def measure(self):
         """{kid, kid_std, precision, recall, density, coverage} of `count` new images, now."""
@@ -72,8 +79,9 @@ class KIDLog(keras.callbacks.Callback):
     def _scores(self, features):
         kid, kid_std = metrics.kid_spread(self.real_features, features)
         if min(len(self.real_features), len(features)) > NEIGHBOURS:
-            balls = metrics.precision_recall_density_coverage(self.real_features, features,
-                                                              NEIGHBOURS)
+            balls = metrics.precision_recall_density_coverage(
+                self.real_features, features, NEIGHBOURS
+            )
         else:  # too few images for k-nearest-neighbour balls (a tiny test set)
             balls = dict.fromkeys(PRDC, float("nan"))
         return {"kid": kid, "kid_std": kid_std, **balls}
@@ -83,10 +91,11 @@ class KIDLog(keras.callbacks.Callback):
             self.real_features = self.kid.features(self.real_images)
             if self.training_images is not None:
                 chosen = np.random.default_rng(0).permutation(len(self.training_images))
-                training = self.kid.features(self.training_images[np.sort(chosen[:self.count])])
+                training = self.kid.features(self.training_images[np.sort(chosen[: self.count])])
                 scores = self._scores(training)
                 self.reference = {"kid_floor": scores["kid"]} | {
-                    f"{name}_real": scores[name] for name in PRDC}
+                    f"{name}_real": scores[name] for name in PRDC
+                }
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
@@ -123,6 +132,8 @@ class EpochClock(keras.callbacks.Callback):
         if logs is not None:
             logs["epoch_seconds"] = seconds
         if self.limit is not None and self.trained + seconds > self.limit:
-            print(f"Time limit: {self.trained / 60:.1f} min trained; another epoch would "
-                  f"pass {self.limit / 60:g} min, so training stops after epoch {epoch + 1}")
+            print(
+                f"Time limit: {self.trained / 60:.1f} min trained; another epoch would "
+                f"pass {self.limit / 60:g} min, so training stops after epoch {epoch + 1}"
+            )
             self.model.stop_training = True

@@ -11,8 +11,17 @@ import argparse
 import inspect
 from pathlib import Path
 
-__all__ = ["at_least", "constructor_defaults", "fraction", "make_parser", "non_negative_float",
-           "non_negative_int", "positive_float", "positive_int", "unit_interval"]
+__all__ = [
+    "at_least",
+    "constructor_defaults",
+    "fraction",
+    "make_parser",
+    "non_negative_float",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+    "unit_interval",
+]
 
 
 def _number(text, kind):
@@ -25,11 +34,13 @@ def _number(text, kind):
 
 def at_least(minimum):
     """An argument type: an integer >= `minimum` (e.g. `at_least(1)` for a beam width)."""
+
     def parse(text):
         value = _number(text, int)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
         return value
+
     parse.__name__ = f"integer >= {minimum}"
     parse.invalid = str(minimum - 1)  # an example of a bad value, for the flag tests
     return parse
@@ -47,7 +58,7 @@ def positive_float(text):
     return value
 
 
-positive_float.invalid = '0'
+positive_float.invalid = "0"
 
 
 def non_negative_float(text):
@@ -58,7 +69,7 @@ def non_negative_float(text):
     return value
 
 
-non_negative_float.invalid = '-1'
+non_negative_float.invalid = "-1"
 
 
 def fraction(text):
@@ -69,7 +80,7 @@ def fraction(text):
     return value
 
 
-fraction.invalid = '1.5'
+fraction.invalid = "1.5"
 
 
 def unit_interval(text):
@@ -81,7 +92,7 @@ def unit_interval(text):
     return value
 
 
-unit_interval.invalid = '1'
+unit_interval.invalid = "1"
 
 
 def make_parser(name, description, *, epochs, batch_size, seed=0):
@@ -93,29 +104,55 @@ def make_parser(name, description, *, epochs, batch_size, seed=0):
     )
     parser.set_defaults(recipe=name)
     shared = parser.add_argument_group("shared by every recipe")
-    shared.add_argument("--data", type=Path, default=None,
-                        help="real data: a folder or the original archive/file; "
-                             "omitted: the built-in synthetic data set")
-    shared.add_argument("--out", type=Path, default=None,
-                        help=f"run directory (default: runs/{name}-<date>-<time>)")
+    shared.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="real data: a folder or the original archive/file; "
+        "omitted: the built-in synthetic data set",
+    )
+    shared.add_argument(
+        "--out", type=Path, default=None, help=f"run directory (default: runs/{name}-<date>-<time>)"
+    )
     shared.add_argument("--epochs", type=positive_int, default=epochs, help="default: %(default)s")
-    shared.add_argument("--batch-size", type=positive_int, default=batch_size,
-                        help="default: %(default)s")
-    shared.add_argument("--seed", type=non_negative_int, default=seed,
-                        help="seeds Python, NumPy and the backend (default: %(default)s)")
-    shared.add_argument("--resume", action="store_true",
-                        help="continue the interrupted run in --out from its last finished epoch")
-    shared.add_argument("--time-limit", type=positive_float, default=None, metavar="MINUTES",
-                        help="stop a fit before its training time (summed epoch times, across "
-                             "--resume) would pass this many minutes; default: no limit")
-    shared.add_argument("--distribute", "--data-parallel", dest="distribute",
-                        action="store_true",
-                        help="train data-parallel over every device and process, on the "
-                             "backend's own engine (see zoo/distribute.py and the README)")
-    shared.add_argument("--allocator", choices=("keep", "system"), default="keep",
-                        help="'keep' (default): glibc keeps freed memory for the next step "
-                             "(zoo.keep_freed_memory, faster on Linux); 'system': the C "
-                             "library's defaults")
+    shared.add_argument(
+        "--batch-size", type=positive_int, default=batch_size, help="default: %(default)s"
+    )
+    shared.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=seed,
+        help="seeds Python, NumPy and the backend (default: %(default)s)",
+    )
+    shared.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in --out from its last finished epoch",
+    )
+    shared.add_argument(
+        "--time-limit",
+        type=positive_float,
+        default=None,
+        metavar="MINUTES",
+        help="stop a fit before its training time (summed epoch times, across "
+        "--resume) would pass this many minutes; default: no limit",
+    )
+    shared.add_argument(
+        "--distribute",
+        "--data-parallel",
+        dest="distribute",
+        action="store_true",
+        help="train data-parallel over every device and process, on the "
+        "backend's own engine (see zoo/distribute.py and the README)",
+    )
+    shared.add_argument(
+        "--allocator",
+        choices=("keep", "system"),
+        default="keep",
+        help="'keep' (default): glibc keeps freed memory for the next step "
+        "(zoo.keep_freed_memory, faster on Linux); 'system': the C "
+        "library's defaults",
+    )
     return parser
 
 

@@ -37,8 +37,10 @@ def start(parser, argv=None, check=None):
     if not cluster.writer:  # process 0 reports and writes the run directory; the others not
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (for the life of the process)
     if cluster.process_count > 1 and config.time_limit is not None:
-        parser.error("--time-limit with several processes: each would decide alone when to "
-                     "stop, and the others would wait for it forever; give --epochs instead")
+        parser.error(
+            "--time-limit with several processes: each would decide alone when to "
+            "stop, and the others would wait for it forever; give --epochs instead"
+        )
     if config.resume:
         if config.out is None:
             parser.error("--resume needs --out DIR, the run directory to continue")
@@ -47,8 +49,10 @@ def start(parser, argv=None, check=None):
         if config.out is None:
             config.out = Path("runs") / f"{config.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
         if cluster.writer and (config.out / "config.json").exists():
-            parser.error(f"{config.out} already holds a run: pass --resume to continue it, "
-                         f"or choose another --out")
+            parser.error(
+                f"{config.out} already holds a run: pass --resume to continue it, "
+                f"or choose another --out"
+            )
     problem = check(config) if check is not None else None
     if problem:
         parser.error(problem)
@@ -94,8 +98,12 @@ def _private_directory(config, cluster):
     folder = Path(tempfile.mkdtemp(prefix=f"zoo-process{cluster.process_index}-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     if config.resume:  # not the files process 0 is writing now (written beside, renamed)
-        shutil.copytree(config.out, folder, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.partial", "*.partial.*"))
+        shutil.copytree(
+            config.out,
+            folder,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("*.partial", "*.partial.*"),
+        )
     return folder
 
 
@@ -109,12 +117,17 @@ def _resumed_config(parser, config, argv):
     if not saved_path.exists():
         parser.error(f"--resume: {saved_path} does not exist, so there is no run to continue")
     if (config.out / "report.md").exists():
-        parser.error(f"--resume: the run in {config.out} has already finished "
-                     f"(report.md is there); start a new run with another --out")
+        parser.error(
+            f"--resume: the run in {config.out} has already finished "
+            f"(report.md is there); start a new run with another --out"
+        )
     saved = json.loads(saved_path.read_text())["settings"]
     epochs_given = any(arg == "--epochs" or arg.startswith("--epochs=") for arg in argv)
-    change = (f" (epochs changed from {saved['epochs']} to {config.epochs})"
-              if epochs_given and config.epochs != saved["epochs"] else "")
+    change = (
+        f" (epochs changed from {saved['epochs']} to {config.epochs})"
+        if epochs_given and config.epochs != saved["epochs"]
+        else ""
+    )
     print(f"Resuming {config.out} with the settings of its config.json{change}")
     for key, value in saved.items():
         if key not in ("resume", "out") and not (key == "epochs" and epochs_given):
@@ -194,8 +207,10 @@ class Run:
         except TrainingStateError as error:
             self.abort(str(error))
         if trained:
-            print(f"Training finished before the interruption ({state.saved_epoch} epochs): "
-                  f"continuing with the trained model from {state.path}")
+            print(
+                f"Training finished before the interruption ({state.saved_epoch} epochs): "
+                f"continuing with the trained model from {state.path}"
+            )
             return None
         self._trim_history(state.saved_epoch)
         if state.data is not None:  # it orders its epochs itself: Keras would also shuffle
@@ -203,15 +218,23 @@ class Run:
         limit = self.config.time_limit
         cluster = distribute.current()  # validation data stay whole: every process
         try:  # measures all of them, so the numbers are those of one process
-            history = model.fit(cluster.shard(x), epochs=epochs, verbose=self.verbose, callbacks=[
-                *cluster.callbacks(),  # first: the loggers after it see averaged metrics
-                EpochClock(None if limit is None else limit * 60,
-                           already=self.training_seconds()),
-                # before CSVLogger, which logs what they add (epoch_seconds, kid); None: left out
-                *(callback for callback in callbacks if callback is not None),
-                keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
-                state,  # after CSVLogger: an epoch counts as done once its row is written
-            ], **kwargs)
+            history = model.fit(
+                cluster.shard(x),
+                epochs=epochs,
+                verbose=self.verbose,
+                callbacks=[
+                    *cluster.callbacks(),  # first: the loggers after it see averaged metrics
+                    EpochClock(
+                        None if limit is None else limit * 60, already=self.training_seconds()
+                    ),
+                    # before CSVLogger, which logs what they add (epoch_seconds, kid);
+                    # a None among them is left out
+                    *(callback for callback in callbacks if callback is not None),
+                    keras.callbacks.CSVLogger(str(self.dir / "history.csv"), append=True),
+                    state,  # after CSVLogger: an epoch counts as done once its row is written
+                ],
+                **kwargs,
+            )
         except TrainingStateError as error:  # a saved state this model can not take
             self.abort(str(error))
         if save:
@@ -228,8 +251,13 @@ class Run:
         with open(path, newline="") as f:
             lines = f.read().splitlines(keepends=True)
         header = next(csv.reader(lines[:1]), [])
-        kept = [line for line in lines[1:] if line.endswith("\n") and
-                len(row := next(csv.reader([line]))) == len(header) and int(row[0]) < epochs]
+        kept = [
+            line
+            for line in lines[1:]
+            if line.endswith("\n")
+            and len(row := next(csv.reader([line]))) == len(header)
+            and int(row[0]) < epochs
+        ]
         if kept:
             write_text(path, "".join(lines[:1] + kept))
         else:
@@ -271,11 +299,15 @@ class Run:
             save_model(model, self.path("model.keras"))
         peak = peak_memory_mib()  # the process's, so a stage's includes the stages before it
         peak = None if peak is None else round(peak)
-        write_json(self.path("metrics.json"),
-                    {"history": history, "final": final, "peak_memory_mib": peak})
+        write_json(
+            self.path("metrics.json"), {"history": history, "final": final, "peak_memory_mib": peak}
+        )
         if history:
-            curves = {k: v for k, v in history.items()
-                      if k not in ("epoch_seconds", "learning_rate", *SAMPLE_QUALITY)}
+            curves = {
+                k: v
+                for k, v in history.items()
+                if k not in ("epoch_seconds", "learning_rate", *SAMPLE_QUALITY)
+            }
             plots.plot_curves(curves, self.path("curves.png"), title=title)
         if "kid" in history:
             plots.plot_kid(history, self.path("kid.png"), title=title)
@@ -296,11 +328,15 @@ class Run:
         if history:
             lines += ["![training curves](curves.png)", ""]
         if "kid" in history:
-            lines += ["KID of the samples (mean and standard deviation over random subsets) "
-                      "against the held-out images, and their precision, recall, density and "
-                      "coverage (k = 5) in the same features; the dashed lines are the "
-                      "training images' values in the samples' place (real against real).",
-                      "", "![KID](kid.png)", ""]
+            lines += [
+                "KID of the samples (mean and standard deviation over random subsets) "
+                "against the held-out images, and their precision, recall, density and "
+                "coverage (k = 5) in the same features; the dashed lines are the "
+                "training images' values in the samples' place (real against real).",
+                "",
+                "![KID](kid.png)",
+                "",
+            ]
         lines.append(report)
         write_text(self.path("report.md"), "\n".join(lines).rstrip() + "\n")  # marks the end
         for state in self.dir.glob("backup*/state.npz"):  # the run is complete: no resume

@@ -40,8 +40,10 @@ class TrainingState(keras.callbacks.Callback):
                     self.saved = {name: saved[name] for name in saved.files}
                 self.meta = json.loads(str(self.saved.pop("meta")))
             except Exception as error:  # noqa: BLE001  any unreadable file: say which
-                raise TrainingStateError(f"{self.path}: not a readable training state "
-                                         f"({error}); delete it to train from the start") from error
+                raise TrainingStateError(
+                    f"{self.path}: not a readable training state "
+                    f"({error}); delete it to train from the start"
+                ) from error
             self.saved_epoch = self.meta["epoch"]
 
     def finished(self, epochs):
@@ -54,9 +56,11 @@ class TrainingState(keras.callbacks.Callback):
             values = [self.saved[f"{group}{i}"] for i in range(self.meta[group])]
             shapes = ([tuple(v.shape) for v in variables], [value.shape for value in values])
             if shapes[0] != shapes[1]:
-                raise TrainingStateError(f"{self.path}: the saved training state does not fit "
-                                         f"this model (its {group} variables differ: other "
-                                         f"settings?)")
+                raise TrainingStateError(
+                    f"{self.path}: the saved training state does not fit "
+                    f"this model (its {group} variables differ: other "
+                    f"settings?)"
+                )
             for variable, value in zip(variables, values):
                 variable.assign(value)
 
@@ -92,8 +96,10 @@ class TrainingState(keras.callbacks.Callback):
         meta = {"epoch": epoch, "finished": finished, "epochs": self.params["epochs"]}
         for group, variables in self._variables(self.model).items():
             meta[group] = len(variables)
-            arrays |= {f"{group}{i}": np.asarray(keras.ops.convert_to_numpy(v))
-                       for i, v in enumerate(variables)}
+            arrays |= {
+                f"{group}{i}": np.asarray(keras.ops.convert_to_numpy(v))
+                for i, v in enumerate(variables)
+            }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(f"state.{os.getpid()}.partial.npz")
         np.savez(temporary, meta=np.array(json.dumps(meta)), **arrays)

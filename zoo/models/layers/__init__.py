@@ -33,9 +33,23 @@ from zoo.models.layers.model_mixins import LossOnTokenRows, XLAOnTensorFlow
 from zoo.models.layers.random_affine import RandomAffine, affine_resample, reflect_index
 from zoo.models.layers.resize_conv import ResizeConv2D
 
-__all__ = ["LSTM", "BatchNormalization", "Conv2DTranspose", "Dense", "FromDataFormat",
-           "LossOnTokenRows", "MaxPooling2D", "RandomAffine", "ResizeConv2D", "ToDataFormat",
-           "XLAOnTensorFlow",
-           "affine_resample", "attention_context", "conv_data_format",
-           "conv_transpose_by_matmul", "fused_lstm_on_torch", "max_pool_by_slices",
-           "reflect_index"]
+__all__ = [
+    "LSTM",
+    "BatchNormalization",
+    "Conv2DTranspose",
+    "Dense",
+    "FromDataFormat",
+    "LossOnTokenRows",
+    "MaxPooling2D",
+    "RandomAffine",
+    "ResizeConv2D",
+    "ToDataFormat",
+    "XLAOnTensorFlow",
+    "affine_resample",
+    "attention_context",
+    "conv_data_format",
+    "conv_transpose_by_matmul",
+    "fused_lstm_on_torch",
+    "max_pool_by_slices",
+    "reflect_index",
+]

@@ -51,4 +51,3 @@ class FromDataFormat(ToDataFormat):
     """`ToDataFormat`'s inverse: maps in `data_format`'s layout -> channels-last (B, H, W, C)."""
 
     permutation = (0, 2, 3, 1)
-

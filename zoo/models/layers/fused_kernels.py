@@ -36,18 +36,32 @@ class LSTM(keras.layers.LSTM):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         cell = self.cell
-        if (keras.backend.backend() == "torch" and not self.unroll and not self.go_backwards
-                and not cell.recurrent_dropout and not (training and cell.dropout)
-                and cell.activation is keras.activations.tanh
-                and cell.recurrent_activation is keras.activations.sigmoid):
-            fused = fused_lstm_on_torch(sequences, *initial_state, mask, cell.kernel,
-                                        cell.recurrent_kernel, cell.bias,
-                                        self.zero_output_for_mask)
+        if (
+            keras.backend.backend() == "torch"
+            and not self.unroll
+            and not self.go_backwards
+            and not cell.recurrent_dropout
+            and not (training and cell.dropout)
+            and cell.activation is keras.activations.tanh
+            and cell.recurrent_activation is keras.activations.sigmoid
+        ):
+            fused = fused_lstm_on_torch(
+                sequences,
+                *initial_state,
+                mask,
+                cell.kernel,
+                cell.recurrent_kernel,
+                cell.bias,
+                self.zero_output_for_mask,
+            )
             if fused is not None:
                 outputs, h, c = fused
                 last_output = outputs[:, -1]
-                return (last_output, outputs if self.return_sequences else last_output[:, None],
-                        [h, c])
+                return (
+                    last_output,
+                    outputs if self.return_sequences else last_output[:, None],
+                    [h, c],
+                )
         return super().inner_loop(sequences, initial_state, mask, training=training)
 
 
@@ -67,15 +81,19 @@ def fused_lstm_on_torch(inputs, h, c, mask, kernel, recurrent_kernel, bias, zero
         return None
     kernel, recurrent_kernel = (ops.convert_to_tensor(w) for w in (kernel, recurrent_kernel))
     units = recurrent_kernel.shape[0]
-    bias = (ops.convert_to_tensor(bias) if bias is not None
-            else torch.zeros(4 * units, dtype=kernel.dtype, device=kernel.device))
+    bias = (
+        ops.convert_to_tensor(bias)
+        if bias is not None
+        else torch.zeros(4 * units, dtype=kernel.dtype, device=kernel.device)
+    )
     weights = [kernel.T, recurrent_kernel.T, bias, torch.zeros_like(bias)]
     inputs = ops.convert_to_tensor(inputs).to(kernel.dtype)
     state = (ops.convert_to_tensor(h)[None], ops.convert_to_tensor(c)[None])
     time_steps = inputs.shape[1]
     if mask is None or bool(ops.all(mask)):
-        outputs, h, c = torch._VF.lstm(inputs, state, weights, True, 1, 0.0,
-                                       torch.is_grad_enabled(), False, True)
+        outputs, h, c = torch._VF.lstm(
+            inputs, state, weights, True, 1, 0.0, torch.is_grad_enabled(), False, True
+        )
         return outputs, h[0], c[0]
 
     mask = ops.convert_to_tensor(mask).bool()
@@ -85,12 +103,22 @@ def fused_lstm_on_torch(inputs, h, c, mask, kernel, recurrent_kernel, bias, zero
         return None
     packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
     order = packed.sorted_indices
-    outputs, h, c = torch._VF.lstm(packed.data, packed.batch_sizes,
-                                   (state[0][:, order], state[1][:, order]), weights, True, 1,
-                                   0.0, torch.is_grad_enabled(), False)
-    outputs, _ = pad_packed_sequence(PackedSequence(outputs, packed.batch_sizes, order,
-                                                    packed.unsorted_indices),
-                                     batch_first=True, total_length=time_steps)
+    outputs, h, c = torch._VF.lstm(
+        packed.data,
+        packed.batch_sizes,
+        (state[0][:, order], state[1][:, order]),
+        weights,
+        True,
+        1,
+        0.0,
+        torch.is_grad_enabled(),
+        False,
+    )
+    outputs, _ = pad_packed_sequence(
+        PackedSequence(outputs, packed.batch_sizes, order, packed.unsorted_indices),
+        batch_first=True,
+        total_length=time_steps,
+    )
     h, c = h[0][packed.unsorted_indices], c[0][packed.unsorted_indices]
     if not zero_output_for_mask:  # Keras carries the last real output through the padding
         outputs = torch.where(mask[..., None], outputs, h[:, None])
@@ -106,9 +134,17 @@ class BatchNormalization(keras.layers.BatchNormalization):
     config. Inference, masks, renorm and other layouts take Keras' path."""
 
     def call(self, inputs, training=None, mask=None):
-        if not (training and self.trainable and on_tensorflow() and mask is None
-                and not self.renorm and not self.synchronized and len(inputs.shape) == 4
-                and self.axis in (-1, 3) and inputs.dtype == "float32"):
+        if not (
+            training
+            and self.trainable
+            and on_tensorflow()
+            and mask is None
+            and not self.renorm
+            and not self.synchronized
+            and len(inputs.shape) == 4
+            and self.axis in (-1, 3)
+            and inputs.dtype == "float32"
+        ):
             return super().call(inputs, training=training, mask=mask)
         import tensorflow as tf
 
@@ -116,13 +152,19 @@ class BatchNormalization(keras.layers.BatchNormalization):
         gamma = self.gamma if self.scale else ops.ones((channels,))
         beta = self.beta if self.center else ops.zeros((channels,))
         outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-            inputs, ops.convert_to_tensor(gamma), ops.convert_to_tensor(beta),
-            epsilon=self.epsilon, data_format="NHWC", is_training=True)
+            inputs,
+            ops.convert_to_tensor(gamma),
+            ops.convert_to_tensor(beta),
+            epsilon=self.epsilon,
+            data_format="NHWC",
+            is_training=True,
+        )
         count = ops.cast(ops.prod(ops.shape(inputs)[:-1]), "float32")
         variance = variance * (count - 1) / count  # the kernel's is unbiased; Keras' is not
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1 - self.momentum))
-        self.moving_variance.assign(self.moving_variance * self.momentum
-                                    + variance * (1 - self.momentum))
+        self.moving_variance.assign(
+            self.moving_variance * self.momentum + variance * (1 - self.momentum)
+        )
         return ops.cast(outputs, self.compute_dtype)
 
 
@@ -146,7 +188,7 @@ def attention_context(query, key, value, mask=None):
     context = ops.dot_product_attention(query, key, value, mask=mask)
     if mask is None:
         return context
-    any_allowed = ops.any(ops.broadcast_to(mask, (*ops.shape(mask)[:-1], ops.shape(key)[1])),
-                          axis=-1)  # (B or 1, heads or 1, Lq): the fused kernel averages
+    any_allowed = ops.any(
+        ops.broadcast_to(mask, (*ops.shape(mask)[:-1], ops.shape(key)[1])), axis=-1
+    )  # (B or 1, heads or 1, Lq): the fused kernel averages
     return context * ops.cast(ops.transpose(any_allowed, (0, 2, 1))[..., None], context.dtype)
-

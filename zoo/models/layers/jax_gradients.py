@@ -23,8 +23,13 @@ from keras import ops
 
 from zoo.models.layers._backend import on_jax
 
-__all__ = ["Conv2DTranspose", "Dense", "MaxPooling2D", "conv_transpose_by_matmul",
-           "max_pool_by_slices"]
+__all__ = [
+    "Conv2DTranspose",
+    "Dense",
+    "MaxPooling2D",
+    "conv_transpose_by_matmul",
+    "max_pool_by_slices",
+]
 
 
 def max_pool_by_slices(images, pool_size):
@@ -65,20 +70,24 @@ def conv_transpose_by_matmul(inputs, kernel, strides, padding):
     # Output block (y, x) sums products[y - a, x - b, a, :, b]: one pad of the products, then
     # slices of it, which the compilers fuse into one pass (a pad per shift wrote mh * mw
     # full-size copies first).
-    padded = ops.pad(products, ((0, 0), (mh - 1, mh - 1), (mw - 1, mw - 1),
-                                (0, 0), (0, 0), (0, 0), (0, 0), (0, 0)))
+    padded = ops.pad(
+        products,
+        ((0, 0), (mh - 1, mh - 1), (mw - 1, mw - 1), (0, 0), (0, 0), (0, 0), (0, 0), (0, 0)),
+    )
     blocks = 0
     for a in range(mh):
         for b in range(mw):
             top, left = mh - 1 - a, mw - 1 - b
-            blocks = blocks + padded[:, top:top + height + mh - 1, left:left + width + mw - 1,
-                                     a, :, b]
+            blocks = (
+                blocks
+                + padded[:, top : top + height + mh - 1, left : left + width + mw - 1, a, :, b]
+            )
     rows, columns = (height + mh - 1) * sh, (width + mw - 1) * sw
     full = ops.reshape(ops.transpose(blocks, (0, 1, 3, 2, 4, 5)), (-1, rows, columns, channels_out))
     if padding == "same":  # Keras crops (k - s) // 2 in front and the rest behind
         top, left = (kh - sh) // 2, (kw - sw) // 2
-        return full[:, top:top + height * sh, left:left + width * sw]
-    return full[:, :(height - 1) * sh + kh, :(width - 1) * sw + kw]
+        return full[:, top : top + height * sh, left : left + width * sw]
+    return full[:, : (height - 1) * sh + kh, : (width - 1) * sw + kw]
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -105,8 +114,13 @@ class MaxPooling2D(keras.layers.MaxPooling2D):
     predicted more slowly with the slices)."""
 
     def call(self, inputs, training=None):
-        if (training and on_jax() and tuple(self.strides) == tuple(self.pool_size)
-                and self.padding == "valid" and self.data_format == "channels_last"):
+        if (
+            training
+            and on_jax()
+            and tuple(self.strides) == tuple(self.pool_size)
+            and self.padding == "valid"
+            and self.data_format == "channels_last"
+        ):
             return max_pool_by_slices(inputs, self.pool_size)
         return super().call(inputs)
 
@@ -118,9 +132,13 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     much faster gradients)."""
 
     def call(self, inputs):
-        if not (on_jax() and self.data_format == "channels_last"
-                and self.output_padding is None and tuple(self.dilation_rate) == (1, 1)
-                and all(k >= s for k, s in zip(self.kernel_size, self.strides))):
+        if not (
+            on_jax()
+            and self.data_format == "channels_last"
+            and self.output_padding is None
+            and tuple(self.dilation_rate) == (1, 1)
+            and all(k >= s for k, s in zip(self.kernel_size, self.strides))
+        ):
             return super().call(inputs)
         outputs = conv_transpose_by_matmul(inputs, self.kernel, self.strides, self.padding)
         if self.use_bias:

@@ -27,10 +27,16 @@ class LossOnTokenRows:
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = getattr(self, "loss", None)
-        if (y is not None and len(y_pred.shape) == 3 and len(y.shape) == 2
-                and (isinstance(loss, keras.losses.SparseCategoricalCrossentropy)
-                     or loss in ("sparse_categorical_crossentropy",
-                                 keras.losses.sparse_categorical_crossentropy))):
+        if (
+            y is not None
+            and len(y_pred.shape) == 3
+            and len(y.shape) == 2
+            and (
+                isinstance(loss, keras.losses.SparseCategoricalCrossentropy)
+                or loss
+                in ("sparse_categorical_crossentropy", keras.losses.sparse_categorical_crossentropy)
+            )
+        ):
             y_pred = ops.reshape(y_pred, (-1, y_pred.shape[-1]))
             y = ops.reshape(y, (-1,))
             if sample_weight is not None:
@@ -53,4 +59,3 @@ class XLAOnTensorFlow:
         if on_tensorflow() and not getattr(self, "_distribute_strategy", None):
             return True
         return super()._resolve_auto_jit_compile()
-

@@ -33,11 +33,15 @@ class RandomAffine(keras.layers.Layer):
     times where this layer resamples once. The identity outside training.
     """
 
-    def __init__(self, rotation=0.0, shift=0.0, zoom=0.0, horizontal_flip=False, seed=None,
-                 **kwargs):
+    def __init__(
+        self, rotation=0.0, shift=0.0, zoom=0.0, horizontal_flip=False, seed=None, **kwargs
+    ):
         super().__init__(**kwargs)
-        self.rotation, self.shift, self.zoom = (_as_range(rotation), _as_range(shift),
-                                                _as_range(zoom))
+        self.rotation, self.shift, self.zoom = (
+            _as_range(rotation),
+            _as_range(shift),
+            _as_range(zoom),
+        )
         self.horizontal_flip, self.seed = horizontal_flip, seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -56,18 +60,25 @@ class RandomAffine(keras.layers.Layer):
         matrices = _source_matrices(angle, shift_x, shift_y, scale, flip, height, width)
         if on_tensorflow():  # its native kernel (ImageProjectiveTransformV3) is faster here
             transform = ops.concatenate(
-                [ops.reshape(matrices, (-1, 6)), ops.zeros((batch, 2), matrices.dtype)], 1)
-            return ops.image.affine_transform(images, transform, fill_mode="reflect",
-                                              data_format="channels_last")
+                [ops.reshape(matrices, (-1, 6)), ops.zeros((batch, 2), matrices.dtype)], 1
+            )
+            return ops.image.affine_transform(
+                images, transform, fill_mode="reflect", data_format="channels_last"
+            )
         return affine_resample(images, matrices)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "rotation": list(self.rotation),
-                "shift": list(self.shift), "zoom": list(self.zoom),
-                "horizontal_flip": self.horizontal_flip, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "rotation": list(self.rotation),
+            "shift": list(self.shift),
+            "zoom": list(self.zoom),
+            "horizontal_flip": self.horizontal_flip,
+            "seed": self.seed,
+        }
 
 
 def affine_resample(images, matrices):
@@ -78,19 +89,21 @@ def affine_resample(images, matrices):
     that one interpolates over the channel axis too (8 neighbours) and, on PyTorch, loops
     over the batch in Python."""
     batch, height, width, channels = ops.shape(images)
-    rows, columns = ops.meshgrid(ops.arange(height, dtype="float32"),
-                                 ops.arange(width, dtype="float32"), indexing="ij")
-    pixels_xy1 = ops.stack([ops.reshape(columns, (-1,)), ops.reshape(rows, (-1,)),
-                            ops.ones((height * width,))])                 # (3, H*W)
-    source = ops.matmul(ops.cast(matrices, "float32"), pixels_xy1)        # (B, 2, H*W)
+    rows, columns = ops.meshgrid(
+        ops.arange(height, dtype="float32"), ops.arange(width, dtype="float32"), indexing="ij"
+    )
+    pixels_xy1 = ops.stack(
+        [ops.reshape(columns, (-1,)), ops.reshape(rows, (-1,)), ops.ones((height * width,))]
+    )  # (3, H*W)
+    source = ops.matmul(ops.cast(matrices, "float32"), pixels_xy1)  # (B, 2, H*W)
     x, y = source[:, 0], source[:, 1]
     left, top = ops.floor(x), ops.floor(y)
     right_weight, bottom_weight = (x - left)[..., None], (y - top)[..., None]
     left, top = ops.cast(left, "int32"), ops.cast(top, "int32")
-    pixels = ops.reshape(images, (-1, channels))                          # (B*H*W, C)
+    pixels = ops.reshape(images, (-1, channels))  # (B*H*W, C)
     first_row = ops.arange(batch, dtype="int32")[:, None] * (height * width)
 
-    def neighbour(down, across):                                          # (B, H*W, C)
+    def neighbour(down, across):  # (B, H*W, C)
         index = reflect_index(top + down, height) * width + reflect_index(left + across, width)
         return ops.take(pixels, first_row + index, axis=0)
 
@@ -124,6 +137,4 @@ def _source_matrices(angle, shift_x, shift_y, scale, flip, height, width):
     centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
     offset_x = centre_x - m00 * centre_x - m01 * centre_y - (cos * shift_x - sin * shift_y)
     offset_y = centre_y - m10 * centre_x - m11 * centre_y - (sin * shift_x + cos * shift_y)
-    return ops.stack([ops.stack([m00, m01, offset_x], -1),
-                      ops.stack([m10, m11, offset_y], -1)], 1)
-
+    return ops.stack([ops.stack([m00, m01, offset_x], -1), ops.stack([m10, m11, offset_y], -1)], 1)

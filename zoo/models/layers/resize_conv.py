@@ -53,11 +53,13 @@ class ResizeConv2D(keras.layers.Conv2D):
             kwargs.pop(fixed, None)  # saved by Conv2D's get_config; always these values
         super().__init__(filters, 3, padding="same", **kwargs)
         if interpolation not in INTERPOLATIONS:
-            raise ValueError(f"ResizeConv2D interpolation={interpolation!r}: choose from "
-                             f"{INTERPOLATIONS}")
+            raise ValueError(
+                f"ResizeConv2D interpolation={interpolation!r}: choose from {INTERPOLATIONS}"
+            )
         self.interpolation = interpolation
-        self.upsampling = keras.layers.UpSampling2D(2, data_format=self.data_format,
-                                                    interpolation=interpolation)
+        self.upsampling = keras.layers.UpSampling2D(
+            2, data_format=self.data_format, interpolation=interpolation
+        )
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -72,8 +74,9 @@ class ResizeConv2D(keras.layers.Conv2D):
         if on_jax() and self.data_format == "channels_last":
             outputs = conv_transpose_by_matmul(inputs, kernel, (2, 2), "same")
         else:
-            outputs = ops.conv_transpose(inputs, kernel, 2, padding="same",
-                                         data_format=self.data_format)
+            outputs = ops.conv_transpose(
+                inputs, kernel, 2, padding="same", data_format=self.data_format
+            )
         if self.use_bias:
             outputs = ops.add(outputs, ops.reshape(self.bias, self._bias_shape(len(outputs.shape))))
         return self.activation(outputs) if self.activation is not None else outputs
