@@ -23,8 +23,13 @@ def pair_verdict(ratios):
     interval of the median ratio, and "faster", "slower" (the interval wholly above or below
     1.0) or "same" (the rounds cannot tell the two apart)."""
     interval = median_interval(ratios)
-    verdict = None if interval is None else (
-        "faster" if interval[0] > 1 else "slower" if interval[1] < 1 else "same")
-    return {"rounds_zoo_faster": sum(ratio > 1 for ratio in ratios),
-            "ratio_interval_95": interval, "verdict": verdict}
-
+    verdict = (
+        None
+        if interval is None
+        else ("faster" if interval[0] > 1 else "slower" if interval[1] < 1 else "same")
+    )
+    return {
+        "rounds_zoo_faster": sum(ratio > 1 for ratio in ratios),
+        "ratio_interval_95": interval,
+        "verdict": verdict,
+    }

@@ -54,15 +54,19 @@ def matmul_limit_sample(size):
     is the sample measured here under them ("forced")."""
     overrides = {key: os.environ[key] for key in BLAS_OVERRIDES if key in os.environ}
     env = {key: value for key, value in os.environ.items() if key not in overrides}
-    done = subprocess.run([sys.executable, CLI, "--matmul", str(size)], env=env,
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, CLI, "--matmul", str(size)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     sample = json.loads(done.stdout) if done.returncode == 0 else {"right": False}
     forced = not sample.pop("right")
     if forced:
         gflops, _ = matmul_gflops(size)
         sample = {"gflops": gflops, "kernel": blas_kernel()}
-    return sample | {"gflops": round(sample["gflops"], 1), "overrides": overrides,
-                     "forced": forced}
+    return sample | {"gflops": round(sample["gflops"], 1), "overrides": overrides, "forced": forced}
 
 
 def blas_kernel():
@@ -72,8 +76,10 @@ def blas_kernel():
         from threadpoolctl import threadpool_info
     except ImportError:
         return None
-    return next((pool.get("architecture") for pool in threadpool_info()
-                 if pool.get("user_api") == "blas"), None)
+    return next(
+        (pool.get("architecture") for pool in threadpool_info() if pool.get("user_api") == "blas"),
+        None,
+    )
 
 
 def machine():
@@ -85,9 +91,21 @@ def machine():
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "versions": versions}
-
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "versions": versions,
+    }

@@ -1,7 +1,6 @@
 """The benchmarked models: what one sample is, their full and quick sizes, and how to build
 zoo's model and its reference with synthetic data of the real shapes."""
 
-
 import numpy as np
 
 from benchmark.references import (
@@ -14,23 +13,43 @@ from benchmark.references import (
 )
 
 MODELS = {
-    "small-cnn": {"unit": "images", "full": {"image_size": 150, "batch_size": 32},
-                  "quick": {"image_size": 32, "batch_size": 8}},
-    "compact-cnn": {"unit": "images", "full": {"image_size": 128, "batch_size": 32},
-                    "quick": {"image_size": 32, "batch_size": 8}},
-    "dcgan": {"unit": "images", "full": {"image_size": 64, "batch_size": 64},
-              "quick": {"image_size": 32, "batch_size": 8}},
+    "small-cnn": {
+        "unit": "images",
+        "full": {"image_size": 150, "batch_size": 32},
+        "quick": {"image_size": 32, "batch_size": 8},
+    },
+    "compact-cnn": {
+        "unit": "images",
+        "full": {"image_size": 128, "batch_size": 32},
+        "quick": {"image_size": 32, "batch_size": 8},
+    },
+    "dcgan": {
+        "unit": "images",
+        "full": {"image_size": 64, "batch_size": 64},
+        "quick": {"image_size": 32, "batch_size": 8},
+    },
     # The GAN recipe's DCGAN against itself without DiffAugment and the generator's moving
     # average (its "reference"): what they cost.
-    "dcgan-augment-ema": {"unit": "images", "full": {"image_size": 64, "batch_size": 32},
-                          "quick": {"image_size": 32, "batch_size": 8}},
-    "vae": {"unit": "images", "full": {"image_size": 64, "batch_size": 64},
-            "quick": {"image_size": 32, "batch_size": 8}},
-    "transformer": {"unit": "sentences",
-                    "full": {"length": 16, "vocab": 8000, "batch_size": 64},
-                    "quick": {"length": 8, "vocab": 100, "batch_size": 8}},
-    "seq2seq": {"unit": "sentences", "full": {"length": 16, "vocab": 8000, "batch_size": 64},
-                "quick": {"length": 8, "vocab": 100, "batch_size": 8}},
+    "dcgan-augment-ema": {
+        "unit": "images",
+        "full": {"image_size": 64, "batch_size": 32},
+        "quick": {"image_size": 32, "batch_size": 8},
+    },
+    "vae": {
+        "unit": "images",
+        "full": {"image_size": 64, "batch_size": 64},
+        "quick": {"image_size": 32, "batch_size": 8},
+    },
+    "transformer": {
+        "unit": "sentences",
+        "full": {"length": 16, "vocab": 8000, "batch_size": 64},
+        "quick": {"length": 8, "vocab": 100, "batch_size": 8},
+    },
+    "seq2seq": {
+        "unit": "sentences",
+        "full": {"length": 16, "vocab": 8000, "batch_size": 64},
+        "quick": {"length": 8, "vocab": 100, "batch_size": 8},
+    },
 }
 
 
@@ -74,8 +93,11 @@ def build(model_name, variant, sizes):
         elif model_name == "dcgan-augment-ema":
             # The GAN recipe's default DCGAN; its "reference" is the same model without
             # DiffAugment and the weight average, so the pair's ratio is what they cost.
-            model = (zoo.DCGAN(image_size=size) if variant == "zoo" else
-                     zoo.DCGAN(image_size=size, augment=(), ema_momentum=None))
+            model = (
+                zoo.DCGAN(image_size=size)
+                if variant == "zoo"
+                else zoo.DCGAN(image_size=size, augment=(), ema_momentum=None)
+            )
         if model_name != "vae":
             model.compile()
             latents = lambda count: rng.normal(size=(count, 100)).astype("float32")  # noqa: E731
@@ -89,8 +111,11 @@ def build(model_name, variant, sizes):
 
     length, vocab = sizes["length"], sizes["vocab"]
     if variant == "zoo":
-        model = (zoo.Transformer(vocab, vocab, max_length=length + 2)
-                 if model_name == "transformer" else zoo.Seq2SeqAttention(vocab, vocab))
+        model = (
+            zoo.Transformer(vocab, vocab, max_length=length + 2)
+            if model_name == "transformer"
+            else zoo.Seq2SeqAttention(vocab, vocab)
+        )
     else:
         model = reference_translator(model_name, vocab, length)
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -99,6 +124,8 @@ def build(model_name, variant, sizes):
         ids = lambda: rng.integers(4, vocab, (count, length)).astype("int32")  # noqa: E731
         return (ids(), ids())
 
-    return (model, lambda count: (sentences(count), rng.integers(4, vocab, (count, length))),
-            sentences)
-
+    return (
+        model,
+        lambda count: (sentences(count), rng.integers(4, vocab, (count, length))),
+        sentences,
+    )

@@ -4,9 +4,13 @@ import os
 import time
 
 # Which input pipeline feeds which model: the recipe's data at the model's full size.
-PIPELINES = {"small-cnn": ("dogs_vs_cats/train", 150), "compact-cnn": ("dogs_vs_cats/train", 128),
-             "dcgan": ("oxford17", 64), "dcgan-augment-ema": ("oxford17", 64),
-             "vae": ("oxford17", 64)}
+PIPELINES = {
+    "small-cnn": ("dogs_vs_cats/train", 150),
+    "compact-cnn": ("dogs_vs_cats/train", 128),
+    "dcgan": ("oxford17", 64),
+    "dcgan-augment-ema": ("oxford17", 64),
+    "vae": ("oxford17", 64),
+}
 
 
 def pipeline_images_per_s(data_root, models, batches_timed):
@@ -36,6 +40,7 @@ def pipeline_images_per_s(data_root, models, batches_timed):
                 images = images.astype("float32") / 255.0
         results[f"{folder} {size}px"] = {
             "images_per_s": round(count * 32 / (time.perf_counter() - begin)),
-            "images": len(data.images), "load_s": round(load_seconds, 1)}
+            "images": len(data.images),
+            "load_s": round(load_seconds, 1),
+        }
     return results
-

@@ -6,12 +6,12 @@ with default `compile`. The benchmark times zoo against them; tests can use them
 (same architecture, so the same number of weights).
 """
 
-
 import numpy as np
 
 
 def classifier_data(size, rng):
     """-> (count -> (uint8 images, 0/1 labels), count -> uint8 images), as the CNNs train."""
+
     def images(count):
         return rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8)
 
@@ -25,16 +25,25 @@ def reference_cnn(model_name, size):
     if model_name == "small-cnn":
         for count in (32, 64, 128):
             stack += [layers.Conv2D(count, 3, activation="relu"), layers.MaxPooling2D(2)]
-        stack += [layers.Flatten(), layers.Dense(512, activation="relu"),
-                  layers.Dense(1, activation="sigmoid")]
+        stack += [
+            layers.Flatten(),
+            layers.Dense(512, activation="relu"),
+            layers.Dense(1, activation="sigmoid"),
+        ]
     else:
         for index, count in enumerate((16, 32, 64, 128, 256)):
-            stack += [layers.Conv2D(count, 3, padding="same", use_bias=False),
-                      layers.BatchNormalization(momentum=0.9), layers.ReLU()]
+            stack += [
+                layers.Conv2D(count, 3, padding="same", use_bias=False),
+                layers.BatchNormalization(momentum=0.9),
+                layers.ReLU(),
+            ]
             if index < 4:
                 stack.append(layers.MaxPooling2D(2))
-        stack += [layers.GlobalAveragePooling2D(), layers.Dropout(0.3),
-                  layers.Dense(1, activation="sigmoid")]
+        stack += [
+            layers.GlobalAveragePooling2D(),
+            layers.Dropout(0.3),
+            layers.Dense(1, activation="sigmoid"),
+        ]
     return Sequential(stack)
 
 
@@ -52,20 +61,35 @@ class ReferenceGAN:
         from keras import layers
 
         self.latent_dim, side = latent_dim, size // 8
-        self.generator = keras.Sequential([
-            keras.Input((latent_dim,)), layers.Dense(side * side * 256, use_bias=False),
-            layers.BatchNormalization(), layers.ReLU(), layers.Reshape((side, side, 256)),
-            layers.Conv2DTranspose(128, 4, strides=2, padding="same", use_bias=False),
-            layers.BatchNormalization(), layers.ReLU(),
-            layers.Conv2DTranspose(64, 4, strides=2, padding="same", use_bias=False),
-            layers.BatchNormalization(), layers.ReLU(),
-            layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh")])
+        self.generator = keras.Sequential(
+            [
+                keras.Input((latent_dim,)),
+                layers.Dense(side * side * 256, use_bias=False),
+                layers.BatchNormalization(),
+                layers.ReLU(),
+                layers.Reshape((side, side, 256)),
+                layers.Conv2DTranspose(128, 4, strides=2, padding="same", use_bias=False),
+                layers.BatchNormalization(),
+                layers.ReLU(),
+                layers.Conv2DTranspose(64, 4, strides=2, padding="same", use_bias=False),
+                layers.BatchNormalization(),
+                layers.ReLU(),
+                layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh"),
+            ]
+        )
         self.discriminator = keras.Sequential(
             [keras.Input((size, size, 3))]
-            + [block for count in (64, 128, 256) for block in (
-                layers.Conv2D(count, 4, strides=2, padding="same"), layers.LeakyReLU(0.2),
-                layers.Dropout(0.3))]
-            + [layers.Flatten(), layers.Dense(1)])
+            + [
+                block
+                for count in (64, 128, 256)
+                for block in (
+                    layers.Conv2D(count, 4, strides=2, padding="same"),
+                    layers.LeakyReLU(0.2),
+                    layers.Dropout(0.3),
+                )
+            ]
+            + [layers.Flatten(), layers.Dense(1)]
+        )
 
     def compile(self):
         import keras
@@ -81,8 +105,9 @@ class ReferenceGAN:
         noise = np.random.normal(size=(count, self.latent_dim)).astype("float32")
         fake = self.generator.predict_on_batch(noise)
         self.discriminator.trainable = True
-        self.discriminator.train_on_batch(np.concatenate([real, fake]),
-                                          np.concatenate([np.ones(count), np.zeros(count)]))
+        self.discriminator.train_on_batch(
+            np.concatenate([real, fake]), np.concatenate([np.ones(count), np.zeros(count)])
+        )
         self.discriminator.trainable = False
         self.combined.train_on_batch(noise, np.ones(count))
 
@@ -102,8 +127,12 @@ def reference_vae(size, latent_dim=128):
             self.seed_generator = keras.random.SeedGenerator(0)
 
         def call(self, mean, log_variance):
-            self.add_loss(ops.mean(-0.5 * ops.sum(
-                1 + log_variance - ops.square(mean) - ops.exp(log_variance), axis=1)))
+            self.add_loss(
+                ops.mean(
+                    -0.5
+                    * ops.sum(1 + log_variance - ops.square(mean) - ops.exp(log_variance), axis=1)
+                )
+            )
             epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
             return mean + ops.exp(0.5 * log_variance) * epsilon
 
@@ -118,8 +147,9 @@ def reference_vae(size, latent_dim=128):
     x = layers.Reshape((side, side, 128))(x)
     for count in (128, 64, 32):
         x = layers.Conv2DTranspose(count, 3, strides=2, padding="same", activation="relu")(x)
-    return keras.Model(images, layers.Conv2DTranspose(3, 3, padding="same",
-                                                      activation="sigmoid")(x))
+    return keras.Model(
+        images, layers.Conv2DTranspose(3, 3, padding="same", activation="sigmoid")(x)
+    )
 
 
 def summed_binary_crossentropy(images, reconstructions):
@@ -151,10 +181,10 @@ def reference_translator(model_name, vocab, length):
             x = keras_hub.layers.TransformerDecoder(128, 2, dropout=0.1)(x, memory)
         return keras.Model([source, target], layers.Dense(vocab)(x))
     memory, hidden, cell = layers.LSTM(128, return_sequences=True, return_state=True)(
-        layers.Embedding(vocab, 64, mask_zero=True)(source))
+        layers.Embedding(vocab, 64, mask_zero=True)(source)
+    )
     x = layers.LSTM(128, return_sequences=True)(
-        layers.Embedding(vocab, 64, mask_zero=True)(target), initial_state=[hidden, cell])
+        layers.Embedding(vocab, 64, mask_zero=True)(target), initial_state=[hidden, cell]
+    )
     context = layers.Attention()([x, memory])
-    return keras.Model([source, target],
-                       layers.Dense(vocab)(layers.Concatenate()([x, context])))
-
+    return keras.Model([source, target], layers.Dense(vocab)(layers.Concatenate()([x, context])))

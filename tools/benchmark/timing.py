@@ -28,8 +28,9 @@ class TrainingWindows:
         if isinstance(self.model, ReferenceGAN):
             for index in range(steps):
                 begin = time.perf_counter()
-                self.model.train_step(self.x[index * self.batch_size:
-                                             (index + 1) * self.batch_size])
+                self.model.train_step(
+                    self.x[index * self.batch_size : (index + 1) * self.batch_size]
+                )
                 self.step_ends.append(time.perf_counter())
                 times.append(self.step_ends[-1] - begin)
             return sum(times)
@@ -43,9 +44,15 @@ class TrainingWindows:
                 windows.step_ends.append(time.perf_counter())
                 times.append(windows.step_ends[-1] - self.begin)
 
-        self.model.fit(_first(self.x, count), None if self.y is None else self.y[:count],
-                       batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0,
-                       callbacks=[StepTimer()])
+        self.model.fit(
+            _first(self.x, count),
+            None if self.y is None else self.y[:count],
+            batch_size=self.batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[StepTimer()],
+        )
         return sum(times)
 
 
@@ -72,9 +79,14 @@ def measure(model_name, variant, sizes, args):
     model.predict(inputs, batch_size=batch_size, verbose=0)
     inference = len(_first(inputs)) / (time.perf_counter() - begin)
 
-    result = {"model": model_name, "variant": variant, "backend": keras.backend.backend(),
-              "sizes": sizes, "first_step_s": round(first_step, 2),
-              "inference_per_s": round(inference, 1)}
+    result = {
+        "model": model_name,
+        "variant": variant,
+        "backend": keras.backend.backend(),
+        "sizes": sizes,
+        "first_step_s": round(first_step, 2),
+        "inference_per_s": round(inference, 1),
+    }
     if variant == "reference" and model_name.endswith("-cnn"):
         result["training_flops_per_sample"] = training_flops(model)
     print(json.dumps(result))
@@ -93,20 +105,27 @@ def measure_training_pair(model_name, sizes, args):
     windows = {}
     for variant in ("zoo", "reference"):
         model, training_data, _ = build(model_name, variant, sizes)
-        windows[variant] = TrainingWindows(model, training_data, batch_size,
-                                           max(args.steps, args.warmup))
+        windows[variant] = TrainingWindows(
+            model, training_data, batch_size, max(args.steps, args.warmup)
+        )
         windows[variant].run(args.warmup)
     seconds = {"zoo": [], "reference": []}
     for round_ in range(args.repeats):
         for variant in ("zoo", "reference") if round_ % 2 == 0 else ("reference", "zoo"):
             seconds[variant].append(windows[variant].run(args.steps))
     ratios = [reference / zoo_ for zoo_, reference in zip(seconds["zoo"], seconds["reference"])]
-    result = {"model": model_name, "variant": "pair", "backend": keras.backend.backend(),
-              "sizes": sizes, "ratios": [round(r, 4) for r in ratios],
-              "zoo_over_reference": round(statistics.median(ratios), 3)}
+    result = {
+        "model": model_name,
+        "variant": "pair",
+        "backend": keras.backend.backend(),
+        "sizes": sizes,
+        "ratios": [round(r, 4) for r in ratios],
+        "zoo_over_reference": round(statistics.median(ratios), 3),
+    }
     for variant, times in seconds.items():
         result[f"{variant}_train_per_s"] = round(
-            args.steps * batch_size / statistics.median(times), 1)
+            args.steps * batch_size / statistics.median(times), 1
+        )
         result[f"{variant}_train_windows_s"] = [round(t, 3) for t in times]
     if model_name.endswith("-cnn"):
         result["augmented_per_s"] = augmented_images_per_s(sizes, args)
@@ -123,9 +142,15 @@ def augmented_images_per_s(sizes, args):
     import zoo
 
     size, batch_size = sizes["image_size"], sizes["batch_size"]
-    model = keras.Sequential([
-        keras.Input((size, size, 3)), keras.layers.Rescaling(1 / 255), zoo.augmentation(seed=0),
-        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((size, size, 3)),
+            keras.layers.Rescaling(1 / 255),
+            zoo.augmentation(seed=0),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile("adam", "binary_crossentropy")
     training_data, _ = classifier_data(size, np.random.default_rng(0))
     windows = TrainingWindows(model, training_data, batch_size, max(args.steps, args.warmup))
@@ -157,4 +182,3 @@ def training_flops(model):
         elif isinstance(layer, layers.Dense):
             forward += 2 * layer.input.shape[-1] * layer.units
     return 3 * forward
-
