@@ -205,7 +205,7 @@ def test_discriminator_learns_to_tell_real_from_generated():
 @pytest.mark.slow  # trains, saves and resumes a GAN
 def test_interrupted_run_resumes_with_both_optimizers_state(tmp_path):
     # The recipe's --resume path: zoo.training's TrainingState.
-    from test_recipe import CountEpochs, CrashInEpoch
+    from test_training import CountEpochs, CrashInEpoch
 
     from zoo import training
 

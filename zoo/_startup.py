@@ -53,15 +53,9 @@ def import_keras_quietly():
 
 
 def _filter_keras_lazy_tensorflow_import():
-    from keras.src.utils import module_utils
+    from zoo import internals
 
-    lazy_tensorflow = module_utils.tensorflow
-    keras_initialize = lazy_tensorflow.initialize
-
-    def initialize():
-        _call_filtering_stderr(keras_initialize)
-
-    lazy_tensorflow.initialize = initialize
+    internals.quiet_lazy_tensorflow(_call_filtering_stderr)
 
 
 def _import_filtering_stderr(module):

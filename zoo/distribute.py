@@ -24,7 +24,7 @@ wrapper). Initial weights agree (same seed; PyTorch also broadcasts process 0's 
 of every fit, a resumed one too). Random streams that must differ per shard (noise,
 dropout, augmentation) do on every engine: JAX draws once over the global batch, PyTorch
 offsets each process's seed generators by its rank, and TensorFlow folds each replica's id
-into the seed of its draws (`_draw_per_replica`); process 0 or replica 0 draws what one
+into the seed of its draws (`zoo.internals.draw_per_replica`); process 0 or replica 0 draws what one
 process would.
 
 Only process 0 writes the run directory (`Cluster.writer`); `zoo.training` gives the others a
@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+
+from zoo import internals
 
 __all__ = ["Cluster", "ShardedBatches", "current", "predict", "replicas_in_sync", "setup"]
 
@@ -181,7 +183,7 @@ def _setup_tensorflow():
 
     if "TF_CONFIG" in os.environ:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        _mend_keras_multi_worker()
+        internals.mend_tensorflow_multi_worker()
         config = json.loads(os.environ["TF_CONFIG"])
         chiefs = len(config["cluster"].get("chief", []))  # a chief, if any, is process 0
         count = chiefs + len(config["cluster"].get("worker", []))
@@ -195,87 +197,8 @@ def _setup_tensorflow():
     # is the strategy's, as `with strategy.scope():` around all of it would make it.
     tf.distribute.experimental_set_strategy(strategy)
     if strategy.num_replicas_in_sync > 1:
-        _draw_per_replica()
+        internals.draw_per_replica()
     return Cluster(type(strategy).__name__, index, count, strategy.num_replicas_in_sync)
-
-
-def _mend_keras_multi_worker():
-    """Two faults of Keras 3's TensorFlow trainer under `MultiWorkerMirroredStrategy`
-    (keras-team/keras#20585, tensorflow/tensorflow#72388), mended where they are:
-
-    - before the first step, `fit` averages the first batch over the replicas (to build the
-      model from its shapes) with a collective that can not take eager input;
-      one replica's batch has the same shapes;
-    - the per-step logs (scalars) are averaged over the replicas along an axis 0 they do not
-      have; averaged as a whole they give the mean Keras means.
-    """
-    import tensorflow as tf
-    from keras.src.backend.tensorflow import trainer
-
-    if getattr(trainer, "_zoo_mended", False):
-        return
-
-    def first_replica(value):
-        if isinstance(value, tf.distribute.DistributedValues):
-            return tf.distribute.get_strategy().experimental_local_results(value)[0]
-        return value
-
-    def maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if iterator is not None:
-            for _, _, batches in iterator:
-                data_batch = keras.tree.map_structure(first_replica, next(batches))
-                break
-        with self.distribute_strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
-    keras_reduce = trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
-            return keras.tree.map_structure(
-                lambda v: (
-                    strategy.reduce("MEAN", v, axis=None)
-                    if trainer._is_per_replica_instance(v)
-                    else v
-                ),
-                values,
-            )
-        return keras_reduce(values, strategy, reduction)
-
-    trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
-    trainer.reduce_per_replica = reduce_per_replica
-    trainer._zoo_mended = True
-
-
-def _draw_per_replica():
-    """Give each TensorFlow replica its own random numbers.
-
-    A Keras `SeedGenerator`'s state is one mirrored variable, so every replica of a step draws
-    the same noise, dropout and augmentation for its own shard. Keras' TensorFlow random
-    functions all turn the generator's seed into the op's seed in one place
-    (`keras.src.backend.tensorflow.random._cast_seed`); there the seed is folded with the
-    replica's id in the whole cluster (`tf.random.experimental.stateless_fold_in`), in replica
-    0 left as it is, so that replica draws the stream one device would. Outside a replica
-    context (or with one replica) nothing changes.
-    """
-    import tensorflow as tf
-    from keras.src.backend.tensorflow import random
-
-    if getattr(random, "_zoo_per_replica", False):
-        return
-    keras_cast_seed = random._cast_seed
-
-    def cast_seed(seed):
-        seed = keras_cast_seed(seed)
-        context = tf.distribute.get_replica_context()
-        if context is None or context.num_replicas_in_sync == 1:
-            return seed
-        replica = context.replica_id_in_sync_group
-        folded = tf.cast(tf.random.experimental.stateless_fold_in(seed, replica), seed.dtype)
-        return tf.where(tf.equal(replica, 0), seed, folded)
-
-    random._cast_seed = cast_seed
-    random._zoo_per_replica = True
 
 
 def replicas_in_sync():

@@ -72,7 +72,8 @@ class OptimizerGroup(keras.optimizers.Optimizer):
 
     @property
     def variables(self):
-        return self._variables + [v for o in self.optimizers.values() for v in o.variables]
+        own = super().variables  # the group's own step counter and learning rate
+        return own + [v for o in self.optimizers.values() for v in o.variables]
 
     @property
     def iterations(self):

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo import distribute, plots
+from zoo import distribute, internals, plots
 from zoo.memory import keep_freed_memory, peak_memory_mib
 from zoo.training.callbacks import SAMPLE_QUALITY, EpochClock
 from zoo.training.files import format_value, jsonable, save_model, write_json, write_text
@@ -33,7 +33,10 @@ def start(parser, argv=None, check=None):
     `error:` line and exit code 2, before the run directory exists.
     """
     config = parser.parse_args(argv)
-    cluster = distribute.setup() if config.distribute else distribute.current()
+    try:
+        cluster = distribute.setup() if config.distribute else distribute.current()
+    except internals.InternalMissing as error:  # a Keras without what --distribute mends
+        parser.error(f"--distribute: {error}")
     if not cluster.writer:  # process 0 reports and writes the run directory; the others not
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (for the life of the process)
     if cluster.process_count > 1 and config.time_limit is not None:
@@ -71,24 +74,10 @@ def start(parser, argv=None, check=None):
 
 
 def set_random_seed(seed):
-    """`keras.utils.set_random_seed` without loading TensorFlow on the other backends.
-
-    Seeds Python's `random`, NumPy's global generator, the backend (and Keras' global seed
-    generator, recreated from the seed). Keras' own function also seeds TensorFlow whenever
-    it is installed, which on JAX or PyTorch loads all of TensorFlow (seconds, hundreds of
-    MiB and its start-up logs) for a `tf.data` that no recipe uses there.
-    """
-    if keras.backend.backend() == "tensorflow":
-        keras.utils.set_random_seed(seed)
-        return
-    from keras.src.utils import rng_utils  # its state: no public setter without TensorFlow
-
-    tensorflow = rng_utils.tf
-    rng_utils.tf = _Unavailable()
-    try:
-        keras.utils.set_random_seed(seed)
-    finally:
-        rng_utils.tf = tensorflow
+    """`keras.utils.set_random_seed` without loading TensorFlow on the other backends: seeds
+    Python's `random`, NumPy's global generator, the backend and Keras' global seed generator
+    (`zoo.internals.seed_without_tensorflow`)."""
+    internals.seed_without_tensorflow(seed)
 
 
 def _private_directory(config, cluster):
@@ -105,10 +94,6 @@ def _private_directory(config, cluster):
             ignore=shutil.ignore_patterns("*.partial", "*.partial.*"),
         )
     return folder
-
-
-class _Unavailable:
-    available = False
 
 
 def _resumed_config(parser, config, argv):
@@ -213,6 +198,7 @@ class Run:
             )
             return None
         self._trim_history(state.saved_epoch)
+        kwargs["initial_epoch"] = state.saved_epoch  # 0, or the epoch the state was saved at
         if state.data is not None:  # it orders its epochs itself: Keras would also shuffle
             kwargs["shuffle"] = False  # its batches, with Python's global `random`
         limit = self.config.time_limit

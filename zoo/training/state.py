@@ -23,8 +23,9 @@ class TrainingState(keras.callbacks.Callback):
     (slots, step count, so the learning-rate schedule too), with the count of finished epochs:
     more than `keras.callbacks.BackupAndRestore` keeps, which leaves out the seed generators.
     It goes to `folder/state.npz`, written beside and renamed, so a kill at any moment leaves
-    the previous epoch's state whole. At `on_train_begin` a saved state is loaded and the fit
-    continues after its last epoch; at every epoch's start, `data` (an `EpochBatches`)
+    the previous epoch's state whole. At `on_train_begin` a saved state is loaded; the fit
+    continues after its last epoch when given `initial_epoch=state.saved_epoch` (`Run.fit`
+    does: Keras' public route); at every epoch's start, `data` (an `EpochBatches`)
     takes that epoch's order. The state stays after the fit, marked finished (`Run.finish`
     removes it with the report written).
     """
@@ -52,7 +53,7 @@ class TrainingState(keras.callbacks.Callback):
 
     def restore(self, model, optimizer=True):
         """Load the saved values into `model` (and its optimizer's variables)."""
-        for group, variables in self._variables(model, optimizer).items():
+        for group, variables in self._variable_groups(model, optimizer).items():
             values = [self.saved[f"{group}{i}"] for i in range(self.meta[group])]
             shapes = ([tuple(v.shape) for v in variables], [value.shape for value in values])
             if shapes[0] != shapes[1]:
@@ -65,7 +66,7 @@ class TrainingState(keras.callbacks.Callback):
                 variable.assign(value)
 
     @staticmethod
-    def _variables(model, optimizer=True):
+    def _variable_groups(model, optimizer=True):
         groups = {"model": list(model.variables)}
         if optimizer and model.optimizer is not None:
             if not model.optimizer.built:  # its slots must exist to take their values
@@ -76,8 +77,7 @@ class TrainingState(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.saved is not None and self.saved_epoch > 0:
             self.restore(self.model)
-            self.model._initial_epoch = self.saved_epoch  # what fit starts from (as Keras'
-            print(f"Resuming after epoch {self.saved_epoch} ({self.path})")  # BackupAndRestore)
+            print(f"Resuming after epoch {self.saved_epoch} ({self.path})")
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.data is not None:
@@ -87,14 +87,13 @@ class TrainingState(keras.callbacks.Callback):
         self._save(epoch + 1, finished=False)
 
     def on_train_end(self, logs=None):
-        self.model._initial_epoch = None  # Keras keeps it for the next fit otherwise
         if self.model.stop_training or self.saved_epoch == self.params["epochs"]:
             self._save(self.saved_epoch, finished=True)
 
     def _save(self, epoch, finished):
         arrays = {}
         meta = {"epoch": epoch, "finished": finished, "epochs": self.params["epochs"]}
-        for group, variables in self._variables(self.model).items():
+        for group, variables in self._variable_groups(self.model).items():
             meta[group] = len(variables)
             arrays |= {
                 f"{group}{i}": np.asarray(keras.ops.convert_to_numpy(v))

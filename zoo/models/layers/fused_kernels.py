@@ -18,6 +18,7 @@ docs/performance.md and BENCHMARKS.md.
 import keras
 from keras import ops
 
+from zoo import internals
 from zoo.models.layers._backend import on_tensorflow
 
 __all__ = ["LSTM", "BatchNormalization", "attention_context", "fused_lstm_on_torch"]
@@ -66,18 +67,21 @@ class LSTM(keras.layers.LSTM):
 
 
 def fused_lstm_on_torch(inputs, h, c, mask, kernel, recurrent_kernel, bias, zero_output_for_mask):
-    """One LSTM layer through `torch._VF.lstm` (PyTorch backend only).
+    """One LSTM layer through PyTorch's fused LSTM function (`zoo.internals.torch_lstm`;
+    PyTorch backend only).
 
     inputs (B, T, d); h, c (B, units); mask None or bool (B, T); Keras' weights: kernel
     (d, 4 units), recurrent_kernel (units, 4 units), bias (4 units,) or None, gates in
     PyTorch's order (i, f, c, o) -> (outputs (B, T, units), h, c), or None when the mask is
-    not right-padded or leaves a row empty (Keras' loop handles those). At masked steps the
+    not right-padded or leaves a row empty, or PyTorch lacks the function (Keras' loop
+    handles those). At masked steps the
     outputs are Keras': zeros with `zero_output_for_mask`, else the row's last real output.
     """
     import torch
     from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-    if torch.compiler.is_compiling():
+    lstm = internals.torch_lstm()
+    if lstm is None or torch.compiler.is_compiling():
         return None
     kernel, recurrent_kernel = (ops.convert_to_tensor(w) for w in (kernel, recurrent_kernel))
     units = recurrent_kernel.shape[0]
@@ -91,7 +95,7 @@ def fused_lstm_on_torch(inputs, h, c, mask, kernel, recurrent_kernel, bias, zero
     state = (ops.convert_to_tensor(h)[None], ops.convert_to_tensor(c)[None])
     time_steps = inputs.shape[1]
     if mask is None or bool(ops.all(mask)):
-        outputs, h, c = torch._VF.lstm(
+        outputs, h, c = lstm(
             inputs, state, weights, True, 1, 0.0, torch.is_grad_enabled(), False, True
         )
         return outputs, h[0], c[0]
@@ -103,7 +107,7 @@ def fused_lstm_on_torch(inputs, h, c, mask, kernel, recurrent_kernel, bias, zero
         return None
     packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
     order = packed.sorted_indices
-    outputs, h, c = torch._VF.lstm(
+    outputs, h, c = lstm(
         packed.data,
         packed.batch_sizes,
         (state[0][:, order], state[1][:, order]),
@@ -146,12 +150,13 @@ class BatchNormalization(keras.layers.BatchNormalization):
             and inputs.dtype == "float32"
         ):
             return super().call(inputs, training=training, mask=mask)
-        import tensorflow as tf
-
+        fused_batch_norm = internals.tf_fused_batch_norm()
+        if fused_batch_norm is None:
+            return super().call(inputs, training=training, mask=mask)
         channels = inputs.shape[-1]
         gamma = self.gamma if self.scale else ops.ones((channels,))
         beta = self.beta if self.center else ops.zeros((channels,))
-        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+        outputs, mean, variance = fused_batch_norm(
             inputs,
             ops.convert_to_tensor(gamma),
             ops.convert_to_tensor(beta),

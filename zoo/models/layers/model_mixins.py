@@ -48,14 +48,15 @@ class XLAOnTensorFlow:
     """Mixin for a `keras.Model`: `compile(jit_compile="auto")`, the default, compiles the
     steps with XLA on TensorFlow even without a GPU (Keras' own "auto" does so only with
     one; under `tf.distribute` it still does not). An explicit `jit_compile` is used as given;
-    other backends keep Keras' choice (jax.jit on JAX, eager PyTorch). Like Keras' "auto",
-    the resolved value is what the saved compile config records. XLA, like jax.jit, compiles
+    other backends keep Keras' choice (jax.jit on JAX, eager PyTorch). The resolved value is
+    what the saved compile config records. XLA, like jax.jit, compiles
     once per batch shape: feed a few widths (`zoo.translation.LengthBatches` rounds them up
     to buckets) or pass `jit_compile=False`."""
 
-    # Keras' compile() calls this private method to resolve "auto" (keras 3.15); if Keras
-    # renames it, tests/test_translation_models.py's default-compile test fails on TensorFlow.
-    def _resolve_auto_jit_compile(self):
-        if on_tensorflow() and not getattr(self, "_distribute_strategy", None):
-            return True
-        return super()._resolve_auto_jit_compile()
+    def compile(self, *args, jit_compile="auto", **kwargs):
+        if jit_compile == "auto" and on_tensorflow():
+            import tensorflow as tf
+
+            if not tf.distribute.has_strategy():  # under a strategy: Keras' own "auto"
+                jit_compile = True
+        super().compile(*args, jit_compile=jit_compile, **kwargs)
