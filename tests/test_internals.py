@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from zoo import internals, training
-from zoo.models.layers.fused_kernels import LSTM, BatchNormalization
+from zoo import fast, internals, training
 
 BACKEND = keras.backend.backend()
 RNG = np.random.default_rng(0)
@@ -84,7 +83,7 @@ def test_a_recipe_given_distribute_on_a_keras_without_the_internals_says_so(
 def test_without_torch_lstm_the_lstm_takes_keras_loop_and_computes_the_same(monkeypatch):
     torch = pytest.importorskip("torch")
     inputs = RNG.normal(size=(3, 5, 4)).astype("float32")
-    ours, theirs = LSTM(6, return_sequences=True), keras.layers.LSTM(6, return_sequences=True)
+    ours, theirs = fast.LSTM(6, return_sequences=True), keras.layers.LSTM(6, return_sequences=True)
     ours.build(inputs.shape)
     theirs.build(inputs.shape)
     theirs.set_weights(ours.get_weights())
@@ -102,7 +101,7 @@ def test_without_the_fused_batch_norm_the_layer_takes_keras_ops_and_computes_the
     maps = (RNG.normal(size=(4, 5, 6, 3)) * 3 + 1).astype("float32")
     monkeypatch.delattr(tf.compat.v1.nn, "fused_batch_norm")
     assert internals.tf_fused_batch_norm() is None
-    ours, theirs = BatchNormalization(), keras.layers.BatchNormalization()
+    ours, theirs = fast.BatchNormalization(), keras.layers.BatchNormalization()
     for layer in (ours, theirs):
         layer.build(maps.shape)
     for training_mode in (True, False):

@@ -6,15 +6,11 @@ import pytest
 from keras import ops
 
 import zoo
+from zoo import fast
 from zoo.models import cnn, dcgan, vae
 from zoo.models import layers as fast_layers
 from zoo.models.layers import (
-    LSTM,
-    BatchNormalization,
-    Conv2DTranspose,
-    Dense,
     FromDataFormat,
-    MaxPooling2D,
     RandomAffine,
     ResizeConv2D,
     ToDataFormat,
@@ -92,7 +88,7 @@ def test_layers_train_like_keras_layers():
     """Same weights, same batch, two SGD steps: same outputs and same updated weights, so the
     faster routes' gradients are Keras' gradients (normal noise: no ties in a pooling window)."""
     ours, theirs = (
-        stack(MaxPooling2D, Conv2DTranspose),
+        stack(fast.MaxPooling2D, fast.Conv2DTranspose),
         stack(keras.layers.MaxPooling2D, keras.layers.Conv2DTranspose),
     )
     theirs.set_weights(ours.get_weights())
@@ -105,7 +101,7 @@ def test_layers_train_like_keras_layers():
 
 def test_faster_routes_are_taken_on_jax_only(monkeypatch):
     """And the pooling's only in training, where its gradient is needed."""
-    model, calls = stack(MaxPooling2D, Conv2DTranspose), []
+    model, calls = stack(fast.MaxPooling2D, fast.Conv2DTranspose), []
     for name in ("max_pool_by_slices", "conv_transpose_by_matmul"):
         original = getattr(jax_gradients, name)
         monkeypatch.setattr(
@@ -121,7 +117,7 @@ def test_faster_routes_are_taken_on_jax_only(monkeypatch):
 
 def test_pooling_without_a_faster_route_falls_back_to_keras():
     inputs = normal(2, 9, 9, 3)
-    overlapping = MaxPooling2D(3, strides=2)
+    overlapping = fast.MaxPooling2D(3, strides=2)
     np.testing.assert_array_equal(
         ops.convert_to_numpy(overlapping(inputs)),
         ops.convert_to_numpy(ops.max_pool(inputs, 3, strides=2, padding="valid")),
@@ -137,7 +133,7 @@ def test_transposed_convolution_without_a_faster_route_falls_back_to_keras(setti
         expected = reference(inputs)
     except Exception as error:  # noqa: BLE001 - Keras' own layer is what is tested against
         pytest.skip(f"Keras' own layer cannot compute {settings} here: {type(error).__name__}")
-    ours = Conv2DTranspose(2, 3, **settings)
+    ours = fast.Conv2DTranspose(2, 3, **settings)
     ours.build(inputs.shape)
     ours.set_weights(reference.get_weights())
     np.testing.assert_allclose(
@@ -146,11 +142,14 @@ def test_transposed_convolution_without_a_faster_route_falls_back_to_keras(setti
 
 
 def test_saved_and_reloaded_with_their_own_class(tmp_path):
-    model = stack(MaxPooling2D, Conv2DTranspose)
+    model = stack(fast.MaxPooling2D, fast.Conv2DTranspose)
     images = normal(2, 9, 9, 3)
     model.save(tmp_path / "stack.keras")
     reloaded = keras.saving.load_model(tmp_path / "stack.keras")
-    assert [type(layer) for layer in reloaded.layers[:2]] == [MaxPooling2D, Conv2DTranspose]
+    assert [type(layer) for layer in reloaded.layers[:2]] == [
+        fast.MaxPooling2D,
+        fast.Conv2DTranspose,
+    ]
     np.testing.assert_allclose(
         reloaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
     )
@@ -237,7 +236,7 @@ def sequence_model(dense):
 
 def test_dense_on_sequences_trains_like_keras_dense():
     """(B, T, 4, 5) and (B, T, 24) inputs: same outputs, symbolic shapes and SGD updates."""
-    ours, theirs = sequence_model(Dense), sequence_model(keras.layers.Dense)
+    ours, theirs = sequence_model(fast.Dense), sequence_model(keras.layers.Dense)
     assert ours.output.shape == theirs.output.shape == (None, None, 3)
     theirs.set_weights(ours.get_weights())
     for length in (7, 3):  # one model, two sequence lengths
@@ -256,21 +255,21 @@ def test_dense_multiplies_a_matrix(monkeypatch):
         "call",
         lambda self, x, **kw: ranks.append(x.ndim) or keras_call(self, x, **kw),
     )
-    layer = Dense(3)
+    layer = fast.Dense(3)
     assert layer(normal(2, 7, 5)).shape == (2, 7, 3)
     assert layer(normal(2, 5)).shape == (2, 3)
     assert ranks == [2, 2]
 
 
 def test_dense_saved_and_reloaded_with_its_own_class(tmp_path):
-    model, inputs = sequence_model(Dense), normal(2, 7, 4, 5)
+    model, inputs = sequence_model(fast.Dense), normal(2, 7, 4, 5)
     model.save(tmp_path / "sequence.keras")
     reloaded = keras.saving.load_model(tmp_path / "sequence.keras")
     assert [type(layer) for layer in reloaded.layers] == [
         keras.layers.InputLayer,
-        Dense,
+        fast.Dense,
         keras.layers.Reshape,
-        Dense,
+        fast.Dense,
     ]
     np.testing.assert_allclose(
         reloaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0), atol=1e-6
@@ -285,7 +284,7 @@ MAPS = normal(4, 5, 6, 3) * 3 + 1
 )
 def test_batch_normalization_computes_what_keras_computes(settings):
     """Training outputs, the moving statistics they update, then inference outputs."""
-    ours, theirs = BatchNormalization(**settings), keras.layers.BatchNormalization(**settings)
+    ours, theirs = fast.BatchNormalization(**settings), keras.layers.BatchNormalization(**settings)
     for layer in (ours, theirs):
         layer.build(MAPS.shape)
     for training in (True, True, False):
@@ -315,7 +314,7 @@ def batch_norm_model(batch_norm):
 def test_batch_normalization_trains_like_keras():
     """Two SGD epochs: the same weights and moving statistics as Keras' layer."""
     ours, theirs = (
-        batch_norm_model(BatchNormalization),
+        batch_norm_model(fast.BatchNormalization),
         batch_norm_model(keras.layers.BatchNormalization),
     )
     theirs.set_weights(ours.get_weights())
@@ -337,18 +336,18 @@ def test_batch_normalization_takes_the_fused_kernel_on_tensorflow_only(monkeypat
             "fused_batch_norm",
             lambda *args, **kwargs: calls.append(1) or fused(*args, **kwargs),
         )
-    BatchNormalization()(MAPS, training=True)
-    BatchNormalization()(MAPS, training=False)
-    BatchNormalization()(normal(4, 3), training=True)
-    BatchNormalization(axis=1)(MAPS, training=True)
+    fast.BatchNormalization()(MAPS, training=True)
+    fast.BatchNormalization()(MAPS, training=False)
+    fast.BatchNormalization()(normal(4, 3), training=True)
+    fast.BatchNormalization(axis=1)(MAPS, training=True)
     assert len(calls) == (1 if keras.backend.backend() == "tensorflow" else 0)
 
 
 def test_batch_normalization_saved_and_reloaded_with_its_own_class(tmp_path):
-    model = batch_norm_model(BatchNormalization)
+    model = batch_norm_model(fast.BatchNormalization)
     model.save(tmp_path / "batch_norm.keras")
     reloaded = keras.saving.load_model(tmp_path / "batch_norm.keras")
-    assert type(reloaded.layers[1]) is BatchNormalization
+    assert type(reloaded.layers[1]) is fast.BatchNormalization
     np.testing.assert_allclose(
         reloaded.predict(MAPS, verbose=0), model.predict(MAPS, verbose=0), atol=1e-6
     )
@@ -474,7 +473,7 @@ LSTM_MASKS = {
 
 
 def lstm_pair(**settings):
-    ours, theirs = LSTM(7, **settings), keras.layers.LSTM(7, **settings)
+    ours, theirs = fast.LSTM(7, **settings), keras.layers.LSTM(7, **settings)
     for layer in (ours, theirs):
         layer.build(SEQUENCES.shape)
     theirs.set_weights(ours.get_weights())
@@ -506,7 +505,7 @@ def test_lstm_takes_pytorchs_kernel_on_pytorch_only(monkeypatch):
     """On PyTorch, unmasked and right-padded sequences take the fused kernel; the other masks
     fall back to Keras. On TensorFlow and JAX the kernel is never tried."""
     taken, fused = {}, fast_layers.fused_lstm_on_torch
-    layer = LSTM(7)
+    layer = fast.LSTM(7)
     for name, mask in LSTM_MASKS.items():
         monkeypatch.setattr(
             fused_kernels,
@@ -538,7 +537,7 @@ def lstm_model(lstm):
 
 def test_lstm_trains_like_keras_lstm():
     """Right-padded batches, two SGD epochs: same updated weights as Keras' LSTM."""
-    ours, theirs = lstm_model(LSTM), lstm_model(keras.layers.LSTM)
+    ours, theirs = lstm_model(fast.LSTM), lstm_model(keras.layers.LSTM)
     theirs.set_weights(ours.get_weights())
     assert_trains_alike(
         ours,
@@ -550,10 +549,10 @@ def test_lstm_trains_like_keras_lstm():
 
 
 def test_lstm_saved_and_reloaded_with_its_own_class(tmp_path):
-    model = lstm_model(LSTM)
+    model = lstm_model(fast.LSTM)
     model.save(tmp_path / "lstm.keras")
     reloaded = keras.saving.load_model(tmp_path / "lstm.keras")
-    assert type(reloaded.layers[1]) is LSTM
+    assert type(reloaded.layers[1]) is fast.LSTM
     np.testing.assert_allclose(
         reloaded.predict(SEQUENCES, verbose=0), model.predict(SEQUENCES, verbose=0), atol=1e-6
     )
@@ -747,3 +746,11 @@ def test_random_affine_saved_and_reloaded_with_its_config(tmp_path):
     np.testing.assert_allclose(
         reloaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
     )
+
+
+def test_the_fast_layers_old_imports_still_work_with_a_warning():
+    import zoo.models.layers as zoo_layers
+
+    for name in ("BatchNormalization", "Conv2DTranspose", "Dense", "LSTM", "MaxPooling2D"):
+        with pytest.warns(DeprecationWarning, match=f"now zoo.fast.{name}"):
+            assert getattr(zoo_layers, name) is getattr(fast, name)

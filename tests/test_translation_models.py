@@ -279,8 +279,8 @@ def test_translator_takes_a_sentence_of_any_length_and_an_empty_one(beam_width):
     words = [f"w{i}" for i in range(8)]
     vocab = Vocabulary.build([" ".join(words)])
     model = zoo.Transformer(
-        len(vocab), len(vocab), num_layers=1, d_model=16, num_heads=2, ffn_dim=32, max_length=7
-    )  # made for 5 words + <start>/<end>
+        len(vocab), len(vocab), num_layers=1, d_model=16, num_heads=2, ffn_dim=32
+    )
     translator = translation.Translator(model, vocab, vocab, max_length=5)
     long = " ".join(words * 6)  # 48 words
     translations = translator.translate([long, "", "w1 w2"], beam_width=beam_width)

@@ -18,7 +18,8 @@ Submodules: `zoo.attention` (attention functions), `zoo.decoding` (greedy and be
 `zoo.plots` (curves, heat maps, image grids), `zoo.translation` (a model and its
 vocabularies as a `Translator`), `zoo.training` (what the scripts in recipes/ share:
 flags, run directory, resumable fit, report),
-`zoo.distribute` (data-parallel training on each backend's engine: `--distribute`).
+`zoo.distribute` (data-parallel training on each backend's engine: `--distribute`),
+`zoo.fast` (Keras layers computed by a faster route: `fast.Dense`, `fast.LSTM`, ...).
 """
 
 from zoo import _startup
@@ -26,7 +27,7 @@ from zoo import _startup
 _startup.import_keras_quietly()  # first: see zoo/_startup.py (ZOO_VERBOSE=1 to opt out)
 
 # isort: split
-from zoo import attention, decoding, distribute, metrics
+from zoo import attention, decoding, distribute, fast, metrics
 from zoo.memory import keep_freed_memory
 from zoo.models.cnn import CompactCNN, SmallCNN, augmentation
 from zoo.models.dcgan import DCGAN
@@ -62,6 +63,7 @@ __all__ = [
     "augmentation",
     "decoding",
     "distribute",
+    "fast",
     "keep_freed_memory",
     "datasets",
     "metrics",

@@ -16,9 +16,9 @@ each attribute in turn and checks that.
   `--distribute` on TensorFlow stops with one line.
 - `draw_per_replica`: `keras.src.backend.tensorflow.random._cast_seed`. Without it, the same.
 - `torch_lstm`: `torch.lstm`, `torch.nn.LSTM`'s kernel, outside the documented API. Without
-  it, zoo's fused-kernel `LSTM` runs Keras' own loop.
+  it, `zoo.fast.LSTM` runs Keras' own loop.
 - `tf_fused_batch_norm`: `tf.compat.v1.nn.fused_batch_norm`, TensorFlow 1's API. Without it,
-  zoo's fused-kernel `BatchNormalization` runs Keras' own ops.
+  `zoo.fast.BatchNormalization` runs Keras' own ops.
 
 What zoo used to reach privately and now does publicly: the epoch a resumed fit starts from
 (`fit(initial_epoch=...)`, not `model._initial_epoch`), an optimizer group's own variables

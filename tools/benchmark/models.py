@@ -112,7 +112,7 @@ def build(model_name, variant, sizes):
     length, vocab = sizes["length"], sizes["vocab"]
     if variant == "zoo":
         model = (
-            zoo.Transformer(vocab, vocab, max_length=length + 2)
+            zoo.Transformer(vocab, vocab)
             if model_name == "transformer"
             else zoo.Seq2SeqAttention(vocab, vocab)
         )

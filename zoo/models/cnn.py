@@ -8,16 +8,13 @@ images only in training. Inputs are channels-last on every backend; inside, the 
 run in `zoo.models.layers.conv_data_format()` (channels-first on PyTorch, where that is faster).
 """
 
+from collections.abc import Sequence
+
 import keras
 from keras import layers
 
-from zoo.models.layers import (
-    BatchNormalization,
-    MaxPooling2D,
-    RandomAffine,
-    ToDataFormat,
-    conv_data_format,
-)
+from zoo import fast
+from zoo.models.layers import RandomAffine, ToDataFormat, conv_data_format
 
 __all__ = ["CompactCNN", "SmallCNN", "augmentation"]
 
@@ -84,15 +81,23 @@ class SmallCNN(_FromScratchClassifier):
 
     At S = 150: 19,034,177 parameters, 18,940,416 of them in the Dense 512 layer that reads
     the 17x17x128 feature map.
+
+    Args:
+        image_size: side S of the square images (uint8 or float pixels 0-255).
+        filters: the widths of the three convolution + pooling stages.
+        dense_units: the hidden Dense layer's width.
+        augment: the augmentation layers (`zoo.augmentation`: rotation, shifts, flip, zoom)
+            in front, active in `fit` only.
+        seed: of the weights' initialisation and the augmentation.
     """
 
     def __init__(
         self,
-        image_size=150,
-        filters=(32, 64, 128),
-        dense_units=512,
-        augment=False,
-        seed=None,
+        image_size: int = 150,
+        filters: Sequence[int] = (32, 64, 128),
+        dense_units: int = 512,
+        augment: bool = False,
+        seed: int | None = None,
         **kwargs,
     ):
         super().__init__(image_size, augment, seed, **kwargs)
@@ -104,7 +109,7 @@ class SmallCNN(_FromScratchClassifier):
             # max) on a quarter of the pixels, and so a quarter of its gradient's work.
             convolutions += [
                 layers.Conv2D(count, 3, data_format=data_format),
-                MaxPooling2D(2, data_format=data_format),
+                fast.MaxPooling2D(2, data_format=data_format),
                 layers.ReLU(),
             ]
         self.body = keras.Sequential(
@@ -141,17 +146,28 @@ class CompactCNN(_FromScratchClassifier):
     average pooling replaces the 19M-parameter Dense layer, so it has about 0.4M parameters
     (defaults) and spends its compute in the convolutions: about 0.17 GFLOPs per 128px image
     forward, against 0.44 for the SmallCNN at 150px.
+
+    Args:
+        image_size: side S of the square images (uint8 or float pixels 0-255), at least
+            2 ** (len(filters) - 1).
+        filters: one width per stage.
+        convs_per_stage: 3x3 convolutions in each stage.
+        dropout: before the last Dense layer, in [0, 1).
+        classes: 1 (a sigmoid probability) or K > 1 (a softmax over K classes).
+        augment: the augmentation layers (`zoo.augmentation`: rotation, shifts, flip, zoom)
+            in front, active in `fit` only.
+        seed: of the weights' initialisation and the augmentation.
     """
 
     def __init__(
         self,
-        image_size=128,
-        filters=(16, 32, 64, 128, 256),
-        convs_per_stage=1,
-        dropout=0.3,
-        classes=1,
-        augment=False,
-        seed=None,
+        image_size: int = 128,
+        filters: Sequence[int] = (16, 32, 64, 128, 256),
+        convs_per_stage: int = 1,
+        dropout: float = 0.3,
+        classes: int = 1,
+        augment: bool = False,
+        seed: int | None = None,
         **kwargs,
     ):
         super().__init__(image_size, augment, seed, **kwargs)
@@ -166,11 +182,11 @@ class CompactCNN(_FromScratchClassifier):
                     layers.Conv2D(
                         count, 3, padding="same", use_bias=False, data_format=data_format
                     ),
-                    BatchNormalization(axis=channel_axis, momentum=0.9),
+                    fast.BatchNormalization(axis=channel_axis, momentum=0.9),
                     layers.ReLU(),
                 ]
             if index < len(self.filters) - 1:
-                stages.append(MaxPooling2D(2, data_format=data_format))
+                stages.append(fast.MaxPooling2D(2, data_format=data_format))
         self.body = keras.Sequential(
             [
                 *stages,

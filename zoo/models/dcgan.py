@@ -38,18 +38,14 @@ What differs from the paper, each a constructor argument (the paper's model is
 * `spectral_norm`: spectral normalisation of the discriminator's layers (Miyato et al., 2018).
 """
 
+from collections.abc import Sequence
+
 import keras
 from keras import layers, ops
 
+from zoo import fast
 from zoo.models.diffaugment import DiffAugment
-from zoo.models.layers import (
-    BatchNormalization,
-    Conv2DTranspose,
-    FromDataFormat,
-    ResizeConv2D,
-    ToDataFormat,
-    conv_data_format,
-)
+from zoo.models.layers import FromDataFormat, ResizeConv2D, ToDataFormat, conv_data_format
 from zoo.models.train_step import GradientStep, GradientStepModel, OptimizerGroup
 
 __all__ = ["DCGAN"]
@@ -69,24 +65,43 @@ class DCGAN(GradientStepModel):
     `DCGAN()` and `compile()` with no arguments are what `recipes/gan.py` trains and the
     README measures (widths 32-64-128, no dropout, DiffAugment, the weight average, batch 16
     in the recipe); `DCGAN.paper()` is Radford et al.'s model.
+
+    Args:
+        image_size: side S of the square images, a multiple of 2 ** len(filters).
+        latent_dim: size of the generator's input noise z.
+        filters: the generator's widths from the image inward (a stride-2 stage each).
+        discriminator_filters: the discriminator's widths, from the image inward.
+        dropout: after each of the discriminator's convolutions, in [0, 1).
+        upsampling: "nearest" or "bilinear" (resize by 2, then a 3x3 convolution), or
+            "transposed" (the paper's 4x4 stride-2 transposed convolution).
+        augment: DiffAugment's operations, some of "colour", "translation", "cutout";
+            applied to real and generated images alike before the discriminator.
+        adaptive_augment: apply them with a probability tuned to the discriminator's
+            accuracy on real images (ADA) instead of always.
+        ema_momentum: of the generator's weight average that draws the samples; None or 0:
+            no average.
+        spectral_norm: spectral normalisation of the discriminator's weights.
+        loss: "non_saturating" (the paper's) or "hinge".
+        seed: of the weights' initialisation, the latents drawn in training and the
+            augmentation.
     """
 
     LEARNING_RATE = 4e-4  # of both Adams that compile() makes (beta_1 = 0.5)
 
     def __init__(
         self,
-        image_size=64,
-        latent_dim=100,
-        filters=(32, 64, 128),
-        discriminator_filters=(32, 64, 128),
-        dropout=0.0,
-        upsampling="nearest",
-        augment=("translation", "cutout"),
-        adaptive_augment=False,
-        ema_momentum=0.99,
-        spectral_norm=False,
-        loss="non_saturating",
-        seed=None,
+        image_size: int = 64,
+        latent_dim: int = 100,
+        filters: Sequence[int] = (32, 64, 128),
+        discriminator_filters: Sequence[int] = (32, 64, 128),
+        dropout: float = 0.0,
+        upsampling: str = "nearest",
+        augment: Sequence[str] = ("translation", "cutout"),
+        adaptive_augment: bool = False,
+        ema_momentum: float | None = 0.99,
+        spectral_norm: bool = False,
+        loss: str = "non_saturating",
+        seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -144,14 +159,14 @@ class DCGAN(GradientStepModel):
         for count in inward_out[1:]:
             upsampling += [
                 *self._upsample(count, data_format, use_bias=False),
-                BatchNormalization(axis=channel_axis),
+                fast.BatchNormalization(axis=channel_axis),
                 layers.ReLU(),
             ]
         return keras.Sequential(
             [
                 keras.Input((self.latent_dim,)),
                 layers.Dense(side * side * inward_out[0], use_bias=False),
-                BatchNormalization(),
+                fast.BatchNormalization(),
                 layers.ReLU(),
                 layers.Reshape((side, side, inward_out[0])),
                 ToDataFormat(data_format),
@@ -166,7 +181,7 @@ class DCGAN(GradientStepModel):
         """Twice the height and width, `count` channels: the layers of one upsampling."""
         if self.upsampling == "transposed":
             return [
-                Conv2DTranspose(
+                fast.Conv2DTranspose(
                     count, 4, strides=2, padding="same", data_format=data_format, **conv
                 )
             ]
@@ -206,10 +221,17 @@ class DCGAN(GradientStepModel):
         """(B, latent_dim) -> (B, S, S, 3) images in [0, 1]."""
         return (self.sampling_generator(latents, training=False) + 1.0) / 2.0
 
-    def sample(self, count, seed=0, batch_size=64):
-        """`count` images (count, S, S, 3) in [0, 1] from latents drawn with `seed`
-        (repeatable), `batch_size` at a time, so that hundreds of samples (for KID) need
-        little memory."""
+    def sample(self, count: int, seed: int = 0, batch_size: int = 64):
+        """New images from the generator (the weight average, if kept).
+
+        Args:
+            count: how many images.
+            seed: of the latents: the same seed, the same images.
+            batch_size: images generated at a time, so that hundreds need little memory.
+
+        Returns:
+            A tensor (count, S, S, 3) of the backend, values in [0, 1].
+        """
         latents = keras.random.normal((count, self.latent_dim), seed=seed)
         return ops.concatenate(
             [self(latents[start : start + batch_size]) for start in range(0, count, batch_size)]

@@ -19,8 +19,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from zoo import fast
 from zoo.attention import scaled_dot_product_attention
-from zoo.models.layers import LSTM, Dense, LossOnTokenRows, XLAOnTensorFlow
+from zoo.models.layers import LossOnTokenRows, XLAOnTensorFlow
 
 __all__ = ["Seq2SeqAttention"]
 
@@ -30,15 +31,22 @@ class Seq2SeqAttention(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
     """LSTM encoder-decoder with attention; see the module docstring.
 
     ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).
+
+    Args:
+        source_vocab_size: ids in the source vocabulary (0 is padding).
+        target_vocab_size: ids in the target vocabulary, the logits' width.
+        embedding_dim: width of both embeddings.
+        units: width of the encoder's and the decoder's LSTM.
+        dropout: in training, from both embeddings and before the output layer, in [0, 1).
     """
 
     def __init__(
         self,
-        source_vocab_size,
-        target_vocab_size,
-        embedding_dim=64,
-        units=128,
-        dropout=0.0,
+        source_vocab_size: int,
+        target_vocab_size: int,
+        embedding_dim: int = 64,
+        units: int = 128,
+        dropout: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -51,12 +59,16 @@ class Seq2SeqAttention(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
         self.source_embedding = layers.Embedding(
             source_vocab_size, embedding_dim, name="source_embed"
         )
-        self.encoder_lstm = LSTM(units, return_sequences=True, return_state=True, name="encoder")
+        self.encoder_lstm = fast.LSTM(
+            units, return_sequences=True, return_state=True, name="encoder"
+        )
         self.target_embedding = layers.Embedding(
             target_vocab_size, embedding_dim, name="target_embed"
         )
-        self.decoder_lstm = LSTM(units, return_sequences=True, return_state=True, name="decoder")
-        self.output_dense = Dense(target_vocab_size, name="logits")
+        self.decoder_lstm = fast.LSTM(
+            units, return_sequences=True, return_state=True, name="decoder"
+        )
+        self.output_dense = fast.Dense(target_vocab_size, name="logits")
         # Build every weight now, so the model saves, counts and reloads before a first call.
         self([np.ones((1, 2), "int32"), np.ones((1, 2), "int32")])
 

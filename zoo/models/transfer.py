@@ -22,12 +22,25 @@ __all__ = ["MobileNetV2Transfer"]
 class MobileNetV2Transfer(keras.Model):
     """MobileNetV2 base + GAP + Dense 128 + sigmoid, for binary classification.
 
-    weights: "imagenet" (downloaded once by Keras, needs a network), a path to a local
-    weights file for the no-top base, or None (random initialisation). `alpha` is
-    MobileNetV2's width multiplier.
+    (B, S, S, 3) pixels 0-255 -> (B, 1) probability. The base is frozen; unfreeze its top
+    layers to fine-tune.
+
+    Args:
+        image_size: side S of the square images (32 or more).
+        weights: "imagenet" (downloaded once by Keras, needs a network), the path of a local
+            weights file for the no-top base, or None (random initialisation).
+        alpha: MobileNetV2's width multiplier.
+        head_units: width of the Dense layer between the pooled features and the output.
     """
 
-    def __init__(self, image_size=160, weights=None, alpha=1.0, head_units=128, **kwargs):
+    def __init__(
+        self,
+        image_size: int = 160,
+        weights: str | None = None,
+        alpha: float = 1.0,
+        head_units: int = 128,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.image_size, self.alpha, self.head_units = image_size, alpha, head_units
         self.scale = layers.Rescaling(1 / 127.5, offset=-1.0)  # MobileNetV2's input range

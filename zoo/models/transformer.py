@@ -19,8 +19,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from zoo import fast
 from zoo.attention import scaled_dot_product_attention
-from zoo.models.layers import Dense, LossOnTokenRows, XLAOnTensorFlow, attention_context
+from zoo.models.layers import LossOnTokenRows, XLAOnTensorFlow, attention_context
 
 __all__ = ["MultiHeadAttention", "Transformer", "sinusoidal_positions"]
 
@@ -51,10 +52,10 @@ class MultiHeadAttention(layers.Layer):
         if d_model % num_heads:
             raise ValueError(f"d_model {d_model} is not divisible by num_heads {num_heads}")
         self.d_model, self.num_heads = d_model, num_heads
-        self.query_dense = Dense(d_model, name="query")
-        self.key_dense = Dense(d_model, name="key")
-        self.value_dense = Dense(d_model, name="value")
-        self.output_dense = Dense(d_model, name="output")
+        self.query_dense = fast.Dense(d_model, name="query")
+        self.key_dense = fast.Dense(d_model, name="key")
+        self.value_dense = fast.Dense(d_model, name="value")
+        self.output_dense = fast.Dense(d_model, name="output")
 
     def build(self, query_shape, memory_shape=None, attention_mask_shape=None):
         memory_shape = memory_shape or query_shape
@@ -102,7 +103,9 @@ class _EncoderLayer(layers.Layer):
     def __init__(self, d_model, num_heads, ffn_dim, dropout, **kwargs):
         super().__init__(**kwargs)
         self.attention = MultiHeadAttention(d_model, num_heads, name="self_attention")
-        self.ffn = keras.Sequential([Dense(ffn_dim, activation="relu"), Dense(d_model)], name="ffn")
+        self.ffn = keras.Sequential(
+            [fast.Dense(ffn_dim, activation="relu"), fast.Dense(d_model)], name="ffn"
+        )
         self.norm_1, self.norm_2 = layers.LayerNormalization(), layers.LayerNormalization()
         self.dropout_1, self.dropout_2 = layers.Dropout(dropout), layers.Dropout(dropout)
 
@@ -122,7 +125,9 @@ class _DecoderLayer(layers.Layer):
         super().__init__(**kwargs)
         self.self_attention = MultiHeadAttention(d_model, num_heads, name="self_attention")
         self.cross_attention = MultiHeadAttention(d_model, num_heads, name="cross_attention")
-        self.ffn = keras.Sequential([Dense(ffn_dim, activation="relu"), Dense(d_model)], name="ffn")
+        self.ffn = keras.Sequential(
+            [fast.Dense(ffn_dim, activation="relu"), fast.Dense(d_model)], name="ffn"
+        )
         self.norms = [layers.LayerNormalization() for _ in range(3)]
         self.dropouts = [layers.Dropout(dropout) for _ in range(3)]
 
@@ -171,17 +176,27 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
     ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).
     Defaults: 2 encoder and 2 decoder layers, d_model 64, 2 heads, feed-forward 128,
     dropout 0.1. Positions are computed for any S and T: no longest sentence is built in.
+
+    Args:
+        source_vocab_size: ids in the source vocabulary (0 is padding).
+        target_vocab_size: ids in the target vocabulary, the logits' width.
+        num_layers: encoder layers, and as many decoder layers.
+        d_model: width of the embeddings and of every layer's output; a multiple of
+            num_heads.
+        num_heads: attention heads per attention layer.
+        ffn_dim: width of each layer's feed-forward hidden layer.
+        dropout: in training, after attention and feed-forward sublayers, in [0, 1).
     """
 
     def __init__(
         self,
-        source_vocab_size,
-        target_vocab_size,
-        num_layers=2,
-        d_model=64,
-        num_heads=2,
-        ffn_dim=128,
-        dropout=0.1,
+        source_vocab_size: int,
+        target_vocab_size: int,
+        num_layers: int = 2,
+        d_model: int = 64,
+        num_heads: int = 2,
+        ffn_dim: int = 128,
+        dropout: float = 0.1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -204,7 +219,7 @@ class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
             _DecoderLayer(d_model, num_heads, ffn_dim, dropout, name=f"decoder_{i}")
             for i in range(num_layers)
         ]
-        self.output_dense = Dense(target_vocab_size, name="logits")
+        self.output_dense = fast.Dense(target_vocab_size, name="logits")
         # Build every weight now, so the model saves, counts and reloads before a first call.
         self([np.ones((1, 2), "int32"), np.ones((1, 2), "int32")])
 

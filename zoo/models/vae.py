@@ -22,11 +22,13 @@ from the logits, which is the same function, numerically safer.
 """
 
 import math
+from collections.abc import Sequence
 
 import keras
 from keras import layers, ops
 
-from zoo.models.layers import Conv2DTranspose, FromDataFormat, ToDataFormat, conv_data_format
+from zoo import fast
+from zoo.models.layers import FromDataFormat, ToDataFormat, conv_data_format
 from zoo.models.train_step import GradientStep, GradientStepModel
 
 __all__ = ["VAE"]
@@ -36,18 +38,31 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 @keras.saving.register_keras_serializable(package="zoo")
 class VAE(GradientStepModel):
-    """Convolutional VAE; `fit(images)` with images (N, S, S, 3) float in [0, 1]."""
+    """Convolutional VAE; `fit(images)` with images (N, S, S, 3) float in [0, 1].
+
+    `VAE()` and `compile()` with no arguments are what `recipes/vae.py` trains (Adam at
+    `LEARNING_RATE`).
+
+    Args:
+        image_size: side S of the square images, a multiple of 2 ** len(filters).
+        latent_dim: size of the latent code z.
+        filters: the encoder's widths (a stride-2 stage each); the decoder mirrors them.
+        beta: weight of the KL term against the reconstruction term (1: the ELBO).
+        likelihood: of a pixel given z: "bernoulli" (binary cross-entropy) or "gaussian"
+            (a fitted standard deviation: sigma-VAE).
+        seed: of the weights' initialisation and the latents drawn in training.
+    """
 
     LEARNING_RATE = 1e-3  # of the Adam that compile() makes
 
     def __init__(
         self,
-        image_size=64,
-        latent_dim=128,
-        filters=(32, 64, 128),
-        beta=1.0,
-        likelihood="bernoulli",
-        seed=None,
+        image_size: int = 64,
+        latent_dim: int = 128,
+        filters: Sequence[int] = (32, 64, 128),
+        beta: float = 1.0,
+        likelihood: str = "bernoulli",
+        seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -78,13 +93,13 @@ class VAE(GradientStepModel):
                 ToDataFormat(data_format),
             ]
             + [
-                Conv2DTranspose(
+                fast.Conv2DTranspose(
                     f, 3, strides=2, padding="same", activation="relu", data_format=data_format
                 )
                 for f in reversed(self.filters)
             ]
             + [
-                Conv2DTranspose(3, 3, padding="same", name="logits", data_format=data_format),
+                fast.Conv2DTranspose(3, 3, padding="same", name="logits", data_format=data_format),
                 FromDataFormat(data_format),
             ],
             name="decoder",
@@ -122,9 +137,17 @@ class VAE(GradientStepModel):
     def reconstruct(self, images):
         return self(images, training=False)
 
-    def sample(self, count, seed=0, batch_size=64):
-        """`count` images decoded from N(0, I) latents drawn with `seed` (repeatable),
-        `batch_size` at a time, so that hundreds of samples (for KID) need little memory."""
+    def sample(self, count: int, seed: int = 0, batch_size: int = 64):
+        """New images decoded from N(0, I) latents.
+
+        Args:
+            count: how many images.
+            seed: of the latents: the same seed, the same images.
+            batch_size: images decoded at a time, so that hundreds need little memory.
+
+        Returns:
+            A tensor (count, S, S, 3) of the backend, values in [0, 1].
+        """
         latents = keras.random.normal((count, self.latent_dim), seed=seed)
         return ops.concatenate(
             [

@@ -9,38 +9,27 @@ faster route on the backend where Keras' own is slow. One module per job:
     random_affine   RandomAffine: rotation, shift, zoom and flip resampled once
     model_mixins    LossOnTokenRows, XLAOnTensorFlow: the translation models' loss and compiler
 
-Everything is imported here, so `from zoo.models.layers import Dense` is the way in. Each
-layer keeps its Keras twin's arguments, weights and saved config, and the tests
-(tests/test_layers.py) check values and gradients against Keras on every backend. The speed
-gained is measured by tools/bench.py: BENCHMARKS.md and docs/performance.md.
+The five layers that share a name with a Keras layer are reached as `zoo.fast.Dense`,
+`fast.LSTM`, ... (`from zoo import fast`), so a model file tells them from Keras' own at a
+glance; importing them from here (`from zoo.models.layers import Dense`) still works in this
+release, with a DeprecationWarning. Everything else is imported here. Each layer keeps its
+Keras twin's arguments, weights and saved config, and the tests (tests/test_layers.py) check
+values and gradients against Keras on every backend. The speed gained is measured by
+tools/bench.py: BENCHMARKS.md and docs/performance.md.
 """
 
+import warnings
+
 from zoo.models.layers.data_format import FromDataFormat, ToDataFormat, conv_data_format
-from zoo.models.layers.fused_kernels import (
-    LSTM,
-    BatchNormalization,
-    attention_context,
-    fused_lstm_on_torch,
-)
-from zoo.models.layers.jax_gradients import (
-    Conv2DTranspose,
-    Dense,
-    MaxPooling2D,
-    conv_transpose_by_matmul,
-    max_pool_by_slices,
-)
+from zoo.models.layers.fused_kernels import attention_context, fused_lstm_on_torch
+from zoo.models.layers.jax_gradients import conv_transpose_by_matmul, max_pool_by_slices
 from zoo.models.layers.model_mixins import LossOnTokenRows, XLAOnTensorFlow
 from zoo.models.layers.random_affine import RandomAffine, affine_resample, reflect_index
 from zoo.models.layers.resize_conv import ResizeConv2D
 
 __all__ = [
-    "LSTM",
-    "BatchNormalization",
-    "Conv2DTranspose",
-    "Dense",
     "FromDataFormat",
     "LossOnTokenRows",
-    "MaxPooling2D",
     "RandomAffine",
     "ResizeConv2D",
     "ToDataFormat",
@@ -53,3 +42,20 @@ __all__ = [
     "max_pool_by_slices",
     "reflect_index",
 ]
+
+# Reached as zoo.fast.<name> now; importable from here for one more release, with a warning.
+_MOVED = ("BatchNormalization", "Conv2DTranspose", "Dense", "LSTM", "MaxPooling2D")
+
+
+def __getattr__(name):
+    if name in _MOVED:
+        from zoo import fast
+
+        warnings.warn(
+            f"zoo.models.layers.{name} is now zoo.fast.{name} (`from zoo import fast`); "
+            f"the old import goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(fast, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -60,3 +60,10 @@ class XLAOnTensorFlow:
             if not tf.distribute.has_strategy():  # under a strategy: Keras' own "auto"
                 jit_compile = True
         super().compile(*args, jit_compile=jit_compile, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras' own skips a model whose compile() is overridden: this one compiles it as
+        # Keras compiles any other (its steps, then the optimizer's slots, as saved).
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built and getattr(self, "optimizer", None) is not None:
+            self.optimizer.build(self.trainable_variables)
