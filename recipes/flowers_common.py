@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from zoo import distribute, metrics, training
-from zoo.datasets import ImageBatches, default_cache_dir, flowers
+from zoo.datasets import DataError, ImageBatches, default_cache_dir, flowers
 from zoo.models.cnn import CompactCNN
 
 # Where flower_classifier.py puts the classifier that recipes use for KID by default.
@@ -87,6 +87,23 @@ def load_flowers(config, image_size=None):
     --image-size); raises DataError as that does."""
     source = config.data or flowers.make_synthetic(count=config.synthetic_images)
     return flowers.load(source, image_size or config.image_size)
+
+
+def load_run(folder):
+    """A finished gan.py or vae.py run: (settings, data, train, held_out, model), with the
+    images and split its flags chose; raises DataError naming what is missing."""
+    import argparse
+    import json
+
+    config_path, model_path = Path(folder) / "config.json", Path(folder) / "model.keras"
+    for path in (config_path, model_path):
+        if not path.is_file():
+            raise DataError(f"{path}: not found; give a finished run directory")
+    settings = argparse.Namespace(**json.loads(config_path.read_text())["settings"])
+    settings.data = Path(settings.data) if settings.data else None
+    data = load_flowers(settings)
+    train, held_out = flowers.split_indices(len(data.images), settings.val_fraction, settings.seed)
+    return settings, data, train, held_out, keras.saving.load_model(model_path)
 
 
 def add_kid_arguments(parser):
