@@ -217,3 +217,31 @@ def test_the_plain_keras_references_are_oracles_for_zoos_cnns(name):
         reference.predict(images.astype("float32"), verbose=0),
         atol=1e-5,
     )
+
+
+def test_the_recipes_dcgan_step_flops_are_counted_from_its_layers():
+    """4 x the generator's forward pass + 9 x the discriminator's, each multiply-add 2 FLOPs,
+    the resize convolutions counted as the 4x4 stride-2 transposed convolutions they run."""
+    load_bench()  # puts tools/ on sys.path for `benchmark`
+    from benchmark.timing import gan_training_flops
+
+    generator = (
+        2 * 100 * 8 * 8 * 128  # Dense to the 8x8x128 map
+        + 2 * 16 * 128 * 64 * 8 * 8  # 16 taps per input pixel, 128 -> 64 channels
+        + 2 * 16 * 64 * 32 * 16 * 16
+        + 2 * 16 * 32 * 3 * 32 * 32
+    )
+    discriminator = (
+        2 * 16 * 3 * 32 * 32 * 32  # 4x4 taps per output pixel, 3 -> 32 channels, 32x32 out
+        + 2 * 16 * 32 * 64 * 16 * 16
+        + 2 * 16 * 64 * 128 * 8 * 8
+        + 2 * 8 * 8 * 128  # Dense to the logit
+    )
+    assert gan_training_flops(zoo.DCGAN()) == 4 * generator + 9 * discriminator
+    # upsampling then a 3x3 convolution: 9 taps per output pixel, 2.25x the multiplies
+    resized = zoo.DCGAN(upsampling="bilinear")
+    extra = sum(
+        2 * (9 * 4 - 16) * c_in * c_out * side * side
+        for c_in, c_out, side in ((128, 64, 8), (64, 32, 16), (32, 3, 32))
+    )
+    assert gan_training_flops(resized) == 4 * (generator + extra) + 9 * discriminator

@@ -120,6 +120,28 @@ def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
     reloaded = keras.saving.load_model(out / "model.keras")
     assert int(reloaded.g_optimizer.iterations) == final["steps"]
 
+    # The tools that look at a finished run: a sheet of real images over samples, and the
+    # samples measured again (here in the random embedding: no classifier to train).
+    env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path)}
+    sheet = tmp_path / "sheet.png"
+    tool = [sys.executable, str(ROOT / "tools" / "sample_sheet.py"), str(out), str(sheet)]
+    done = subprocess.run([*tool, "--rows", "1"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    from PIL import Image
+
+    assert Image.open(sheet).size == (8 * 18 + 2, 2 * 18 + 2)  # 8 real over 8 samples, 16 px
+    tool = [sys.executable, str(ROOT / "tools" / "sample_quality.py"), str(out)]
+    done = subprocess.run(
+        [*tool, "--features", "random-conv", "--count", "10"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "random-conv: kid" in done.stdout and "coverage" in done.stdout
+    missing = subprocess.run([*tool[:2], str(tmp_path)], capture_output=True, text=True, env=env)
+    assert missing.returncode == 2 and "config.json: not found" in missing.stderr
+
 
 @pytest.mark.slow
 def test_gan_recipe_names_a_missing_kid_classifier(tmp_path):

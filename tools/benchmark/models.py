@@ -28,11 +28,11 @@ MODELS = {
         "full": {"image_size": 64, "batch_size": 64},
         "quick": {"image_size": 32, "batch_size": 8},
     },
-    # The GAN recipe's DCGAN against itself without DiffAugment and the generator's moving
-    # average (its "reference"): what they cost.
+    # The GAN recipe's DCGAN at its batch size, against itself without DiffAugment and the
+    # generator's moving average (its "reference"): its share of the limit, and what they cost.
     "dcgan-augment-ema": {
         "unit": "images",
-        "full": {"image_size": 64, "batch_size": 32},
+        "full": {"image_size": 64, "batch_size": 16},
         "quick": {"image_size": 32, "batch_size": 8},
     },
     "vae": {

@@ -243,7 +243,9 @@ def markdown(report):
     if flops:
         lines.append(
             "Training FLOPs per sample, counted from the layers (3 x the forward "
-            "pass's 2 FLOPs per multiply-add in Conv2D and Dense): "
+            "pass's 2 FLOPs per multiply-add in Conv2D and Dense; the recipe's DCGAN, "
+            "dcgan-augment-ema: 4 x its generator's forward pass and 9 x its discriminator's, "
+            "see `gan_training_flops`): "
             + ", ".join(f"{name} {value} GFLOP" for name, value in flops.items())
             + "."
         )

@@ -89,6 +89,8 @@ def measure(model_name, variant, sizes, args):
     }
     if variant == "reference" and model_name.endswith("-cnn"):
         result["training_flops_per_sample"] = training_flops(model)
+    if variant == "reference" and model_name == "dcgan-augment-ema":
+        result["training_flops_per_sample"] = gan_training_flops(model)
     print(json.dumps(result))
 
 
@@ -182,3 +184,38 @@ def training_flops(model):
         elif isinstance(layer, layers.Dense):
             forward += 2 * layer.input.shape[-1] * layer.units
     return 3 * forward
+
+
+def gan_training_flops(model):
+    """FLOPs of one zoo.DCGAN training step per image, G and D the forward passes of the
+    generator and the discriminator (`_forward_flops`): the discriminator's step runs G
+    forward and D forward and backward on a real and a generated image (G + 2 x 3D); the
+    generator's step runs G forward and backward through D (3G + 3D). 4G + 9D in all;
+    DiffAugment, batch normalisation and the weight average are left out (under 1%)."""
+    return 4 * _forward_flops(model.generator) + 9 * _forward_flops(model.discriminator)
+
+
+def _forward_flops(network):
+    """A network's forward FLOPs per sample, 2 per multiply-add, in the multiplies its layers
+    do: Dense, Conv2D, Conv2DTranspose (kernel taps x input pixels), and zoo's ResizeConv2D
+    (nearest: 16 taps per input pixel, as the transposed convolution it runs; bilinear: the
+    3x3 convolution of the upsampled map)."""
+    from keras import layers
+
+    from zoo.models.layers import ResizeConv2D
+
+    total = 0
+    for layer in network.layers:
+        if not hasattr(layer, "kernel"):
+            continue
+        weights = int(np.prod(layer.kernel.shape))  # taps x C_in x C_out
+        if isinstance(layer, layers.Dense):
+            total += 2 * weights
+        elif isinstance(layer, ResizeConv2D) and layer.interpolation == "nearest":
+            pixels_in = int(np.prod(layer.input.shape[1:])) // layer.kernel.shape[2]
+            total += 2 * weights * pixels_in * 16 // 9
+        elif isinstance(layer, layers.Conv2D):
+            total += 2 * weights * int(np.prod(layer.output.shape[1:])) // layer.filters
+        elif isinstance(layer, layers.Conv2DTranspose):
+            total += 2 * weights * int(np.prod(layer.input.shape[1:])) // layer.kernel.shape[3]
+    return total
