@@ -14,12 +14,13 @@ The public API is what this module exports, plus the submodules named below:
     zoo.keep_freed_memory()   # once, at a training script's start: glibc reuses freed memory
 
 Submodules: `zoo.attention` (attention functions), `zoo.decoding` (greedy and beam search),
-`zoo.metrics` (KID, BLEU), `zoo.datasets` (data loading, one module per family),
+`zoo.metrics` (KID, precision/recall/density/coverage, BLEU), `zoo.losses` (the smoothed
+cross-entropy), `zoo.datasets` (data loading, one module per family, and the batches),
 `zoo.plots` (curves, heat maps, image grids), `zoo.translation` (a model and its
 vocabularies as a `Translator`), `zoo.training` (what the scripts in recipes/ share:
-flags, run directory, resumable fit, report),
-`zoo.distribute` (data-parallel training on each backend's engine: `--distribute`),
-`zoo.fast` (Keras layers computed by a faster route: `fast.Dense`, `fast.LSTM`, ...).
+flags, run directory, resumable fit, report), `zoo.distribute` (data-parallel training on
+each backend's engine: `--distribute`), `zoo.fast` (Keras layers computed by a faster
+route: `fast.Dense`, `fast.LSTM`, ...).
 """
 
 from zoo import _startup
@@ -40,7 +41,7 @@ __version__ = "0.1.0"
 
 # Submodules loaded on first use (`zoo.plots` brings in matplotlib, `zoo.training` the
 # recipes' bookkeeping): `import zoo` then `zoo.datasets...` works without importing them.
-_LAZY_SUBMODULES = ("datasets", "plots", "recipe", "training", "translation")
+_LAZY_SUBMODULES = ("datasets", "losses", "plots", "recipe", "training", "translation")
 
 
 def __getattr__(name):
@@ -65,6 +66,7 @@ __all__ = [
     "distribute",
     "fast",
     "keep_freed_memory",
+    "losses",
     "datasets",
     "metrics",
     "plots",

@@ -9,7 +9,9 @@ that after a restart; an order drawn from `(seed, epoch)` can: the resumed fit c
 import keras
 import numpy as np
 
-__all__ = ["EpochBatches", "ImageBatches"]
+from zoo.decoding import BUCKET
+
+__all__ = ["EpochBatches", "ImageBatches", "LengthBatches", "teacher_forcing"]
 
 
 class EpochBatches(keras.utils.PyDataset):
@@ -90,3 +92,90 @@ class ImageBatches(EpochBatches):
             low, high = self.value_range
             images = images.astype("float32") * ((high - low) / 255) + low
         return images if self.labels is None else (images, self.labels[batch])
+
+
+# Translation: teacher forcing, batches of similar lengths ------------------------------
+
+
+def teacher_forcing(pairs, source_vocab, target_vocab):
+    """Pairs -> ([source (N, S), target_in (N, T)], target_out (N, T), weights (N, T)).
+
+    source: the words and <end>; target_in: <start> and the words; target_out: the words
+    and <end>, what the model must predict at each position. Padding is 0 and has weight 0,
+    so it counts in neither the loss nor the accuracy.
+    """
+    source = source_vocab.encode_batch(pairs.sources)
+    target = target_vocab.encode_batch(pairs.targets, start=True)
+    target_in, target_out = target[:, :-1], target[:, 1:]
+    return [source, target_in], target_out, (target_out != 0).astype("float32")
+
+
+class LengthBatches(EpochBatches):
+    """Teacher-forcing batches of sentences of similar length, cut to their longest.
+
+    `teacher_forcing` pads every sentence to the longest of the whole set; on Tatoeba that
+    is 31 tokens for a median of 7, so most of each step would be spent on padding. Here
+    each batch holds sentences of similar length and keeps only as many columns as its
+    longest sentence needs, rounded up to a multiple of `BUCKET` (one width for
+    source and target), so JAX and TensorFlow compile a handful of shapes, not one per
+    batch. Padding is masked and has weight 0, so the loss is the same as on the full-width
+    arrays.
+
+    With `shuffle`, epoch `e` draws its order from `(seed, e)` (see `EpochBatches`, so a
+    resumed run goes on with the same batches): sentences are shuffled, sorted by length
+    within pools of 32 batches, cut into batches, and the batches shuffled.
+    Yields `((source, target_in), target_out, weights)`, each (B, L) int32 / float32.
+    """
+
+    POOL = 32  # batches sorted together: larger pools pad less, shuffle less
+
+    def __init__(self, x, y, weights, batch_size, shuffle=False, seed=0, **kwargs):
+        super().__init__(shuffle=shuffle, seed=seed, **kwargs)
+        (self.source, self.target_in), self.target_out, self.weights = x, y, weights
+        self.batch_size = batch_size
+        self.source_lengths = _lengths(self.source)
+        self.target_lengths = _lengths(self.target_out)
+
+    def order(self, epoch):
+        rng = self.order_rng()
+        order = rng.permutation(len(self.source)) if self.shuffle else np.arange(len(self.source))
+        longest = np.maximum(self.source_lengths, self.target_lengths)
+        pool_size = self.POOL * self.batch_size
+        batches = []
+        for begin in range(0, len(order), pool_size):
+            pool = order[begin : begin + pool_size]
+            pool = pool[np.argsort(longest[pool], kind="stable")]
+            batches += [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        # TensorFlow's data adapter fixes every dimension that is the same in the first two
+        # batches: give them different widths (where any differ), so the length stays free.
+        other = next(
+            (i for i, rows in enumerate(batches) if self._width(rows) != self._width(batches[0])),
+            None,
+        )
+        if other is not None:
+            batches[1], batches[other] = batches[other], batches[1]
+        return batches
+
+    def _width(self, rows):
+        longest = max(self.source_lengths[rows].max(), self.target_lengths[rows].max())
+        return max(-(-int(longest) // BUCKET) * BUCKET, BUCKET)
+
+    def __len__(self):
+        return -(-len(self.source) // self.batch_size)
+
+    def __getitem__(self, index):
+        rows = np.sort(self.current_order()[index])
+        width = self._width(rows)
+        return (
+            (self.source[rows, :width], self.target_in[rows, :width]),
+            self.target_out[rows, :width],
+            self.weights[rows, :width],
+        )
+
+
+def _lengths(ids):
+    """(N, T) padded ids -> (N,) the position after each row's last non-padding id."""
+    nonzero = ids != 0
+    return np.where(nonzero.any(axis=1), ids.shape[1] - np.argmax(nonzero[:, ::-1], axis=1), 0)
