@@ -11,7 +11,7 @@ and the command that installs it.
 Each session spreads its tests over the cores (pytest-xdist, at most 4 workers, each of which
 imports a whole backend): most tests are small fits, subprocess start-ups and, on JAX,
 compilations that leave a second core idle. `--durations=15` lists each session's slowest
-tests; the matrix's times are in BENCHMARKS.md.
+tests; the matrix's times are in docs/performance.md ("The test matrix").
 """
 
 import importlib.util

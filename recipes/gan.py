@@ -41,6 +41,7 @@ def augment_operations(text):
 
 
 augment_operations.invalid = "spin"  # an example of a bad value, for the flag tests
+
 # Setup -------------------------------------------------------------------------------------
 # Batch 16: twice the steps of batch 32 in an epoch, for 15% more time; with them the
 # flowers come out mostly in one hue each instead of mosaics (docs/generative.md).
