@@ -41,10 +41,9 @@ config = run.config
 
 # Prepare the data --------------------------------------------------------------------------
 try:
-    data = flowers_common.load_flowers(config)
+    data, train, held_out = flowers_common.load_and_split(config)
 except DataError as error:
     run.abort(str(error))
-train, held_out = flowers_common.split(run, data)
 classes = len(data.class_names)
 print(f"{classes} classes, {len(train)} training and {len(held_out)} held-out images")
 

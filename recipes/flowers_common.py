@@ -4,12 +4,14 @@ data flags, the loading of the images those flags name, and the choice of KID's 
     flowers_common.add_flower_arguments(parser)   # --image-size, --val-fraction, ...
     flowers_common.add_kid_arguments(parser)      # --kid-features, --kid-every, --kid-images
     run = training.start(parser, check=flowers_common.check_image_size(depth))
-    data = flowers_common.load_flowers(run.config)
+    data, train, held_out = flowers_common.load_and_split(run.config)   # or DataError
     kid = flowers_common.kid_callback(run, data, train, held_out, make_images)
 
 The same flags select the same images and hold out the same ones in every script.
 """
 
+import argparse
+import json
 import os
 from pathlib import Path
 
@@ -68,17 +70,18 @@ def check_image_size(halvings, exact=True):
     return check
 
 
-def split(run, data):
-    """(train, held_out) indices of `data` by --val-fraction and --seed (`flowers.split_indices`);
-    stops the run with one line when either side would be empty."""
-    config = run.config
+def load_and_split(config):
+    """(data, train, held_out): the images the flags name (`load_flowers`) and the indices
+    of their split by --val-fraction and --seed (`flowers.split_indices`); raises DataError
+    as loading does, or when either side of the split would be empty."""
+    data = load_flowers(config)
     train, held_out = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
     if not len(train) or not len(held_out):
-        run.abort(
+        raise DataError(
             f"--val-fraction {config.val_fraction} of {len(data.images)} images leaves "
             f"{len(train)} to train on and {len(held_out)} held out; both need some"
         )
-    return train, held_out
+    return data, train, held_out
 
 
 def load_flowers(config, image_size=None):
@@ -92,17 +95,13 @@ def load_flowers(config, image_size=None):
 def load_run(folder):
     """A finished gan.py or vae.py run: (settings, data, train, held_out, model), with the
     images and split its flags chose; raises DataError naming what is missing."""
-    import argparse
-    import json
-
     config_path, model_path = Path(folder) / "config.json", Path(folder) / "model.keras"
     for path in (config_path, model_path):
         if not path.is_file():
             raise DataError(f"{path}: not found; give a finished run directory")
     settings = argparse.Namespace(**json.loads(config_path.read_text())["settings"])
     settings.data = Path(settings.data) if settings.data else None
-    data = load_flowers(settings)
-    train, held_out = flowers.split_indices(len(data.images), settings.val_fraction, settings.seed)
+    data, train, held_out = load_and_split(settings)
     return settings, data, train, held_out, keras.saving.load_model(model_path)
 
 
@@ -135,40 +134,21 @@ def add_kid_arguments(parser):
 
 
 def kid_callback(run, data, train, held_out, make_images):
-    """A `KIDLog` for fit, with the feature extractor the --kid-features flag names, or
-    None (said on the console) when KID is off or no extractor is available here.
+    """A `KIDLog` for fit, with the feature extractor the --kid-features flag names
+    (`kid_features`), or None (said on the console) when KID is off or no extractor is
+    available here.
 
     data: `zoo.datasets.flowers.Flowers`; train, held_out: its split's indices. KID
     compares `make_images(n)` (images in [0, 1]) with the held-out images; the floor is
     the held-out images against the training images.
     """
-    choice = run.config.kid_features
-    if choice == "auto":
-        keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-        if (keras_home / "models" / _INCEPTION_WEIGHTS).exists():
-            choice = "inception"
-        elif run.config.data is None:
-            choice = str(_synthetic_kid_classifier(run.config, train, held_out))
-        elif DEFAULT_KID_CLASSIFIER.exists():
-            choice = str(DEFAULT_KID_CLASSIFIER)
-        else:
-            print(
-                "KID off: no InceptionV3 ImageNet weights in the Keras cache and no "
-                f"classifier in {DEFAULT_KID_CLASSIFIER} (make one with "
-                "recipes/flower_classifier.py, or pass --kid-features inception)"
-            )
-            return None
-    if choice == "none":
+    try:
+        chosen = kid_features(run.config, train, held_out)
+    except DataError as error:
+        run.abort(str(error))
+    if chosen is None:
         return None
-    if choice == "inception":
-        extractor = metrics.inception_features()
-    elif Path(choice).is_file():
-        extractor = metrics.classifier_features(choice)
-    else:
-        run.abort(
-            f"--kid-features {choice}: no such file (expected 'inception', 'none', "
-            f"'auto' or a classifier's .keras file)"
-        )
+    extractor, choice = chosen
     count = run.config.kid_images
     print(
         f"KID every {run.config.kid_every} epochs: {count} generated against "
@@ -182,6 +162,38 @@ def kid_callback(run, data, train, held_out, make_images):
         run.config.kid_every,
         count,
         training_images=training_images,
+    )
+
+
+def kid_features(config, train, held_out):
+    """The feature extractor --kid-features names -> (extractor, what it is), or None when
+    KID is off ("none", or "auto" with no extractor here: said on the console); raises
+    DataError for a file that is not there."""
+    choice = config.kid_features
+    if choice == "auto":
+        keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+        if (keras_home / "models" / _INCEPTION_WEIGHTS).exists():
+            choice = "inception"
+        elif config.data is None:
+            choice = str(_synthetic_kid_classifier(config, train, held_out))
+        elif DEFAULT_KID_CLASSIFIER.exists():
+            choice = str(DEFAULT_KID_CLASSIFIER)
+        else:
+            print(
+                "KID off: no InceptionV3 ImageNet weights in the Keras cache and no "
+                f"classifier in {DEFAULT_KID_CLASSIFIER} (make one with "
+                "recipes/flower_classifier.py, or pass --kid-features inception)"
+            )
+            return None
+    if choice == "none":
+        return None
+    if choice == "inception":
+        return metrics.inception_features(), choice
+    if Path(choice).is_file():
+        return metrics.classifier_features(choice), choice
+    raise DataError(
+        f"--kid-features {choice}: no such file (expected 'inception', 'none', "
+        f"'auto' or a classifier's .keras file)"
     )
 
 

@@ -57,10 +57,9 @@ config = run.config
 
 # Prepare the data: [0, 1] floats ---------------------------------------------------------
 try:
-    data = flowers_common.load_flowers(config)
+    data, train, held_out = flowers_common.load_and_split(config)
 except DataError as error:
     run.abort(str(error))
-train, held_out = flowers_common.split(run, data)
 train_batches = ImageBatches(
     data.images,
     None,

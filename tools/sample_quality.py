@@ -5,10 +5,11 @@
 For each feature space, KID (mean and spread over subsets) and precision, recall, density and
 coverage (k = 5) of `--count` samples against the run's held-out images, each beside its
 real-vs-real value (as many training images in the samples' place), as the recipes log them.
-Feature spaces: `classifier`, the KID classifier the recipe used (--data runs: the one in
-the zoo cache made by recipes/flower_classifier.py; built-in flowers: the petal-count
-classifier); `random-conv`, `zoo.metrics.random_conv_features`, a randomly initialised
-embedding that no training has taught what to ignore.
+Feature spaces: `classifier`, the extractor the run's own --kid-features chose
+(`flowers_common.kid_features`: for --data, the classifier recipes/flower_classifier.py put
+in the zoo cache; for the built-in flowers, their petal-count classifier); `random-conv`,
+`zoo.metrics.random_conv_features`, a randomly initialised embedding that no training has
+taught what to ignore. The scores are `zoo.training.KIDLog`'s, as the recipes log them.
 """
 
 import argparse
@@ -21,9 +22,9 @@ import zoo  # noqa: F401  (before Keras: it starts the backend without its start
 import keras
 import numpy as np
 
-from zoo import metrics
+from zoo import metrics, training
 from zoo.datasets import DataError
-from zoo.training import NEIGHBOURS, at_least
+from zoo.training import at_least
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "recipes"))
 import flowers_common  # noqa: E402  (recipes/flowers_common.py: the run's own images)
@@ -48,47 +49,35 @@ try:
     settings, data, train, held_out, model = flowers_common.load_run(args.run)
 except DataError as error:
     parser.error(str(error))
-real = data.images[held_out].astype("float32") / 255
-chosen = np.sort(np.random.default_rng(0).permutation(train)[: args.count])
-training = data.images[chosen].astype("float32") / 255
+real, training_images = (data.images[i].astype("float32") / 255 for i in (held_out, train))
 samples = np.asarray(keras.ops.convert_to_numpy(model.sample(args.count, seed=args.seed)))
 
 
 def classifier():
-    if settings.data is None:
-        path = flowers_common._synthetic_kid_classifier(settings, train, held_out)
-    else:
-        path = flowers_common.DEFAULT_KID_CLASSIFIER
-        if not path.exists():
-            parser.error(f"{path}: no KID classifier; make one with recipes/flower_classifier.py")
-    return metrics.classifier_features(str(path))
+    chosen = flowers_common.kid_features(settings, train, held_out)  # the run's --kid-features
+    if chosen is None:
+        parser.error(f"{args.run}: its run measured no KID, so it has no classifier to reuse")
+    return chosen[0]
 
 
-def random_conv():
-    model = metrics.random_conv_features()
-    return lambda images: model.predict(images, batch_size=100, verbose=0)
-
-
-extractors = {"classifier": classifier, "random-conv": random_conv}
+extractors = {"classifier": classifier, "random-conv": metrics.random_conv_features}
 print(
-    f"{args.run}: {len(samples)} samples, {len(real)} held-out and {len(training)} "
-    f"training images (real vs real)"
+    f"{args.run}: {len(samples)} samples against {len(real)} held-out images; in brackets "
+    f"{min(args.count, len(training_images))} training images in their place (real vs real)"
 )
 for name in args.features:
-    extract = extractors[name]()
-    features = [
-        np.asarray(keras.ops.convert_to_numpy(extract(x))) for x in (real, samples, training)
-    ]
-    rows = {}
-    for label, other in (("samples", features[1]), ("real", features[2])):
-        kid, spread = metrics.kid_spread(features[0], other)
-        rows[label] = {"kid": kid, "kid_std": spread} | metrics.precision_recall_density_coverage(
-            features[0], other, NEIGHBOURS
-        )
+    # As the recipes log it: the same samples, held-out and training images, the same scores.
+    log = training.KIDLog(
+        metrics.KID(extractors[name]()),
+        real,
+        lambda count: samples[:count],
+        count=args.count,
+        training_images=training_images,
+    )
+    scores, reference = log.measure(), log.reference
+    real_value = {"kid": reference["kid_floor"]} | {k: reference[f"{k}_real"] for k in metrics.PRDC}
     print(
-        f"  {name}: "
-        + ", ".join(
-            f"{key} {rows['samples'][key]:.4g} (real {rows['real'][key]:.4g})"
-            for key in ("kid", "kid_std", *metrics.PRDC)
-        )
+        f"  {name}: kid {scores['kid']:.4g} +- {scores['kid_std']:.4g} (real "
+        f"{real_value['kid']:.4g}), "
+        + ", ".join(f"{k} {scores[k]:.4g} (real {real_value[k]:.4g})" for k in metrics.PRDC)
     )

@@ -36,6 +36,7 @@ from typing import NamedTuple
 import keras
 
 from zoo import distribute
+from zoo.models.layers.model_mixins import CompilesFromConfig
 
 __all__ = ["GradientStep", "GradientStepModel", "OptimizerGroup"]
 
@@ -108,7 +109,7 @@ class OptimizerGroup(keras.optimizers.Optimizer):
         return cls(optimizers, name=config.get("name", "optimizer_group"))
 
 
-class GradientStepModel(keras.Model):
+class GradientStepModel(CompilesFromConfig, keras.Model):
     """A `keras.Model` whose `fit` takes the `gradient_steps()` it declares, on any backend."""
 
     def gradient_steps(self):
@@ -122,13 +123,6 @@ class GradientStepModel(keras.Model):
                 f"step: compile() takes no loss= (got {loss!r})"
             )
         super().compile(optimizer=optimizer, **kwargs)
-
-    def compile_from_config(self, config):
-        # Keras does not compile a loaded model whose class overrides compile(); this compile
-        # only refuses a loss, so a loaded model compiles as Keras' own does.
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
 
     def after_gradient_steps(self):
         """Called once per training batch after its gradient steps, outside any gradient

@@ -7,7 +7,8 @@ faster route on the backend where Keras' own is slow. One module per job:
     data_format     conv_data_format, ToDataFormat, FromDataFormat: channels-first on PyTorch
     resize_conv     ResizeConv2D: upsampling + 3x3 convolution as one transposed convolution
     random_affine   RandomAffine: rotation, shift, zoom and flip resampled once
-    model_mixins    LossOnTokenRows, XLAOnTensorFlow: the translation models' loss and compiler
+    model_mixins    LossOnTokenRows, XLAOnTensorFlow, CompilesFromConfig: the translation models'
+                    loss and compiler, reloading a model with its own compile
 
 The five layers that share a name with a Keras layer are reached as `zoo.fast.Dense`,
 `fast.LSTM`, ... (`from zoo import fast`), so a model file tells them from Keras' own at a
@@ -23,11 +24,12 @@ import warnings
 from zoo.models.layers.data_format import FromDataFormat, ToDataFormat, conv_data_format
 from zoo.models.layers.fused_kernels import attention_context, fused_lstm_on_torch
 from zoo.models.layers.jax_gradients import conv_transpose_by_matmul, max_pool_by_slices
-from zoo.models.layers.model_mixins import LossOnTokenRows, XLAOnTensorFlow
+from zoo.models.layers.model_mixins import CompilesFromConfig, LossOnTokenRows, XLAOnTensorFlow
 from zoo.models.layers.random_affine import RandomAffine, affine_resample, reflect_index
 from zoo.models.layers.resize_conv import ResizeConv2D
 
 __all__ = [
+    "CompilesFromConfig",
     "FromDataFormat",
     "LossOnTokenRows",
     "RandomAffine",

@@ -1,8 +1,10 @@
-"""Mixins for the translation models: the loss on (tokens, vocab) rows, XLA on TensorFlow.
+"""Model mixins: the translation models' loss on (tokens, vocab) rows and XLA on TensorFlow, and
+a model with its own `compile` that reloads compiled.
 
 - `LossOnTokenRows`: on PyTorch, Keras' cross-entropy moves a 3-D input's class axis to
   position 1 (a strided copy, then a softmax along strided memory); given (B * T, vocab) rows
   it does neither. The per-token losses, and every reduction of them, are the same.
+- `CompilesFromConfig`: a model with its own `compile` reloads compiled, as Keras' own do.
 - `XLAOnTensorFlow`: `compile(jit_compile="auto")` leaves XLA off on TensorFlow unless a GPU
   is present; the translation models' steps are many small ops that XLA fuses, so they take
   it on a CPU too (the conv models keep Keras' choice: oneDNN's convolutions beat XLA's).
@@ -13,7 +15,7 @@ from keras import ops
 
 from zoo.models.layers._backend import on_tensorflow
 
-__all__ = ["LossOnTokenRows", "XLAOnTensorFlow"]
+__all__ = ["CompilesFromConfig", "LossOnTokenRows", "XLAOnTensorFlow"]
 
 
 class LossOnTokenRows:
@@ -44,7 +46,18 @@ class LossOnTokenRows:
         return super().compute_loss(x, y, y_pred, sample_weight, training=training)
 
 
-class XLAOnTensorFlow:
+class CompilesFromConfig:
+    """Mixin for a `keras.Model` that overrides `compile`: Keras does not compile such a
+    model when it loads it (it warns instead); this compiles it from its saved compile config
+    as Keras compiles any other, then builds the optimizer's slots for the saved values."""
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built and getattr(self, "optimizer", None) is not None:
+            self.optimizer.build(self.trainable_variables)
+
+
+class XLAOnTensorFlow(CompilesFromConfig):
     """Mixin for a `keras.Model`: `compile(jit_compile="auto")`, the default, compiles the
     steps with XLA on TensorFlow even without a GPU (Keras' own "auto" does so only with
     one; under `tf.distribute` it still does not). An explicit `jit_compile` is used as given;
@@ -60,10 +73,3 @@ class XLAOnTensorFlow:
             if not tf.distribute.has_strategy():  # under a strategy: Keras' own "auto"
                 jit_compile = True
         super().compile(*args, jit_compile=jit_compile, **kwargs)
-
-    def compile_from_config(self, config):
-        # Keras' own skips a model whose compile() is overridden: this one compiles it as
-        # Keras compiles any other (its steps, then the optimizer's slots, as saved).
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built and getattr(self, "optimizer", None) is not None:
-            self.optimizer.build(self.trainable_variables)
