@@ -18,7 +18,7 @@ from zoo import plots, training
 
 # Setup: flags and run directory. There is no training here, so --data and --epochs
 # are accepted but have nothing to do.
-parser = training.make_parser("attention", __doc__, epochs=0, batch_size=1)
+parser = training.make_parser("attention", __doc__, epochs=0, batch_size=1, presets=False)
 parser.add_argument(
     "--causal",
     action="store_true",

@@ -108,6 +108,7 @@ val_batches = batches(split.val)
 def build_cnn(augment):
     architecture = {"compact": zoo.CompactCNN, "small": zoo.SmallCNN}[config.cnn]
     model = architecture(image_size=image_size, augment=augment, seed=config.seed)
+    run.start_from_preset(model)
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps=config.epochs * len(train_batches), alpha=0.05
     )

@@ -22,7 +22,7 @@ from zoo import plots, training
 from zoo.datasets import DataError
 
 # Setup -------------------------------------------------------------------------------------
-parser = training.make_parser("flower_classifier", __doc__, epochs=40, batch_size=32)
+parser = training.make_parser("flower_classifier", __doc__, epochs=40, batch_size=32, presets=False)
 flowers_common.add_flower_arguments(
     parser
 )  # as the generative recipes: their held-out images stay unseen

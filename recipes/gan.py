@@ -156,6 +156,7 @@ model = zoo.DCGAN(
     loss=config.loss,
     seed=config.seed,
 )
+run.start_from_preset(model)  # with --from-preset: its weights
 model.compile(
     d_optimizer=keras.optimizers.Adam(config.d_learning_rate or config.learning_rate, beta_1=0.5),
     g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),

@@ -59,6 +59,7 @@ model = zoo.Seq2SeqAttention(
     units=config.units,
     dropout=config.dropout,
 )
+run.start_from_preset(model)  # with --from-preset: its weights
 
 # Train it, teacher-forced: Adam with warm-up and cosine decay ------------------------------
 compile_for_translation(

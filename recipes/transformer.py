@@ -72,6 +72,7 @@ model = zoo.Transformer(
     ffn_dim=config.ffn_dim,
     dropout=config.dropout,
 )
+run.start_from_preset(model)  # with --from-preset: its weights
 
 # Train it, teacher-forced: Adam with warm-up and cosine decay ------------------------------
 compile_for_translation(

@@ -23,6 +23,7 @@ import numpy as np
 from zoo import metrics, plots, training
 from zoo.datasets import DataError, parallel_text
 from zoo.datasets.parallel_text import Pairs, SubwordVocabulary, Vocabulary
+from zoo.presets import PresetError
 from zoo.translation import LengthBatches, Translator, teacher_forcing
 
 
@@ -124,18 +125,26 @@ def prepare_data(run):
             f"cleaning (dropped {pairs.dropped or 'none'}), too few for an 80/10/10 "
             f"train/validation/test split"
         )
-    if tokenizer(config) == "subword":
+    if config.from_preset:  # fine-tuning: the preset's vocabularies, not new ones
+        try:
+            preset = Translator.from_preset(config.from_preset)
+        except PresetError as error:
+            run.abort(f"--from-preset: {error}")
+        source_vocab, target_vocab = preset.source_vocab, preset.target_vocab
+    elif tokenizer(config) == "subword":
         source_vocab, target_vocab = (
             SubwordVocabulary.build(sentences, config.vocab_size or 4000)
             for sentences in (train.sources, train.targets)
         )
-        # Up to the longest training target in pieces (a word is one to a few of them).
-        max_target_tokens = max(len(target_vocab.encode(t, end=False)) for t in train.targets)
     else:
         source_vocab, target_vocab = (
             Vocabulary.build(sentences, config.vocab_size or 10_000, config.min_count)
             for sentences in (train.sources, train.targets)
         )
+    if isinstance(target_vocab, SubwordVocabulary):
+        # Up to the longest training target in pieces (a word is one to a few of them).
+        max_target_tokens = max(len(target_vocab.encode(t, end=False)) for t in train.targets)
+    else:
         max_target_tokens = config.max_length
     unknown = {
         "source_unk_rate": source_vocab.unknown_rate(test.sources),

@@ -80,6 +80,7 @@ model = zoo.VAE(
     likelihood=config.likelihood,
     seed=config.seed,
 )
+run.start_from_preset(model)  # with --from-preset: its weights
 model.compile(keras.optimizers.Adam(config.learning_rate))
 
 # Train: a sample grid from one fixed latent draw after every epoch -----------------------

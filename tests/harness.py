@@ -123,6 +123,20 @@ class ModelTestCase:
             assert int(reloaded.optimizer.iterations) == int(model.optimizer.iterations)
             self.fit(reloaded, epochs=1)  # training goes on from the reloaded state
 
+    def test_preset_round_trip(self, tmp_path):
+        """zoo.presets.save then load: the same outputs; float16 storage: close ones."""
+        from zoo import presets
+
+        model = self.compiled_model()
+        self.fit(model, epochs=1)
+        expected = self.outputs(model)
+        for float16, atol in ((False, 1e-6), (True, 0.05)):
+            folder = tmp_path / f"float16-{float16}"
+            presets.save(model, folder, {"data": "test"}, "# test\n", float16=float16)
+            loaded = presets.load(folder)
+            assert type(loaded) is type(model)
+            _assert_close(self.outputs(loaded), expected, atol=atol)
+
     @pytest.mark.slow  # a subprocess that imports a second backend
     def test_reloads_under_next_backend(self, tmp_path):
         model = self.compiled_model()

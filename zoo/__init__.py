@@ -11,14 +11,15 @@ The public API is what this module exports, plus the submodules named below:
     model = zoo.VAE(latent_dim=128); model = zoo.DCGAN(latent_dim=100)   # 64x64 generators
     model = zoo.Transformer(source_vocab_size, target_vocab_size)        # ids -> logits
     model = zoo.Seq2SeqAttention(source_vocab_size, target_vocab_size)
+    model = zoo.DCGAN.from_preset("dcgan_oxford17")   # trained weights: zoo.presets.available()
     zoo.keep_freed_memory()   # once, at a training script's start: glibc reuses freed memory
 
 Submodules: `zoo.attention` (attention functions), `zoo.decoding` (greedy and beam search),
 `zoo.metrics` (KID, precision/recall/density/coverage, BLEU), `zoo.losses` (the smoothed
 cross-entropy), `zoo.datasets` (data loading, one module per family, and the batches),
-`zoo.plots` (curves, heat maps, image grids), `zoo.translation` (a model and its
-vocabularies as a `Translator`), `zoo.training` (what the scripts in recipes/ share:
-flags, run directory, resumable fit, report), `zoo.distribute` (data-parallel training on
+`zoo.plots` (curves, heat maps, image grids), `zoo.presets` (the trained models zoo ships),
+`zoo.translation` (a model and its vocabularies as a `Translator`), `zoo.training` (what
+the scripts in recipes/ share: flags, run directory, resumable fit, report), `zoo.distribute` (data-parallel training on
 each backend's engine: `--distribute`), `zoo.fast` (Keras layers computed by a faster
 route: `fast.Dense`, `fast.LSTM`, ...).
 """
@@ -28,7 +29,7 @@ from zoo import _startup
 _startup.import_keras_quietly()  # first: see zoo/_startup.py (ZOO_VERBOSE=1 to opt out)
 
 # isort: split
-from zoo import attention, decoding, distribute, fast, metrics
+from zoo import attention, decoding, distribute, fast, metrics, presets
 from zoo.memory import keep_freed_memory
 from zoo.models.cnn import CompactCNN, SmallCNN, augmentation
 from zoo.models.dcgan import DCGAN
@@ -70,6 +71,7 @@ __all__ = [
     "datasets",
     "metrics",
     "plots",
+    "presets",
     "training",
     "translation",
 ]

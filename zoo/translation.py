@@ -11,6 +11,7 @@ recipes/seq2seq.py.
     translator = translation.Translator(model, source_vocab, target_vocab, max_length=30)
     translator.translate(["new jersey is quiet in april ."], beam_width=4)
     translator.save(run_dir); translation.Translator.load(run_dir)
+    translation.Translator.from_preset("transformer_small_vocab_en_fr")   # see zoo.presets
 """
 
 import json
@@ -116,6 +117,23 @@ class Translator:
         self.source_vocab.save(folder / "source_vocab.json")
         self.target_vocab.save(folder / "target_vocab.json")
         (folder / "translator.json").write_text(json.dumps({"max_length": self.max_length}))
+
+    @classmethod
+    def from_preset(cls, handle):
+        """The translator a preset holds (a registered name, folder or URL: `zoo.presets`):
+        its model, and its vocabularies and settings from the preset's assets/."""
+        from zoo import presets
+
+        folder = presets.path(handle)
+        assets = folder / "assets"
+        files = [assets / name for name in ("source_vocab.json", "target_vocab.json")]
+        if not all(file.exists() for file in [*files, assets / "translator.json"]):
+            raise presets.PresetError(
+                f"preset {handle!r} holds no translator (its assets/ lack the vocabularies "
+                f"or translator.json); zoo.presets.load({handle!r}) loads its model alone"
+            )
+        settings = json.loads((assets / "translator.json").read_text())
+        return cls(presets.load(folder), *map(load_vocabulary, files), settings["max_length"])
 
     @classmethod
     def load(cls, folder):

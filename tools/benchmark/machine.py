@@ -8,7 +8,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -91,18 +90,9 @@ def machine():
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    cpu = (
-        next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            platform.processor(),
-        )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor()
-    )
+    from zoo.training.run import cpu_name  # here: importing zoo starts Keras
+
+    cpu = cpu_name()
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

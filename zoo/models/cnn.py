@@ -15,6 +15,7 @@ from keras import layers
 
 from zoo import fast
 from zoo.models.layers import RandomAffine, ToDataFormat, conv_data_format
+from zoo.presets import FromPreset
 
 __all__ = ["CompactCNN", "SmallCNN", "augmentation"]
 
@@ -34,7 +35,7 @@ def augmentation(seed=None, name="augmentation"):
     )
 
 
-class _FromScratchClassifier(keras.Model):
+class _FromScratchClassifier(FromPreset, keras.Model):
     """What both CNNs share: scale pixels to [0, 1], augment in training, then `self.body`.
 
     A subclass builds `self.body` (a Sequential ending in the classifying Dense layer) in its

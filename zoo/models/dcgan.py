@@ -47,6 +47,7 @@ from zoo import fast
 from zoo.models.diffaugment import DiffAugment
 from zoo.models.layers import FromDataFormat, ResizeConv2D, ToDataFormat, conv_data_format
 from zoo.models.train_step import GradientStep, GradientStepModel, OptimizerGroup
+from zoo.presets import FromPreset
 
 __all__ = ["DCGAN"]
 
@@ -55,7 +56,7 @@ LOSSES = ("non_saturating", "hinge")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class DCGAN(GradientStepModel):
+class DCGAN(FromPreset, GradientStepModel):
     """`fit(images)` with images (N, S, S, 3) in [0, 1]; `sample(n, seed)` draws new ones.
 
     `model(z)` runs the sampling generator (the moving average, if kept):

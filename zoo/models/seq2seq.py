@@ -22,12 +22,13 @@ from keras import layers, ops
 from zoo import fast
 from zoo.attention import scaled_dot_product_attention
 from zoo.models.layers import LossOnTokenRows, XLAOnTensorFlow
+from zoo.presets import FromPreset
 
 __all__ = ["Seq2SeqAttention"]
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Seq2SeqAttention(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
+class Seq2SeqAttention(FromPreset, LossOnTokenRows, XLAOnTensorFlow, keras.Model):
     """LSTM encoder-decoder with attention; see the module docstring.
 
     ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).

@@ -15,11 +15,13 @@ batches.
 import keras
 from keras import layers
 
+from zoo.presets import FromPreset
+
 __all__ = ["MobileNetV2Transfer"]
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class MobileNetV2Transfer(keras.Model):
+class MobileNetV2Transfer(FromPreset, keras.Model):
     """MobileNetV2 base + GAP + Dense 128 + sigmoid, for binary classification.
 
     (B, S, S, 3) pixels 0-255 -> (B, 1) probability. The base is frozen; unfreeze its top

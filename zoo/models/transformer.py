@@ -22,6 +22,7 @@ from keras import layers, ops
 from zoo import fast
 from zoo.attention import scaled_dot_product_attention
 from zoo.models.layers import LossOnTokenRows, XLAOnTensorFlow, attention_context
+from zoo.presets import FromPreset
 
 __all__ = ["MultiHeadAttention", "Transformer", "sinusoidal_positions"]
 
@@ -170,7 +171,7 @@ class _DecoderLayer(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Transformer(LossOnTokenRows, XLAOnTensorFlow, keras.Model):
+class Transformer(FromPreset, LossOnTokenRows, XLAOnTensorFlow, keras.Model):
     """Encoder-decoder Transformer; see the module docstring.
 
     ([source (B, S), target_in (B, T)] int ids, 0 = padding) -> logits (B, T, target_vocab).

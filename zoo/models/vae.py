@@ -30,6 +30,7 @@ from keras import layers, ops
 from zoo import fast
 from zoo.models.layers import FromDataFormat, ToDataFormat, conv_data_format
 from zoo.models.train_step import GradientStep, GradientStepModel
+from zoo.presets import FromPreset
 
 __all__ = ["VAE"]
 
@@ -37,7 +38,7 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class VAE(GradientStepModel):
+class VAE(FromPreset, GradientStepModel):
     """Convolutional VAE; `fit(images)` with images (N, S, S, 3) float in [0, 1].
 
     `VAE()` and `compile()` with no arguments are what `recipes/vae.py` trains (Adam at

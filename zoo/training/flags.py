@@ -95,8 +95,9 @@ def unit_interval(text):
 unit_interval.invalid = "1"
 
 
-def make_parser(name, description, *, epochs, batch_size, seed=0):
-    """An `argparse.ArgumentParser` holding the shared flags, with this recipe's defaults."""
+def make_parser(name, description, *, epochs, batch_size, seed=0, presets=True):
+    """An `argparse.ArgumentParser` holding the shared flags, with this recipe's defaults
+    (`presets`: whether its models can start from a preset, `--from-preset`)."""
     parser = argparse.ArgumentParser(
         prog=f"recipes/{name}.py",
         description=description,
@@ -145,6 +146,14 @@ def make_parser(name, description, *, epochs, batch_size, seed=0):
         help="train data-parallel over every device and process, on the "
         "backend's own engine (see zoo/distribute.py and the README)",
     )
+    if presets:
+        shared.add_argument(
+            "--from-preset",
+            metavar="NAME",
+            default=None,
+            help="start from a preset's weights (a registered name, folder or URL: "
+            "zoo.presets) and fine-tune them; the model's flags must match the preset's",
+        )
     shared.add_argument(
         "--allocator",
         choices=("keep", "system"),

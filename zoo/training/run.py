@@ -73,6 +73,26 @@ def start(parser, argv=None, check=None):
     return run
 
 
+def cpu_name():
+    """The CPU's model name, as /proc/cpuinfo gives it (else `platform.processor()`)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def machine():
+    """What a run was measured on: "AMD EPYC, 2 cores, AVX-512" (cores: those it may use)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpuinfo = Path("/proc/cpuinfo")
+    avx512 = cpuinfo.exists() and " avx512f" in cpuinfo.read_text()
+    return f"{cpu_name()}, {cores} core{'s' if cores != 1 else ''}" + (
+        ", AVX-512" if avx512 else ""
+    )
+
+
 def set_random_seed(seed):
     """`keras.utils.set_random_seed` without loading TensorFlow on the other backends: seeds
     Python's `random`, NumPy's global generator, the backend and Keras' global seed generator
@@ -139,6 +159,7 @@ class Run:
             "python": platform.python_version(),
             "numpy": np.__version__,
             "command": " ".join(sys.argv),
+            "machine": machine(),
         }
 
     def stage(self, name):
@@ -157,6 +178,36 @@ class Run:
             shutil.rmtree(self.dir)
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+    def start_from_preset(self, model):
+        """With --from-preset: the preset's weights copied into `model`, which must be of its
+        class and shapes (a flag that differs is named); the run then fine-tunes them."""
+        handle = getattr(self.config, "from_preset", None)
+        if handle is None:
+            return model
+        from zoo import presets
+
+        try:
+            preset = presets.load(handle, expect=type(model))
+        except presets.PresetError as error:
+            self.abort(f"--from-preset: {error}")
+        if not model.built:
+            model.build_from_config(preset.get_build_config())
+        ours, theirs = model.get_config(), preset.get_config()
+        if [tuple(w.shape) for w in model.weights] != [tuple(w.shape) for w in preset.weights]:
+            differ = [
+                f"{key} {ours.get(key)!r} here, {theirs.get(key)!r} in the preset"
+                for key in sorted(set(ours) | set(theirs))
+                if key not in ("name", "seed", "dtype", "trainable")
+                and ours.get(key) != theirs.get(key)
+            ]
+            self.abort(
+                f"--from-preset {handle}: its {type(preset).__name__} has other shapes than "
+                f"this run's ({'; '.join(differ) or 'its vocabularies differ'})"
+            )
+        model.set_weights(preset.get_weights())
+        print(f"Starting from preset {handle}'s weights", flush=True)
+        return model
 
     @property
     def verbose(self):
