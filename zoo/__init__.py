@@ -18,10 +18,10 @@ Submodules: `zoo.attention` (attention functions), `zoo.decoding` (greedy and be
 `zoo.metrics` (KID, precision/recall/density/coverage, BLEU), `zoo.losses` (the smoothed
 cross-entropy), `zoo.datasets` (data loading, one module per family, and the batches),
 `zoo.plots` (curves, heat maps, image grids), `zoo.presets` (the trained models zoo ships),
-`zoo.translation` (a model and its vocabularies as a `Translator`), `zoo.training` (what
-the scripts in recipes/ share: flags, run directory, resumable fit, report), `zoo.distribute` (data-parallel training on
-each backend's engine: `--distribute`), `zoo.fast` (Keras layers computed by a faster
-route: `fast.Dense`, `fast.LSTM`, ...).
+`zoo.translation` (a model and its vocabularies as a `Translator`), `zoo.training` (what the
+scripts in recipes/ share: flags, run directory, resumable fit, report), `zoo.distribute`
+(data-parallel training on each backend's engine: `--distribute`), `zoo.fast` (Keras layers
+computed by a faster route: `fast.Dense`, `fast.LSTM`, ...).
 """
 
 from zoo import _startup
