@@ -18,8 +18,6 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from zoo import metrics, plots, training
 from zoo.datasets import DataError, parallel_text
 from zoo.datasets.parallel_text import Pairs, SubwordVocabulary, Vocabulary
@@ -237,18 +235,17 @@ def report(run, model, data, translations, final):
         )[:20]
     ]
     run.path("translations.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    translator = Translator(model, data.source_vocab, data.target_vocab, data.max_target_tokens)
     heat_maps = [
         plot_cross_attention(
-            model,
-            data.source_vocab,
-            data.target_vocab,
+            translator,
             translations.encoded[index],
             translations.greedy[index],
             run.path(f"attention_{index}.png"),
         )
         for index in range(min(3, len(test)))
     ]
-    Translator(model, data.source_vocab, data.target_vocab, data.max_target_tokens).save(run.dir)
+    translator.save(run.dir)
     run.finish(
         final=final,
         report="## Test translations\n\n"
@@ -262,17 +259,16 @@ def report(run, model, data, translations, final):
     )
 
 
-def plot_cross_attention(model, source_vocab, target_vocab, source_ids, translation, path):
+def plot_cross_attention(translator, source_ids, translation, path):
     """Heat map of the last cross-attention (mean over heads) for one greedy translation."""
-    target_ids = target_vocab.encode(translation, start=True, end=False)
-    maps = model.attention_maps(np.array([source_ids], "int32"), np.array([target_ids], "int32"))
-    cross = maps[[name for name in maps if name.endswith("cross")][-1]][0].mean(axis=0)
+    weights, target_tokens, source_tokens = translator.cross_attention(source_ids, translation)
     return plots.plot_attention(
-        cross,
+        weights,
         path,
-        query_labels=[target_vocab.words[i] for i in target_ids],
-        key_labels=[source_vocab.words[i] for i in source_ids],
-        title=f"{type(model).__name__} cross-attention: which source word each step reads",
+        query_labels=target_tokens,
+        key_labels=source_tokens,
+        title=f"{type(translator.model).__name__} cross-attention: which source word each "
+        "step reads",
     )
 
 

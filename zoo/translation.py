@@ -110,6 +110,21 @@ class Translator:
             results.extend(ids)
         return results
 
+    def cross_attention(self, source_ids, translation):
+        """Where each step of `translation` (a sentence) looked in the source (a list of
+        ids): the last decoder layer's cross-attention, averaged over heads, as (weights
+        (T, S), the T target tokens from <start>, the S source tokens)."""
+        target_ids = self.target_vocab.encode(translation, start=True, end=False)
+        maps = self.model.attention_maps(
+            np.array([source_ids], "int32"), np.array([target_ids], "int32")
+        )
+        cross = maps[[name for name in maps if name.endswith("cross")][-1]][0]
+        return (
+            np.asarray(cross).mean(axis=0),
+            [self.target_vocab.words[i] for i in target_ids],
+            [self.source_vocab.words[i] for i in source_ids],
+        )
+
     def save(self, folder):
         """model.keras, source_vocab.json, target_vocab.json and translator.json in `folder`."""
         folder = Path(folder)
