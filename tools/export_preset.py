@@ -21,7 +21,7 @@ import keras
 from PIL import Image
 
 import zoo
-from zoo import presets
+from zoo import plots, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 PICTURE_LIMIT = 300_000  # bytes, per picture
@@ -250,6 +250,8 @@ def export(run, name, target, description, float16, registry_file):
         if (run["model_folder"] / file).exists()
     }
     pictures = copy_pictures(run["model_folder"], task["pictures"], scratch / "images")
+    if settings["recipe"] in ("gan", "vae"):
+        pictures.insert(0, real_images(settings, scratch / "images"))
     if (run["model_folder"] / "translations.md").exists():  # test sentences, translated
         shutil.copy(run["model_folder"] / "translations.md", scratch / "examples.md")
     card = model_card(name, model, metadata, task, data, rows, pictures, float16)
@@ -294,6 +296,21 @@ def copy_pictures(folder, wanted, target):
             image = image.resize((image.width * 3 // 4, image.height * 3 // 4), Image.LANCZOS)
         copied.append(f"images/{name}")
     return copied
+
+
+def real_images(settings, target):
+    """images/real.png: 16 of the run's held-out images (its data, split and size), the real
+    flowers its samples are shown beside (by the card and by `python -m zoo.demo`)."""
+    sys.path.insert(0, str(ROOT / "recipes"))
+    import flowers_common  # recipes/flowers_common.py: the run's own images and split
+
+    config = argparse.Namespace(**settings)
+    config.data = Path(config.data) if config.data else None
+    data, _, held_out = flowers_common.load_and_split(config)
+    Image.fromarray(plots.tile(data.images[held_out[:16]], columns=8)).save(
+        target / "real.png", optimize=True
+    )
+    return "images/real.png"
 
 
 def format_number(value):

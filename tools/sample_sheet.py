@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from zoo import plots
 from zoo.datasets import DataError
 from zoo.training import positive_int
 
@@ -46,15 +47,7 @@ count = args.columns * args.rows
 samples = keras.ops.convert_to_numpy(model.sample(count, seed=args.seed))
 samples = (np.clip(samples, 0, 1) * 255).round().astype(np.uint8)
 
-size, gap = real.shape[1], 2
-sheet = np.full(
-    ((args.rows + 1) * (size + gap) + gap, args.columns * (size + gap) + gap, 3), 255, np.uint8
-)
-for index, image in enumerate([*real, *samples]):
-    row, column = divmod(index, args.columns)
-    top = row * (size + gap) + gap
-    left = column * (size + gap) + gap
-    sheet[top : top + size, left : left + size] = image
+sheet = plots.tile([*real, *samples], args.columns)
 args.out.parent.mkdir(parents=True, exist_ok=True)
 Image.fromarray(sheet).save(args.out, optimize=True)
 print(

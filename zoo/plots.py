@@ -165,6 +165,21 @@ def plot_image_grid(images, path, labels=None, columns=8, title=None):
     return _save(fig, path)
 
 
+def tile(images, columns, gap=2):
+    """uint8 images (N, S, S, 3) -> one uint8 picture of them, `columns` wide, with white
+    gaps of `gap` pixels between and around them: pixels as they are, no plotting library."""
+    images = np.asarray(images)
+    count, size = len(images), images.shape[1]
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    sheet = np.full((rows * (size + gap) + gap, columns * (size + gap) + gap, 3), 255, np.uint8)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        top, left = row * (size + gap) + gap, column * (size + gap) + gap
+        sheet[top : top + size, left : left + size] = image
+    return sheet
+
+
 def animate(frames, path, seconds_per_frame=0.5):
     """An animated GIF of PNG `frames` (paths), looping, the last frame held longer."""
     from PIL import Image

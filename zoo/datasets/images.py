@@ -19,7 +19,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["DataError", "DecodedImages", "decode_images", "default_cache_dir", "draw_once"]
+__all__ = [
+    "DataError",
+    "DecodedImages",
+    "decode_image",
+    "decode_images",
+    "default_cache_dir",
+    "draw_once",
+]
 
 
 class DataError(ValueError):
@@ -125,6 +132,13 @@ def _write_cache(cache_file, result):
     meta = {"names": result.names, "skipped": result.skipped, "converted": result.converted}
     Path(str(index) + own).write_text(json.dumps(meta))
     os.replace(str(index) + own, index)
+
+
+def decode_image(data, size, crop_square=False):
+    """One image's bytes -> (uint8 (size, size, 3) as the loaders make it: EXIF orientation
+    applied, RGB, resized; None) or (None, why it is refused: not an image, a decompression
+    bomb, truncated)."""
+    return _decode_one(lambda: data, size, crop_square)
 
 
 def _decode_one(read, size, crop_square=False):
