@@ -10,7 +10,7 @@ The data is split as the run that made the preset split it (its seed and fractio
 metadata.json), and measured as the recipe measured it: KID, density and coverage of samples
 against the held-out images (the same latent seed; another backend draws other latents, so
 expect a difference within the spread); validation accuracy; test-split BLEU, greedy and beam.
-It also prints how long loading the preset took.
+It also prints how long loading the preset took (`--load-only`: that alone).
 """
 
 import argparse
@@ -44,6 +44,9 @@ def main(argv=None):
     parser.add_argument(
         "--data", type=Path, help="the data the preset was trained on (its card names it)"
     )
+    parser.add_argument(
+        "--load-only", action="store_true", help="time the loading alone (no data needed)"
+    )
     args = parser.parse_args(argv)
     try:
         folder = presets.path(args.preset)
@@ -51,11 +54,11 @@ def main(argv=None):
         parser.error(str(error))
     metadata = json.loads((folder / "metadata.json").read_text())
     settings = argparse.Namespace(**metadata["settings"])
-    if settings.data is not None:
+    if settings.data is not None and not args.load_only:
         if args.data is None:
             parser.error(f"{args.preset} was trained on {settings.data}: give --data PATH")
         settings.data = args.data
-    elif args.data is not None:
+    elif args.data is not None and not args.load_only:
         parser.error(f"{args.preset} was trained on built-in data; leave out --data")
     started = time.perf_counter()
     if settings.recipe in ("transformer", "seq2seq"):
@@ -68,6 +71,8 @@ def main(argv=None):
         f"{args.preset}: {metadata['class']}, loaded in {loading:.2f} s on "
         f"{keras.backend.backend()} ({training.run.machine()})"
     )
+    if args.load_only:
+        return
     measure = {
         "gan": measure_samples,
         "vae": measure_samples,

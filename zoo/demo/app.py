@@ -67,6 +67,7 @@ def _flowers_tab(models):
         _answer(lambda *a: tasks.flowers(models, *a), (None, None, None)),
         [kind, seed, count],
         [samples, real, walk, message],
+        api_name="flowers",
     )
 
 
@@ -94,6 +95,7 @@ def _translate_tab(models):
         _answer(translate, ("", None)),
         [direction, sentence, decoding, width],
         [translation, heat_map, message],
+        api_name="translate",
     )
 
 
@@ -113,7 +115,9 @@ def _classify_tab(models):
         animal = "dog" if probability >= 0.5 else "cat"
         return f"**{animal}**: P(dog) = {probability:.3f}", image
 
-    button.click(_answer(classify, ("", None)), [photo], [verdict, seen, message])
+    button.click(
+        _answer(classify, ("", None)), [photo], [verdict, seen, message], api_name="classify"
+    )
 
 
 def _attention_tab():
@@ -146,4 +150,5 @@ def _attention_tab():
         _answer(compute, ("", None, None, None)),
         [seed, queries, keys, depth, causal],
         [agreement, heat_map, reference, ops_output, message],
+        api_name="attention",
     )
