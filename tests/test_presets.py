@@ -101,6 +101,13 @@ def test_a_preset_from_a_newer_zoo_is_refused(tiny):
         presets.load(folder)
 
 
+def test_a_damaged_metadata_file_is_named(tiny):
+    _, folder = tiny
+    (folder / "metadata.json").write_text("{not json")
+    with pytest.raises(presets.PresetError, match="metadata.json is not readable JSON"):
+        presets.load(folder)
+
+
 def test_the_wrong_class_says_what_the_preset_holds(tiny):
     with pytest.raises(presets.PresetError, match="holds a DCGAN, not a VAE"):
         zoo.VAE.from_preset("tiny_gan")

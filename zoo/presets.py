@@ -107,9 +107,10 @@ def load(handle, expect=None):
     import zoo  # noqa: F401  (registers zoo's classes, so the config can name them)
 
     folder = path(handle)
-    metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    metadata, config = (
+        _read_json(folder / name, handle) for name in ("metadata.json", "config.json")
+    )
     _check_version(metadata, handle)
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     try:
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except (TypeError, ValueError) as error:
@@ -226,6 +227,13 @@ def _copy_weights(source_file, target_file, from_dtype, to_dtype):
 
 
 # Checks: layout, checksums, version ------------------------------------------------------------
+
+
+def _read_json(file, handle):
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PresetError(f"preset {handle!r}: {file} is not readable JSON ({error})") from None
 
 
 def _check_layout(folder, handle):
