@@ -12,6 +12,11 @@ Each session spreads its tests over the cores (pytest-xdist, at most 4 workers, 
 imports a whole backend): most tests are small fits, subprocess start-ups and, on JAX,
 compilations that leave a second core idle. `--durations=15` lists each session's slowest
 tests; the matrix's times are in docs/performance.md ("The test matrix").
+
+On JAX, XLA's compilations go to a persistent cache in the session's folder
+(.nox/tests-jax/tmp/jax-cache), shared by the workers and the recipes they start: the
+harness builds each model afresh for every check, and a model rebuilt with the same shapes
+compiles to the same program, which is then read from the cache instead of compiled again.
 """
 
 import importlib.util
@@ -40,7 +45,11 @@ def tests(session, backend):
         "--maxprocesses=4",
         "--durations=15",
         *session.posargs,
-        env={"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={
+            "KERAS_BACKEND": backend,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            **compile_cache(session, backend),
+        },
     )
 
 
@@ -50,6 +59,17 @@ def lint(session):
     require(session, programs=("ruff",))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+def compile_cache(session, backend):
+    """JAX's persistent compilation cache for this session, every compilation kept."""
+    if backend != "jax":
+        return {}
+    return {
+        "JAX_COMPILATION_CACHE_DIR": f"{session.create_tmp()}/jax-cache",
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
 
 
 def require(session, modules=(), programs=()):
