@@ -392,3 +392,18 @@ def test_seq2seq_dropout_acts_in_training_only_and_is_saved():
     training = keras.ops.convert_to_numpy(model([SOURCE, TARGET_IN], training=True))
     assert not np.allclose(training, inference[0])
     assert zoo.Seq2SeqAttention.from_config(model.get_config()).dropout == 0.5
+
+
+def test_a_model_trained_with_label_smoothing_reloads_after_import_zoo_alone(tmp_path):
+    """`import zoo` registers the smoothed loss, so a fresh process (the recipes' `translate`,
+    tools/export_preset.py) reloads a label-smoothed run's model.keras."""
+    import subprocess
+    import sys
+
+    model = zoo.Transformer(12, 12, num_layers=1, d_model=8, num_heads=2, ffn_dim=16)
+    translation.compile_for_translation(model, 1e-3, total_steps=10, label_smoothing=0.1)
+    model([np.ones((1, 3), "int32"), np.ones((1, 3), "int32")])
+    model.save(tmp_path / "model.keras")
+    code = f"import zoo, keras; keras.saving.load_model({str(tmp_path / 'model.keras')!r})"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

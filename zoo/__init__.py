@@ -29,7 +29,7 @@ from zoo import _startup
 _startup.import_keras_quietly()  # first: see zoo/_startup.py (ZOO_VERBOSE=1 to opt out)
 
 # isort: split
-from zoo import attention, decoding, distribute, fast, metrics, presets
+from zoo import attention, decoding, distribute, fast, losses, metrics, presets
 from zoo.memory import keep_freed_memory
 from zoo.models.cnn import CompactCNN, SmallCNN, augmentation
 from zoo.models.dcgan import DCGAN
@@ -42,7 +42,7 @@ __version__ = "0.1.0"
 
 # Submodules loaded on first use (`zoo.plots` brings in matplotlib, `zoo.training` the
 # recipes' bookkeeping): `import zoo` then `zoo.datasets...` works without importing them.
-_LAZY_SUBMODULES = ("datasets", "losses", "plots", "recipe", "training", "translation")
+_LAZY_SUBMODULES = ("datasets", "plots", "recipe", "training", "translation")
 
 
 def __getattr__(name):
