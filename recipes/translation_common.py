@@ -151,9 +151,9 @@ def prepare_data(run):
     print(
         f"{pairs.source_language} -> {pairs.target_language}: {len(train)} train, "
         f"{len(val)} validation, {len(test)} test pairs; dropped {pairs.dropped or 'none'}; "
-        f"{tokenizer(config)} vocabularies of {len(source_vocab)} / {len(target_vocab)} "
-        f"tokens; test words that are <unk>: {unknown['source_unk_rate']:.2%} / "
-        f"{unknown['target_unk_rate']:.2%}"
+        f"{vocabulary_kind(source_vocab)} vocabularies of {len(source_vocab)} / "
+        f"{len(target_vocab)} tokens; test words that are <unk>: "
+        f"{unknown['source_unk_rate']:.2%} / {unknown['target_unk_rate']:.2%}"
     )
     batches = [
         LengthBatches(
@@ -167,6 +167,11 @@ def prepare_data(run):
     return TranslationData(
         pairs, train, val, test, source_vocab, target_vocab, unknown, max_target_tokens, *batches
     )
+
+
+def vocabulary_kind(vocabulary):
+    """ "subword" or "word": what a vocabulary (built here, or a preset's) splits text into."""
+    return "subword" if isinstance(vocabulary, SubwordVocabulary) else "word"
 
 
 def tokenizer(config):
@@ -216,7 +221,7 @@ def scores(run, model, data, translations):
             "accuracy"
         ],
         **data.unknown_rates,
-        "tokenizer": tokenizer(run.config),
+        "tokenizer": vocabulary_kind(data.source_vocab),
         "vocab_sizes": [len(data.source_vocab), len(data.target_vocab)],
         "test_pairs": len(data.test),
         "train_minutes": round(run.training_seconds() / 60, 2),

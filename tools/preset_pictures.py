@@ -10,7 +10,9 @@ writes into docs/ (each PNG under 300 KB):
   translation of the first test sentence in its examples.md; the three first translations
   are printed as a Markdown table;
 - presets_<name>.png for the classifier: 16 held-out photos of its run's validation split
-  with its answer (given --dogs-vs-cats, the data it was trained on).
+  with its answer (given --dogs-vs-cats, the data it was trained on);
+
+and prints the README's table of the presets (name, task, headline number, size, loading).
 """
 
 import argparse
@@ -61,6 +63,39 @@ def main(argv=None):
         size = written.stat().st_size
         assert size < LIMIT, f"{written}: {size} bytes, over {LIMIT}"
         print(f"{written}: {size / 1024:.0f} KB")
+    print(table())
+
+
+def table():
+    """The README's Markdown table of the registered presets."""
+    rows = [
+        "| preset | task, data | headline number (card) | size | load with |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    total = 0
+    for name, entry in presets.registry().items():
+        folder = presets.path(name)
+        metadata = json.loads((folder / "metadata.json").read_text())
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        total += size
+        data = Path(metadata["data"]).name if metadata["settings"].get("data") else "built-in"
+        metric, card = next(iter(metadata["metrics"].items()), (None, None))
+        number = "-"
+        if card:
+            spread = f" ± {card['spread']:.2g}" if card["spread"] is not None else ""
+            number = f"{metric} {card['value']:.3g}{spread}"
+            if metric == "corpus_bleu" and "corpus_bleu_beam" in metadata["metrics"]:
+                number += f" (beam {metadata['metrics']['corpus_bleu_beam']['value']:.3g})"
+        loader = (
+            f'`zoo.translation.Translator.from_preset("{name}")`'
+            if entry["class"] in ("Transformer", "Seq2SeqAttention")
+            else f'`zoo.{entry["class"]}.from_preset("{name}")`'
+        )
+        rows.append(
+            f"| [{name}](presets/{name}/README.md) | {metadata['task']}, {data} | {number} | "
+            f"{size / 1e6:.1f} MB | {loader} |"
+        )
+    return "\n".join(rows) + f"\n\nAll together: {total / 1e6:.1f} MB."
 
 
 def generator_sheet(name, folder, out):
