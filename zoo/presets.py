@@ -59,22 +59,28 @@ def registry():
     return json.loads(REGISTRY_FILE.read_text(encoding="utf-8"))
 
 
-def available():
+def available() -> list[str]:
     """The registered presets' names, sorted."""
     return sorted(registry())
 
 
-def describe():
+def describe() -> dict[str, str]:
     """{name: one-line description} of every registered preset."""
     return {name: entry["description"] for name, entry in sorted(registry().items())}
 
 
-def path(handle):
+def path(handle: str | os.PathLike) -> Path:
     """The local folder of the preset `handle` names, its files checked first.
 
-    A registered name: the checkout's `presets/<name>/` (every file's sha256 checked against
-    the registry), else a download from `$ZOO_PRESET_URL`. A folder: checked to be a preset.
-    An http(s) URL ending in a registered name: each file fetched, checked and cached.
+    Args:
+        handle: a registered name (the checkout's `presets/<name>/`, every file's sha256
+            checked against the registry; else fetched from `$ZOO_PRESET_URL`), a preset
+            folder (checked to hold a preset), or an http(s) URL ending in a registered
+            name (each file fetched, checked and cached).
+
+    Raises:
+        PresetError: an unknown name, a folder that is not a preset, a file whose checksum
+            differs, a file that could not be fetched.
     """
     handle = str(handle)
     if handle.startswith(("http://", "https://")):
@@ -102,8 +108,17 @@ def path(handle):
     return _download(f"{base.rstrip('/')}/{handle}")
 
 
-def load(handle, expect=None):
-    """The model the preset `handle` holds, whatever its class (`expect`: a class it must be)."""
+def load(handle: str | os.PathLike, expect: type | None = None) -> keras.Model:
+    """The model the preset `handle` holds, whatever its class, with its trained weights.
+
+    Args:
+        handle: a registered name, a preset folder or a URL (see `path`).
+        expect: a class the model must be an instance of (`from_preset` passes its own).
+
+    Raises:
+        PresetError: as `path`, and for a preset from a newer zoo, a config that builds no
+            model, a model of another class, or weights that do not fit it.
+    """
     import zoo  # noqa: F401  (registers zoo's classes, so the config can name them)
 
     folder = path(handle)
@@ -130,16 +145,42 @@ class FromPreset:
     """Mixin for a zoo model: `Model.from_preset(handle)` (see `zoo.presets`)."""
 
     @classmethod
-    def from_preset(cls, handle):
-        """The trained model the preset `handle` (a registered name, folder or URL) holds."""
+    def from_preset(cls, handle: str | os.PathLike):
+        """The trained model a preset holds, with its weights, on any backend.
+
+        Args:
+            handle: a registered name (`zoo.presets.available()`), a preset folder, or an
+                http(s) URL ending in a registered name.
+
+        Returns:
+            An instance of this class. Raises `PresetError` (one line) when the preset is
+            unknown, damaged, of another class or from a newer zoo.
+        """
         return load(handle, expect=cls)
 
 
-def save(model, folder, metadata, card, assets=None, float16=False):
-    """Write `model` as a preset in `folder`: config.json (without compile settings),
-    model.weights.h5 (no optimizer state; `float16` halves it), metadata.json (`metadata`
-    plus the versions and parameter count), README.md (`card`) and `assets` ({relative path:
-    source file}). Returns {relative path: sha256} of the files written."""
+def save(
+    model: keras.Model,
+    folder: str | os.PathLike,
+    metadata: dict,
+    card: str,
+    assets: dict | None = None,
+    float16: bool = False,
+) -> dict[str, str]:
+    """Write `model` as a preset (tools/export_preset.py calls this with a run's files).
+
+    Args:
+        model: the trained model.
+        folder: where the preset goes: config.json (without compile settings),
+            model.weights.h5 (no optimizer state), metadata.json, README.md, assets/.
+        metadata: what metadata.json says besides the versions and parameter count.
+        card: the model card (README.md).
+        assets: {path under assets/: source file} (a translator's vocabularies).
+        float16: store the weights as float16 (half the size; widened on loading).
+
+    Returns:
+        {relative path: sha256} of every file in the folder, for the registry.
+    """
     import zoo
 
     folder = Path(folder)

@@ -15,6 +15,7 @@ recipes/seq2seq.py.
 """
 
 import json
+import os
 from pathlib import Path
 
 import keras
@@ -134,9 +135,16 @@ class Translator:
         (folder / "translator.json").write_text(json.dumps({"max_length": self.max_length}))
 
     @classmethod
-    def from_preset(cls, handle):
-        """The translator a preset holds (a registered name, folder or URL: `zoo.presets`):
-        its model, and its vocabularies and settings from the preset's assets/."""
+    def from_preset(cls, handle: str | os.PathLike) -> "Translator":
+        """The translator a preset holds: its model, and its vocabularies and settings
+        from the preset's assets/.
+
+        Args:
+            handle: a registered name, a preset folder or a URL (see `zoo.presets.path`).
+
+        Raises:
+            zoo.presets.PresetError: as `zoo.presets.load`, or a preset with no translator.
+        """
         from zoo import presets
 
         folder = presets.path(handle)

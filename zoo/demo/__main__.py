@@ -16,7 +16,7 @@ def main(argv=None):
         action="append",
         default=[],
         metavar="RUN_DIR",
-        help="a finished run folder to serve in place of its tab's preset (repeatable)",
+        help="a finished run directory to serve in place of its tab's preset (repeatable)",
     )
     args = parser.parse_args(argv)
     try:

@@ -89,7 +89,7 @@ class Models:
         from zoo.translation import Translator
 
         try:
-            if isinstance(source, Path):  # a run folder
+            if isinstance(source, Path):  # a run directory
                 if (source / "translator.json").exists():
                     return Translator.load(source)
                 return keras.saving.load_model(source / "model.keras")
@@ -104,7 +104,7 @@ class Models:
 
 
 def _slot_of_run(folder):
-    """(which model of the page a run folder replaces, the folder of its model), from the
+    """(which model of the page a run directory replaces, the folder of its model), from the
     run's config.json."""
     try:
         settings = json.loads((folder / "config.json").read_text())["settings"]
