@@ -2,14 +2,8 @@
 itself driven in headless Chromium (the distribution's /usr/bin/chromium, through Playwright's
 Python client; `.ci/run` installs both). Screenshots of each tab go to the test's folder."""
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +12,7 @@ from PIL import Image
 
 import zoo
 from zoo.demo import tasks
+from zoo.demo.server import DemoServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -139,7 +134,8 @@ def test_the_page_in_chromium(tmp_path):
     playwright = pytest.importorskip("playwright.sync_api", reason="the browser extra")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs Debian's chromium package")
-    with serve(tmp_path) as url, playwright.sync_playwright() as driver:
+    server = DemoServer(log=tmp_path / "server.log")
+    with server as url, playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 1600})
         page.goto(url)
@@ -229,35 +225,3 @@ def bomb(tmp_path):
     path = tmp_path / "bomb.png"
     Image.new("1", (20_000, 20_000)).save(path)
     return path.read_bytes()
-
-
-class serve:
-    """`python -m zoo.demo` on a free local port, for the length of a `with` block."""
-
-    def __init__(self, tmp_path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.log = open(tmp_path / "server.log", "w")  # noqa: SIM115
-
-    def __enter__(self):
-        command = [sys.executable, "-m", "zoo.demo", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command, stdout=self.log, stderr=subprocess.STDOUT, env=dict(os.environ)
-        )
-        url = f"http://127.0.0.1:{self.port}/"
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the demo exited: {Path(self.log.name).read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                return url
-            except OSError:
-                time.sleep(1)
-        raise RuntimeError("the demo did not answer within 180 s")
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()

@@ -8,37 +8,18 @@ as a palette PNG (under 300 KB).
 """
 
 import io
-import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
+from zoo.demo.server import DemoServer
+
 
 def main(out):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "zoo.demo", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
+    with DemoServer() as url:
         with sync_playwright() as driver:
             chromium = shutil.which("chromium") or "/usr/bin/chromium"
             browser = driver.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -53,9 +34,6 @@ def main(out):
             page.wait_for_selector("#translate-attention img", timeout=300_000)
             png = page.screenshot(full_page=True)
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     image = Image.open(io.BytesIO(png)).convert("RGB")
     image = image.resize((image.width * 3 // 4, image.height * 3 // 4), Image.LANCZOS)
     image.quantize(128).save(out, optimize=True)

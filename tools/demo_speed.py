@@ -10,13 +10,10 @@ Starts `python -m zoo.demo` on a free local port, then times three requests: 16 
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from PIL import Image
@@ -31,28 +28,11 @@ def main(argv=None):
     from gradio_client import Client, handle_file
 
     from zoo.datasets import cats_vs_dogs
+    from zoo.demo.server import DemoServer
     from zoo.training.run import machine
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "zoo.demo", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        started = time.perf_counter()
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.perf_counter() - started > 300:
-                    parser.error("the demo did not start")
-                time.sleep(0.5)
+    started = time.perf_counter()
+    with DemoServer() as url:
         print(f"page up in {time.perf_counter() - started:.1f} s")
         client = Client(url, verbose=False)
         photo = Path(tempfile.mkdtemp()) / "pet.jpg"
@@ -86,9 +66,6 @@ def main(argv=None):
                 f"{name:<28} {times[0]:>9.2f}s {statistics.median(times[1:]):>13.2f}s  "
                 f"{message or 'ok'}"
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":
