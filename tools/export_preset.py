@@ -29,6 +29,17 @@ HIGHER, LOWER, NEAR_REAL = "higher is better", "lower is better", "best near its
 
 # What each recipe's model is, what it is and is not good for, and its headline metrics:
 # (name in metrics.json, its spread's name or None, what the spread is, which way is better).
+TRANSLATOR = {  # what both translation recipes' presets share
+    "task": "translation",
+    "not_good": "general translation: it learned from a small corpus and knows only its "
+    "words and sentence shapes",
+    "headline": [
+        ("corpus_bleu", None, None, HIGHER),
+        ("corpus_bleu_beam", None, None, HIGHER),
+        ("sacrebleu_beam", None, None, HIGHER),
+    ],
+    "pictures": ["attention_0.png", "attention_1.png", "curves.png"],
+}
 TASKS = {
     "gan": {
         "task": "image generation (64x64 RGB)",
@@ -77,35 +88,19 @@ TASKS = {
         "pictures": ["curves.png", "misclassified.png", "../samples_val.png"],
     },
     "transformer": {
-        "task": "translation",
+        **TRANSLATOR,
         "what": "a Transformer encoder-decoder (`zoo.Transformer`) with its vocabularies "
         "(`zoo.translation.Translator.from_preset` loads both)",
         "good": "sentences like those of its training corpus; seeing attention at work "
         "(cross-attention heat maps); a baseline to improve on",
-        "not_good": "general translation: it learned from a small corpus and knows only its "
-        "words and sentence shapes",
-        "headline": [
-            ("corpus_bleu", None, None, HIGHER),
-            ("corpus_bleu_beam", None, None, HIGHER),
-            ("sacrebleu_beam", None, None, HIGHER),
-        ],
-        "pictures": ["attention_0.png", "attention_1.png", "curves.png"],
     },
     "seq2seq": {
-        "task": "translation",
+        **TRANSLATOR,
         "what": "an LSTM encoder-decoder with scaled dot-product attention "
         "(`zoo.Seq2SeqAttention`) with its vocabularies "
         "(`zoo.translation.Translator.from_preset` loads both)",
         "good": "sentences like those of its training corpus; comparing a recurrent model with "
         "the Transformer on the same data; attention heat maps",
-        "not_good": "general translation: it learned from a small corpus and knows only its "
-        "words and sentence shapes",
-        "headline": [
-            ("corpus_bleu", None, None, HIGHER),
-            ("corpus_bleu_beam", None, None, HIGHER),
-            ("sacrebleu_beam", None, None, HIGHER),
-        ],
-        "pictures": ["attention_0.png", "attention_1.png", "curves.png"],
     },
 }
 
