@@ -33,7 +33,17 @@ def exported(name):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_onnx_gives_the_keras_outputs(name, tmp_path):
+def test_onnx_gives_the_keras_outputs(name, tmp_path, request):
+    if keras.backend.backend() == "jax" and name == "cnn_aug_dogs_vs_cats":
+        # Keras' own MaxPooling2D, alone in a Sequential, fails the same way (2026-12-06:
+        # Keras 3.15.1, jax2onnx 0.17.1, onnxruntime 1.32): strict, so a fix shows.
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="jax2onnx writes JAX's max pooling as an ONNX MaxPool whose window "
+                "spans the batch and channel axes, which onnxruntime refuses",
+            )
+        )
     network, x, expected = exported(name)
     network.export(tmp_path / "model.onnx", format="onnx", verbose=False)
     session = ort.InferenceSession(str(tmp_path / "model.onnx"))

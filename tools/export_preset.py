@@ -82,7 +82,7 @@ TASKS = {
         "good": "photos of one cat or one dog, framed like the Kaggle images; learning what "
         "augmentation buys a small CNN",
         "not_good": "anything that is neither a cat nor a dog (it still answers cat or dog), "
-        "several animals in one photo, or any decision that matters: about 1 photo in 11 of "
+        "several animals in one photo, or any decision that matters: {misclassified} of "
         "its own validation split is misclassified",
         "headline": [("val_accuracy", "val_accuracy_se", "binomial standard error", HIGHER)],
         "pictures": ["curves.png", "misclassified.png", "../samples_val.png"],
@@ -334,6 +334,9 @@ def model_card(name, model, metadata, task, data, rows, pictures, float16):
         spread_text = f"± {format_number(spread)} ({kind})" if spread is not None else ""
         table.append(f"| {metric} ({direction}) | {format_number(value)} | {spread_text} |")
     images = "\n\n".join(f"![{Path(p).stem}]({p})" for p in pictures)
+    accuracy = metadata["metrics"].get("val_accuracy", {}).get("value")
+    misclassified = f"{1 - accuracy:.1%}" if accuracy is not None else "a share"
+    not_good = task["not_good"].format(misclassified=misclassified)
     examples = (
         " Twenty test sentences and their translations: [examples.md](examples.md)."
         if metadata["task"] == "translation"
@@ -357,7 +360,7 @@ model = {loader}
 {task["good"][0].upper() + task["good"][1:]}.
 
 ## Not good for
-{task["not_good"][0].upper() + task["not_good"][1:]}.
+{not_good[0].upper() + not_good[1:]}.
 
 ## Data and licence
 {DATA.get(data, f"`{metadata['data']}`.")}
