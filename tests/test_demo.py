@@ -176,6 +176,8 @@ def test_the_page_in_chromium(tmp_path):
         page.screenshot(path=tmp_path / "dogs_vs_cats.png", full_page=True)
         text = tmp_path / "notes.txt"
         text.write_text("not a photo")
+        page.reload()  # a fresh upload box (the used one shows its file instead)
+        page.get_by_role("tab", name="Dogs vs Cats").click()
         page.set_input_files("#photo input[type=file]", str(text))
         page.click("#classify-run")
         page.wait_for_selector("#classify-message:has-text('not a decodable image')")
