@@ -78,7 +78,10 @@ def table():
         metadata = json.loads((folder / "metadata.json").read_text())
         size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
         total += size
-        data = Path(metadata["data"]).name if metadata["settings"].get("data") else "built-in"
+        data = "built-in"
+        if metadata["settings"].get("data"):  # what follows .../data/, else the last part
+            parts = Path(metadata["data"]).parts
+            data = "/".join(parts[parts.index("data") + 1 :] if "data" in parts else parts[-1:])
         metric, card = next(iter(metadata["metrics"].items()), (None, None))
         number = "-"
         if card:
