@@ -171,7 +171,9 @@ def test_a_url_must_name_a_registered_preset(tiny, server):
 # From a run to a preset, and back into a recipe -----------------------------------------------
 
 ROOT = Path(__file__).parents[1]
-TINY_RUNS = {  # each recipe's tiny run on its built-in data, and a flag that changes its shapes
+# Each recipe's tiny run on its built-in data, and (for two of them) flags that change the
+# model, with what the refusal must name.
+TINY_RUNS = {
     "gan": (
         ["--synthetic-images", "16", "--image-size", "16", "--batch-size", "8"]
         + ["--filters", "4", "8", "--kid-features", "none"],
@@ -181,8 +183,8 @@ TINY_RUNS = {  # each recipe's tiny run on its built-in data, and a flag that ch
     "vae": (
         ["--synthetic-images", "16", "--image-size", "16", "--batch-size", "8"]
         + ["--kid-features", "none"],
-        ["--latent-dim", "5"],
-        "latent_dim 5 here, 128 in the preset",
+        None,  # the shape check is run.start_from_preset's, tried with the gan and the CNN
+        None,
     ),
     "cats_vs_dogs": (
         [
@@ -201,14 +203,14 @@ TINY_RUNS = {  # each recipe's tiny run on its built-in data, and a flag that ch
     "transformer": (
         ["--num-layers", "1", "--d-model", "16", "--num-heads", "2", "--ffn-dim", "32"]
         + ["--synthetic-pairs", "60", "--batch-size", "16", "--beam-width", "2"],
-        ["--d-model", "8"],
-        "d_model 8 here, 16 in the preset",
+        None,
+        None,
     ),
     "seq2seq": (
         ["--embedding-dim", "8", "--units", "16", "--synthetic-pairs", "60", "--batch-size", "16"]
         + ["--beam-width", "2"],
-        ["--units", "8"],
-        "units 8 here, 16 in the preset",
+        None,
+        None,
     ),
 }
 
@@ -250,6 +252,8 @@ def test_a_run_becomes_a_preset_that_a_recipe_fine_tunes(recipe, tmp_path):
     result = run_script(tmp_path, f"recipes/{recipe}.py", *arguments, "--out", str(tuned))
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Starting from preset {preset}'s weights" in result.stdout
+    if other_shape is None:
+        return
     wrong = tmp_path / "wrong"
     result = run_script(
         tmp_path, f"recipes/{recipe}.py", *arguments, *other_shape, "--out", str(wrong)
