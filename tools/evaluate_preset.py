@@ -63,7 +63,7 @@ def main(argv=None):
     started = time.perf_counter()
     if settings.recipe in ("transformer", "seq2seq"):
         model = zoo.translation.Translator.from_preset(folder)
-        model.folder = folder
+        settings.from_preset = str(folder)  # its vocabularies encode the test pairs
     else:
         model = presets.load(folder)
     loading = time.perf_counter() - started
@@ -127,8 +127,7 @@ def measure_classifier(model, settings, parser):
 
 def measure_translator(translator, settings, parser):
     """BLEU on the test split the run held out, greedy and with the run's beam width, with
-    the preset's own vocabularies."""
-    settings.from_preset = str(translator.folder)  # its vocabularies encode the pairs
+    the preset's own vocabularies (`settings.from_preset` names the preset)."""
     run = types.SimpleNamespace(config=settings, abort=parser.error)
     data = translation_common.prepare_data(run)
     translations = translation_common.translate_test_split(run, translator.model, data)

@@ -30,6 +30,7 @@ from PIL import Image
 
 from zoo import plots, presets
 from zoo.datasets import DataError, cats_vs_dogs
+from zoo.demo.tasks import images_from_latents
 from zoo.translation import Translator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,10 +104,8 @@ def table():
 
 def generator_sheet(name, folder, out):
     model = presets.load(name)
-    latents = np.random.default_rng(0).normal(size=(16, model.latent_dim)).astype("float32")
-    images = model.decode(latents) if isinstance(model, zoo.VAE) else model(latents)
-    samples = (np.clip(keras.ops.convert_to_numpy(images), 0, 1) * 255).round().astype(np.uint8)
-    sheet = plots.tile(samples, columns=8)
+    latents = np.random.default_rng(0).normal(size=(16, model.latent_dim))
+    sheet = plots.tile(images_from_latents(model, latents), columns=8)
     real = folder / "images" / "real.png"
     if real.exists():
         real_strip = np.asarray(Image.open(real).convert("RGB"))

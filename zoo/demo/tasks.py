@@ -25,7 +25,15 @@ from zoo import attention as zoo_attention
 from zoo import plots, presets
 from zoo.datasets.images import decode_image
 
-__all__ = ["DemoError", "Models", "attention", "classify", "flowers", "translate"]
+__all__ = [
+    "DemoError",
+    "Models",
+    "attention",
+    "classify",
+    "flowers",
+    "images_from_latents",
+    "translate",
+]
 
 # The presets each tab serves, by the name the page shows.
 FLOWER_MODELS = {"DCGAN": "dcgan_oxford17", "VAE": "vae_oxford17"}
@@ -133,16 +141,17 @@ def flowers(models, kind, seed, count):
         raise DemoError(f"choose one of {', '.join(FLOWER_MODELS)}")
     model = models.get(kind)
     latents = np.random.default_rng(seed).normal(size=(count, model.latent_dim))
-    grid = plots.tile(_generate(model, latents), columns=8)
+    grid = plots.tile(images_from_latents(model, latents), columns=8)
     start, end = (np.random.default_rng(s).normal(size=model.latent_dim) for s in (seed, seed + 1))
-    walk = _generate(model, _slerp(start, end, WALK_STEPS))
+    walk = images_from_latents(model, _slerp(start, end, WALK_STEPS))
     return grid, models.real_images(kind), plots.tile(walk, columns=WALK_STEPS)
 
 
-def _generate(model, latents):
+def images_from_latents(model, latents):
+    """A DCGAN's or a VAE's images for latents (N, latent_dim) -> uint8 (N, S, S, 3)."""
     latents = np.asarray(latents, "float32")
     images = model.decode(latents) if hasattr(model, "decode") else model(latents)
-    return (np.clip(keras.ops.convert_to_numpy(images), 0, 1) * 255).astype(np.uint8)
+    return (np.clip(keras.ops.convert_to_numpy(images), 0, 1) * 255).round().astype(np.uint8)
 
 
 def _slerp(start, end, steps):
