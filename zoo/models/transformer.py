@@ -21,7 +21,12 @@ from keras import layers, ops
 
 from zoo import fast
 from zoo.attention import scaled_dot_product_attention
-from zoo.models.layers import LossOnTokenRows, XLAOnTensorFlow, attention_context
+from zoo.models.layers import (
+    LossOnTokenRows,
+    XLAOnTensorFlow,
+    attention_context,
+    graph_on_tensorflow,
+)
 from zoo.presets import FromPreset
 
 __all__ = ["MultiHeadAttention", "Transformer", "sinusoidal_positions"]
@@ -221,6 +226,7 @@ class Transformer(FromPreset, LossOnTokenRows, XLAOnTensorFlow, keras.Model):
             for i in range(num_layers)
         ]
         self.output_dense = fast.Dense(target_vocab_size, name="logits")
+        self._decode_position = graph_on_tensorflow(self._decode_one_position)
         # Build every weight now, so the model saves, counts and reloads before a first call.
         self([np.ones((1, 2), "int32"), np.ones((1, 2), "int32")])
 
@@ -311,9 +317,17 @@ class Transformer(FromPreset, LossOnTokenRows, XLAOnTensorFlow, keras.Model):
                 state[f"cache_{i}"] = tuple(
                     ops.pad(c, ((0, 0), (0, missing), (0, 0), (0, 0))) for c in cache
                 )
-        # One token at position `step`: the same shapes at every step, so nothing recompiles.
+        step = ops.convert_to_tensor(step, "int32")
+        return self._decode_position(state, ops.convert_to_tensor(tokens, "int32"), step)
+
+    def _decode_one_position(self, state, tokens, step):
+        """`decode_step` once every cache has room for all columns, `step` a scalar tensor.
+        One token at position `step`: the same shapes at every step, so nothing recompiles
+        (on TensorFlow, one graph per column bucket: `graph_on_tensorflow`)."""
+        state = dict(state)
         x = self._embed(tokens[:, step : step + 1], self.target_embedding, False, start=step)
         # Position `step` sees the positions up to it that hold a token, as in `decode`.
+        columns = ops.shape(tokens)[1]
         seen = ops.logical_and(ops.arange(columns) <= step, ops.not_equal(tokens, 0))
         self_mask = seen[:, None, None, :]
         source_mask = state["fixed"]["source_mask"]

@@ -9,6 +9,8 @@ faster route on the backend where Keras' own is slow. One module per job:
     random_affine   RandomAffine: rotation, shift, zoom and flip resampled once
     model_mixins    LossOnTokenRows, XLAOnTensorFlow, CompilesFromConfig: the translation models'
                     loss and compiler, reloading a model with its own compile
+    _backend        on_jax, on_tensorflow, graph_on_tensorflow: the backend tests, and the
+                    Transformer's decoding step traced as one graph on TensorFlow
 
 The five layers that share a name with a Keras layer are reached as `zoo.fast.Dense`,
 `fast.LSTM`, ... (`from zoo import fast`), so a model file tells them from Keras' own at a
@@ -21,6 +23,7 @@ tools/bench.py: BENCHMARKS.md and docs/performance.md.
 
 import warnings
 
+from zoo.models.layers._backend import graph_on_tensorflow
 from zoo.models.layers.data_format import FromDataFormat, ToDataFormat, conv_data_format
 from zoo.models.layers.fused_kernels import attention_context, fused_lstm_on_torch
 from zoo.models.layers.jax_gradients import conv_transpose_by_matmul, max_pool_by_slices
@@ -40,6 +43,7 @@ __all__ = [
     "attention_context",
     "conv_data_format",
     "conv_transpose_by_matmul",
+    "graph_on_tensorflow",
     "fused_lstm_on_torch",
     "max_pool_by_slices",
     "reflect_index",

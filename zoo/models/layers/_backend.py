@@ -9,3 +9,17 @@ def on_jax():
 
 def on_tensorflow():
     return keras.backend.backend() == "tensorflow"
+
+
+def graph_on_tensorflow(function):
+    """`function` traced once per input signature as one TensorFlow graph
+    (`tf.function(reduce_retracing=True)`); on JAX and PyTorch `function` itself. For the
+    small per-step work of decoding, which eager TensorFlow runs op by op (a Python dispatch
+    of tens of microseconds each) and the other backends run fast enough eagerly. Its inputs
+    must be tensors, not Python numbers that change between calls (each value would trace
+    again)."""
+    if not on_tensorflow():
+        return function
+    import tensorflow as tf
+
+    return tf.function(function, reduce_retracing=True)
