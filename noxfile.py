@@ -10,8 +10,11 @@ and the command that installs it.
 
 Each session spreads its tests over the cores (pytest-xdist, at most 4 workers, each of which
 imports a whole backend): most tests are small fits, subprocess start-ups and, on JAX,
-compilations that leave a second core idle. `--durations=15` lists each session's slowest
-tests; the matrix's times are in docs/performance.md ("The test matrix").
+compilations that leave a second core idle. The slow tests are collected first
+(tests/conftest.py) and handed out one at a time (`--maxschedchunk=1`) to whichever worker is
+free, so that no worker runs a long test alone at the end while the others wait.
+`--durations=15` lists each session's slowest tests; the matrix's times are in
+docs/performance.md ("The test matrix").
 
 On JAX, XLA's compilations go to a persistent cache in the session's folder
 (.nox/tests-jax/tmp/jax-cache), shared by the workers and the recipes they start: the
@@ -43,6 +46,7 @@ def tests(session, backend):
         "pytest",
         "--numprocesses=auto",
         "--maxprocesses=4",
+        "--maxschedchunk=1",
         "--durations=15",
         *session.posargs,
         env={

@@ -6,3 +6,11 @@ import pytest
 def seeded():
     """Every test starts from the same seeds, so a failure can be repeated."""
     keras.utils.set_random_seed(0)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow tests (recipes end to end, subprocesses) first, each group in its own order:
+    pytest-xdist hands tests out in this order, so the long ones start while there is still
+    short work to fill the other workers' time, instead of one of them running alone at the
+    end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -10,6 +10,7 @@ After a preset is exported or replaced, store its expected outputs again:
 
 import functools
 import http.server
+import importlib.util
 import json
 import os
 import shutil
@@ -226,25 +227,36 @@ def run_script(tmp_path, script, *args):
     )
 
 
+def export_tool():
+    """tools/export_preset.py as a module."""
+    spec = importlib.util.spec_from_file_location("export_preset", ROOT / "tools/export_preset.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.slow  # three runs of a recipe, and the export tool
 @pytest.mark.parametrize("recipe", sorted(TINY_RUNS))
-def test_a_run_becomes_a_preset_that_a_recipe_fine_tunes(recipe, tmp_path):
+def test_a_run_becomes_a_preset_that_a_recipe_fine_tunes(recipe, tmp_path, capsys):
     tiny, other_shape, named = TINY_RUNS[recipe]
     run, exported = tmp_path / "run", tmp_path / "presets"
     result = run_script(tmp_path, f"recipes/{recipe}.py", *tiny, "--epochs", "1", "--out", str(run))
     assert result.returncode == 0, result.stderr[-3000:]
     registry = tmp_path / "registry.json"
-    export = ["--presets", str(exported), "--registry", str(registry)]
-    result = run_script(tmp_path, "tools/export_preset.py", str(run), "tiny", *export)
-    assert result.returncode == 0, result.stderr[-3000:]
+    # The export tool runs in this process: a subprocess would import the backend twice more.
+    export_preset = export_tool()
+    export = [str(run), "tiny", "--presets", str(exported), "--registry", str(registry)]
+    export_preset.main(export)
     card = (exported / "tiny" / "README.md").read_text()
     assert f"python recipes/{recipe}.py" in card and "## Not good for" in card
     files = json.loads(registry.read_text())["tiny"]["files"]
     assert {"config.json", "model.weights.h5", "metadata.json", "README.md"} <= set(files)
     metadata = json.loads((exported / "tiny" / "metadata.json").read_text())
     assert metadata["backend"] == keras.backend.backend() and metadata["parameters"] > 0
-    again = run_script(tmp_path, "tools/export_preset.py", str(run), "tiny", *export)
-    assert again.returncode == 2 and "pass --replace" in again.stderr
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        export_preset.main(export)
+    assert refused.value.code == 2 and "pass --replace" in capsys.readouterr().err
 
     preset = str(exported / "tiny")
     tuned = tmp_path / "tuned"
