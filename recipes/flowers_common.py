@@ -92,10 +92,10 @@ def load_flowers(config, image_size=None):
     return flowers.load(source, image_size or config.image_size)
 
 
-def load_run(folder):
+def load_run(run_dir):
     """A finished gan.py or vae.py run: (settings, data, train, held_out, model), with the
     images and split its flags chose; raises DataError naming what is missing."""
-    config_path, model_path = Path(folder) / "config.json", Path(folder) / "model.keras"
+    config_path, model_path = Path(run_dir) / "config.json", Path(run_dir) / "model.keras"
     for path in (config_path, model_path):
         if not path.is_file():
             raise DataError(f"{path}: not found; give a finished run directory")

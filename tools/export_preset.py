@@ -155,16 +155,16 @@ def main(argv=None):
     export(run, args.name, target, args.description, args.float16, args.registry)
 
 
-def read_run(folder):
+def read_run(run_dir):
     """The run's settings, environment, final metrics and model folder (a cats_vs_dogs run
     keeps its model in a sub-folder named after it)."""
-    config = json.loads((folder / "config.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
     settings, environment = config["settings"], config["environment"]
-    model_folder = folder
+    model_folder = run_dir
     if settings["recipe"] == "cats_vs_dogs":
         if settings["model"] == "all":
             raise ValueError("--model all trained several models; export one of its runs")
-        model_folder = folder / settings["model"]
+        model_folder = run_dir / settings["model"]
     if settings["recipe"] not in TASKS:
         raise ValueError(f"recipe {settings['recipe']!r} makes no preset")
     metrics_file = model_folder / "metrics.json"
@@ -172,7 +172,7 @@ def read_run(folder):
     if not (model_folder / "model.keras").exists():
         raise ValueError("no model.keras")
     return {
-        "folder": folder,
+        "run_dir": run_dir,
         "model_folder": model_folder,
         "settings": settings,
         "environment": environment,

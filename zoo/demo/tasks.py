@@ -64,8 +64,8 @@ class Models:
     def __init__(self, runs=()):
         self.sources = {**FLOWER_MODELS, **DIRECTIONS, CLASSIFIER: CLASSIFIER}
         for run in runs:
-            slot, folder = _slot_of_run(Path(run))
-            self.sources[slot] = folder
+            slot, model_folder = _slot_of_run(Path(run))
+            self.sources[slot] = model_folder
         self._loaded, self._locks, self.load_seconds = {}, {}, {}
         self._guard = threading.Lock()
 
@@ -111,22 +111,22 @@ class Models:
             raise DemoError(f"the model is not available here: {error}") from None
 
 
-def _slot_of_run(folder):
+def _slot_of_run(run_dir):
     """(which model of the page a run directory replaces, the folder of its model), from the
     run's config.json."""
     try:
-        settings = json.loads((folder / "config.json").read_text())["settings"]
+        settings = json.loads((run_dir / "config.json").read_text())["settings"]
     except (OSError, ValueError, KeyError) as error:
-        raise DemoError(f"--model {folder}: not a finished run ({error})") from None
+        raise DemoError(f"--model {run_dir}: not a finished run ({error})") from None
     recipe = settings["recipe"]
     if recipe in ("gan", "vae"):
-        return ("DCGAN" if recipe == "gan" else "VAE"), folder
+        return ("DCGAN" if recipe == "gan" else "VAE"), run_dir
     if recipe in ("transformer", "seq2seq"):
         russian = "ru" in (settings.get("source_language"), settings.get("recipe_source_language"))
-        return ("Russian → English" if russian else "English → French"), folder
+        return ("Russian → English" if russian else "English → French"), run_dir
     if recipe == "cats_vs_dogs" and settings.get("model") in ("cnn", "cnn-aug"):
-        return CLASSIFIER, folder / settings["model"]
-    raise DemoError(f"--model {folder}: a {recipe} run has no tab in the demo")
+        return CLASSIFIER, run_dir / settings["model"]
+    raise DemoError(f"--model {run_dir}: a {recipe} run has no tab in the demo")
 
 
 # Flowers ---------------------------------------------------------------------------------------

@@ -62,8 +62,8 @@ def start(parser, argv=None, check=None):
     if config.allocator == "keep":
         keep_freed_memory()
     set_random_seed(config.seed)
-    directory = Path(config.out) if cluster.writer else _private_directory(config, cluster)
-    run = Run(config, directory)
+    run_dir = Path(config.out) if cluster.writer else _private_run_dir(config, cluster)
+    run = Run(config, run_dir)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()}
     write_json(run.path("config.json"), {"settings": settings, "environment": run.environment})
     print(f"[{config.recipe}] backend={run.environment['backend']} run directory={run.dir}")
@@ -100,7 +100,7 @@ def set_random_seed(seed):
     internals.seed_without_tensorflow(seed)
 
 
-def _private_directory(config, cluster):
+def _private_run_dir(config, cluster):
     """A run directory for a process that is not the writer: a temporary folder, removed at
     exit, that starts as a copy of the run being resumed (its training state), so that the
     process reads what process 0 reads and writes nothing into the run itself."""
@@ -147,9 +147,9 @@ class Run:
     subdirectory (history, backup, curves, model, report), sharing the settings.
     """
 
-    def __init__(self, config, directory):
+    def __init__(self, config, run_dir):
         self.config = config
-        self.dir = Path(directory)
+        self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.created_here = not any(self.dir.iterdir())
         self.started = time.time()
