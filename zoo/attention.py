@@ -30,11 +30,25 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.typing import ArrayLike, Tensor
+
 __all__ = ["scaled_dot_product_attention", "scaled_dot_product_attention_numpy"]
 
 
-def scaled_dot_product_attention_numpy(query, key, value, mask=None):
-    """Reference attention in NumPy. Returns `(output, weights)`; see the module docstring."""
+def scaled_dot_product_attention_numpy(
+    query: ArrayLike, key: ArrayLike, value: ArrayLike, mask: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reference attention in NumPy, computed in float64.
+
+    Args:
+        query: (..., Lq, d).
+        key: (..., Lk, d).
+        value: (..., Lk, dv).
+        mask: broadcastable to (..., Lq, Lk), true where a query may attend; None: all.
+
+    Returns:
+        (output (..., Lq, dv), weights (..., Lq, Lk)); see the module docstring.
+    """
     query, key, value = (np.asarray(x, dtype=np.float64) for x in (query, key, value))
     scores = query @ np.swapaxes(key, -1, -2) / math.sqrt(query.shape[-1])  # (..., Lq, Lk)
     if mask is not None:
@@ -50,8 +64,19 @@ def scaled_dot_product_attention_numpy(query, key, value, mask=None):
     return weights @ value, weights
 
 
-def scaled_dot_product_attention(query, key, value, mask=None):
-    """Attention in `keras.ops`. Returns `(output, weights)`; see the module docstring.
+def scaled_dot_product_attention(
+    query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """Attention in `keras.ops`, on any backend, inside compiled steps too.
+
+    Args:
+        query: (..., Lq, d) tensor.
+        key: (..., Lk, d) tensor.
+        value: (..., Lk, dv) tensor.
+        mask: broadcastable to (..., Lq, Lk), true where a query may attend; None: all.
+
+    Returns:
+        (output (..., Lq, dv), weights (..., Lq, Lk)) tensors; see the module docstring.
 
     Masked scores are set to a large negative *finite* number rather than -inf: -inf would
     make the softmax of a fully masked row 0/0 and its gradient NaN. Such a row comes out of

@@ -23,18 +23,33 @@ every new shape compiles each operation again, and a shape that grew by one colu
 made decoding a few sentences take minutes there.
 """
 
+from typing import Any
+
 import keras
 import numpy as np
 from keras import ops
+
+from zoo.typing import Tensor
 
 __all__ = ["BUCKET", "WithoutCache", "beam_search", "greedy"]
 
 BUCKET = 8
 
 
-def greedy(model, source, start, end, max_length):
+def greedy(model: Any, source: np.ndarray, start: int, end: int, max_length: int) -> np.ndarray:
     """Pick the most likely next token each step, for the whole batch at once; stops when
-    every sentence has produced `end` or after `max_length` tokens."""
+    every sentence has produced `end` or after `max_length` tokens.
+
+    Args:
+        model: has `start_decoding` and `decode_step` (see the module docstring).
+        source: (B, S) int32 source ids, padded with 0.
+        start: the <start> token's id, fed first.
+        end: the <end> token's id.
+        max_length: most tokens generated per sentence.
+
+    Returns:
+        (B, L) int32 ids, L <= max_length, each row ending at `end` and padded with 0.
+    """
     state = model.start_decoding(_pad_columns(source))
     tokens = np.zeros((len(source), max_length + 1), "int32")
     tokens[:, 0] = start
@@ -53,12 +68,32 @@ def greedy(model, source, start, end, max_length):
     return tokens[:, 1 : generated + 1]
 
 
-def beam_search(model, source, start, end, max_length, width=4, length_penalty=0.6):
+def beam_search(
+    model: Any,
+    source: np.ndarray,
+    start: int,
+    end: int,
+    max_length: int,
+    width: int = 4,
+    length_penalty: float = 0.6,
+) -> np.ndarray:
     """Keep the `width` most likely partial translations per sentence; return the best
     finished one by log probability / ((5 + length) / 6) ** length_penalty (Wu et al., 2016).
 
     Width 1 is greedy decoding. A beam that has produced `end` stays as it is (its score
     unchanged) while the others grow.
+
+    Args:
+        model: has `start_decoding` and `decode_step` (see the module docstring).
+        source: (B, S) int32 source ids, padded with 0.
+        start: the <start> token's id, fed first.
+        end: the <end> token's id.
+        max_length: most tokens generated per sentence.
+        width: partial translations kept per sentence.
+        length_penalty: alpha of the length normalisation; 0 compares raw log probabilities.
+
+    Returns:
+        (B, L) int32 ids, L <= max_length, each row ending at `end` and padded with 0.
     """
     batch = len(source)
     state = _repeat(model.start_decoding(_pad_columns(source)), width)  # (B * width, ...)
@@ -98,16 +133,23 @@ def beam_search(model, source, start, end, max_length, width=4, length_penalty=0
 class WithoutCache:
     """A `zoo.Transformer` decoded the slow way: every step runs the whole prefix through its
     `decode` and keeps the last position's logits. The reference its cached `decode_step`
-    is tested and timed against (tools/decode_speed.py)."""
+    is tested and timed against (tools/decode_speed.py).
 
-    def __init__(self, model):
+    Args:
+        model: a `zoo.Transformer`.
+    """
+
+    def __init__(self, model: Any):
         self.model = model
 
-    def start_decoding(self, source):
+    def start_decoding(self, source: Tensor) -> dict:
+        """(B, S) source ids -> the state: the encoder's output and mask, computed once."""
         memory, source_mask, _ = self.model.encode(source)
         return {"fixed": {"memory": memory, "source_mask": source_mask}}
 
-    def decode_step(self, state, tokens, step):
+    def decode_step(self, state: dict, tokens: Tensor, step: int) -> tuple[Tensor, dict]:
+        """(state, tokens (B, T), step) -> (logits (B, vocab) of the token in column
+        step + 1, state), by decoding the whole prefix again."""
         logits, _ = self.model.decode(tokens, **state["fixed"])
         return logits[:, step], state
 

@@ -5,6 +5,8 @@ model.compile(optimizer, zoo.losses.SmoothedCrossEntropy(label_smoothing=0.1))
 
 import keras
 
+from zoo.typing import Tensor
+
 __all__ = ["SmoothedCrossEntropy"]
 
 
@@ -16,15 +18,20 @@ class SmoothedCrossEntropy(keras.losses.SparseCategoricalCrossentropy):
 
     A subclass of Keras' sparse cross-entropy, so the translation models' `compute_loss`
     (`LossOnTokenRows`) flattens tokens for it as for that one.
+
+    Args:
+        label_smoothing: the probability mass spread over the vocabulary, in [0, 1).
+        from_logits: must be True: the loss takes logits.
+        **kwargs: Keras' loss arguments (`reduction`, `name`).
     """
 
-    def __init__(self, label_smoothing=0.1, from_logits=True, **kwargs):
+    def __init__(self, label_smoothing: float = 0.1, from_logits: bool = True, **kwargs):
         if not from_logits:
             raise ValueError("SmoothedCrossEntropy takes logits (from_logits=True)")
         super().__init__(from_logits=True, **kwargs)
         self.label_smoothing = label_smoothing
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         log_probs = keras.ops.log_softmax(y_pred, axis=-1)
         target = keras.ops.expand_dims(keras.ops.cast(y_true, "int32"), -1)
         true_token = keras.ops.squeeze(keras.ops.take_along_axis(log_probs, target, -1), -1)

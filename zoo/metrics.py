@@ -33,11 +33,17 @@ wrong word would.
 """
 
 import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import keras
 import numpy as np
 import sacrebleu
 from nltk.translate import bleu_score
+
+from zoo.typing import ArrayLike, Tensor
+
+Words = str | Sequence[str]  # a sentence, or its words
 
 __all__ = [
     "KID",
@@ -55,11 +61,18 @@ __all__ = [
 ]
 
 
-def kernel_inception_distance(real_features, generated_features):
-    """Unbiased MMD^2 between features (n, d) and (m, d), cubic polynomial kernel -> float.
+def kernel_inception_distance(real_features: ArrayLike, generated_features: ArrayLike) -> float:
+    """Unbiased MMD^2 between two sets of features, with the cubic polynomial kernel.
 
     Computed in float64 NumPy: it is evaluation only, and sums of n^2 kernel values lose
     digits in float32.
+
+    Args:
+        real_features: (n, d), n >= 2.
+        generated_features: (m, d), m >= 2.
+
+    Returns:
+        The KID: about 0 for two draws of one distribution (it can be slightly negative).
     """
     real = np.asarray(real_features, dtype=np.float64)
     generated = np.asarray(generated_features, dtype=np.float64)
@@ -83,10 +96,27 @@ def kernel_inception_distance(real_features, generated_features):
     )
 
 
-def kid_spread(real_features, generated_features, subsets=50, subset_size=None, seed=0):
-    """(mean, standard deviation) of `kernel_inception_distance` over `subsets` random
-    subsets drawn without replacement from each set; `subset_size` defaults to half the
-    smaller set (at most 1,000), so that the subsets differ from each other."""
+def kid_spread(
+    real_features: ArrayLike,
+    generated_features: ArrayLike,
+    subsets: int = 50,
+    subset_size: int | None = None,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """`kernel_inception_distance` over random subsets drawn without replacement from each
+    set.
+
+    Args:
+        real_features: (n, d).
+        generated_features: (m, d).
+        subsets: how many subset pairs are drawn.
+        subset_size: images per subset; None: half the smaller set (at most 1,000), so
+            that the subsets differ from each other.
+        seed: of the draws.
+
+    Returns:
+        (mean, standard deviation) of the subsets' KIDs.
+    """
     real, generated = np.asarray(real_features), np.asarray(generated_features)
     size = subset_size or min(1000, max(2, min(len(real), len(generated)) // 2))
     if size > min(len(real), len(generated)):
@@ -108,7 +138,9 @@ def kid_spread(real_features, generated_features, subsets=50, subset_size=None, 
 PRDC = ("precision", "recall", "density", "coverage")  # what the function below returns
 
 
-def precision_recall_density_coverage(real_features, generated_features, k=5):
+def precision_recall_density_coverage(
+    real_features: ArrayLike, generated_features: ArrayLike, k: int = 5
+) -> dict[str, float]:
     """Fidelity and diversity of generated samples, as four numbers from k-nearest-neighbour
     balls in a feature space: features (n, d) of real images and (m, d) of generated ones
     -> {"precision", "recall", "density", "coverage"}.
@@ -129,6 +161,15 @@ def precision_recall_density_coverage(real_features, generated_features, k=5):
 
     As the `prdc` reference computes them (clovaai/generative-evaluation-prdc), comparisons
     with a strict `<`: a duplicated point has a ball of radius 0 that holds nothing.
+
+    Args:
+        real_features: (n, d), n > k.
+        generated_features: (m, d), m > k.
+        k: the neighbour whose distance is a point's radius.
+
+    Returns:
+        {"precision", "recall", "density", "coverage"}: floats, each in [0, 1] but density
+        (in [0, k_max / k]).
     """
     real = np.asarray(real_features, dtype=np.float64)
     generated = np.asarray(generated_features, dtype=np.float64)
@@ -169,12 +210,18 @@ class KID:
     `kid(real, generated)` -> float. To score many generated sets against one real set, as a
     training callback does, compute `real_features = kid.features(real)` once and call
     `kid.from_features(real_features, generated)`.
+
+    Args:
+        feature_extractor: images (B, H, W, 3) in [0, 1] -> features (B, d): a Keras model
+            or any callable (`inception_features()`, `random_conv_features()`,
+            `classifier_features(...)`).
+        batch_size: images given to the extractor at a time.
     """
 
-    def __init__(self, feature_extractor, batch_size=64):
+    def __init__(self, feature_extractor: Callable[[Tensor], Tensor], batch_size: int = 64):
         self.feature_extractor, self.batch_size = feature_extractor, batch_size
 
-    def features(self, images):
+    def features(self, images: ArrayLike) -> np.ndarray:
         """(N, H, W, 3) in [0, 1] -> (N, d) NumPy features, computed in batches."""
         images = np.asarray(images, dtype="float32")
         batches = [
@@ -183,27 +230,37 @@ class KID:
         ]
         return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches])
 
-    def from_features(self, real_features, generated_images):
+    def from_features(self, real_features: ArrayLike, generated_images: ArrayLike) -> float:
+        """KID of generated images (M, H, W, 3) in [0, 1] against real features (n, d)."""
         return kernel_inception_distance(real_features, self.features(generated_images))
 
-    def __call__(self, real_images, generated_images):
+    def __call__(self, real_images: ArrayLike, generated_images: ArrayLike) -> float:
+        """KID between two image sets (N, H, W, 3) and (M, H, W, 3) in [0, 1]."""
         return self.from_features(self.features(real_images), generated_images)
 
-    def spread(self, real_images, generated_images, **subsets):
+    def spread(
+        self, real_images: ArrayLike, generated_images: ArrayLike, **subsets: int
+    ) -> tuple[float, float]:
         """(mean, std) of the KID over random subsets (see `kid_spread`)."""
         return kid_spread(self.features(real_images), self.features(generated_images), **subsets)
 
 
-def checkerboard_share(images):
+def checkerboard_share(images: Tensor) -> float:
     """The share of an image batch's 2-D spectral power at the checkerboard frequencies.
 
-    images: (N, H, W, C), H and W multiples of 4. Each image's channels have their mean
+    Each image's channels have their mean
     removed (the zero frequency carries no pattern), then the power |FFT2|^2 is summed at the
     frequencies of periods 2 and 4 pixels along the rows, the columns and the diagonals
     (H/2, H/4 and 3H/4 along an axis, 0 or one of those along the other), and divided by the
     power at every frequency. Natural images and smooth drawings have little power there;
     the stride-2 transposed convolutions' uneven overlap puts a pattern of period 2 (and 4,
-    two layers deep) on every sample. Returns a float in [0, 1].
+    two layers deep) on every sample.
+
+    Args:
+        images: (N, H, W, C), H and W multiples of 4; a tensor or an array.
+
+    Returns:
+        The share, in [0, 1].
     """
     images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float64)
     if images.ndim != 4 or images.shape[1] % 4 or images.shape[2] % 4:
@@ -222,12 +279,19 @@ def checkerboard_share(images):
     return float(power[:, at_pattern].sum() / total) if total > 0 else 0.0
 
 
-def inception_features(weights="imagenet", image_size=75):
+def inception_features(weights: str | None = "imagenet", image_size: int = 75) -> keras.Model:
     """ImageNet InceptionV3's pooled features (B, 2048), the standard KID extractor.
 
     Images in [0, 1] are resized to `image_size` (75, the smallest InceptionV3 takes, keeps
     it affordable on a CPU; the paper used 299) and scaled to [-1, 1] as InceptionV3 expects.
     `weights="imagenet"` downloads them once (about 90 MB) into the Keras cache.
+
+    Args:
+        weights: "imagenet", None (random: for tests) or the path of a weights file.
+        image_size: the side images are resized to, at least 75.
+
+    Returns:
+        A model: images (B, H, W, 3) in [0, 1] -> (B, 2048).
     """
     return keras.Sequential(
         [
@@ -245,7 +309,7 @@ def inception_features(weights="imagenet", image_size=75):
     )
 
 
-def random_conv_features(widths=(32, 64, 128, 256), seed=0):
+def random_conv_features(widths: Sequence[int] = (32, 64, 128, 256), seed: int = 0) -> keras.Model:
     """A randomly initialised convolutional embedding (Naeem et al., 2020, found such
     features as telling for density and coverage as ImageNet's): images (B, H, W, 3) in
     [0, 1] -> (B, sum(widths)) features, the global maxima of every layer's ReLU maps.
@@ -255,6 +319,13 @@ def random_conv_features(widths=(32, 64, 128, 256), seed=0):
     layers see colour and edges, the deeper ones how they are arranged: where a classifier
     trained on petal counts learns to ignore hue, this embedding keeps it. Maxima, not means:
     a mean mixes the hues of a many-hued flower into the colour of some one-hued flower.
+
+    Args:
+        widths: each layer's channels.
+        seed: of the weights.
+
+    Returns:
+        A model: images (B, H, W, 3) in [0, 1] -> (B, sum(widths)).
     """
     rng = np.random.default_rng(seed)
     model = keras.Sequential(
@@ -279,13 +350,19 @@ def random_conv_features(widths=(32, 64, 128, 256), seed=0):
     return keras.Model(inputs, keras.layers.Concatenate()(pooled), name="random_conv_features")
 
 
-def classifier_features(classifier):
+def classifier_features(classifier: keras.Model | str | Path) -> Callable[[Tensor], Tensor]:
     """A trained `zoo.CompactCNN` (or the path of its `.keras` file) as a KID extractor:
     images in [0, 1] -> its pooled features (B, filters[-1]).
 
     Where ImageNet weights cannot be had, a classifier trained on the real images' own
     classes (`recipes/flower_classifier.py` for Oxford 17) gives features that tell the
     classes, and so what a flower looks like, apart.
+
+    Args:
+        classifier: a `zoo.CompactCNN`, or the path of its `.keras` file.
+
+    Returns:
+        A function: images (B, H, W, 3) in [0, 1], any size -> (B, filters[-1]).
     """
     if not hasattr(classifier, "features"):
         import zoo  # noqa: F401  (registers CompactCNN, so load_model can rebuild it)
@@ -309,9 +386,14 @@ def _words(sentence):
     return [word for word in words if word not in _MARKERS]
 
 
-def corpus_bleu(references, translations):
-    """Corpus BLEU-4 in [0, 1] (nltk `corpus_bleu`): one reference per translation, each a
-    sentence string or a list of words. n-gram matches are pooled over the corpus."""
+def corpus_bleu(references: Sequence[Words], translations: Sequence[Words]) -> float:
+    """Corpus BLEU-4 in [0, 1] (nltk `corpus_bleu`); n-gram matches are pooled over the
+    corpus.
+
+    Args:
+        references: one per translation, each a sentence string or a list of words.
+        translations: the same count, in the same form.
+    """
     with warnings.catch_warnings():  # nltk warns whenever some n-gram order has no match
         warnings.simplefilter("ignore")
         return float(
@@ -321,9 +403,14 @@ def corpus_bleu(references, translations):
         )
 
 
-def sentence_bleu_smoothed(references, translations):
+def sentence_bleu_smoothed(references: Sequence[Words], translations: Sequence[Words]) -> float:
     """The mean of per-sentence BLEU-4 with nltk's `SmoothingFunction().method1`, which
-    gives a short sentence without a 4-gram match a small score instead of 0."""
+    gives a short sentence without a 4-gram match a small score instead of 0; in [0, 1].
+
+    Args:
+        references: one per translation, each a sentence string or a list of words.
+        translations: the same count, in the same form.
+    """
     smoothing = bleu_score.SmoothingFunction().method1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -334,7 +421,9 @@ def sentence_bleu_smoothed(references, translations):
     return float(np.mean(scores)) if scores else 0.0
 
 
-def sacrebleu_corpus(references, translations):
+def sacrebleu_corpus(
+    references: Sequence[Words], translations: Sequence[Words]
+) -> tuple[float, str]:
     """sacreBLEU's corpus BLEU (0-100, its defaults: 13a tokenization, exponential smoothing)
     of the same sentences -> (score, signature string).
 
@@ -343,6 +432,10 @@ def sacrebleu_corpus(references, translations):
     the two agree, and the number that sits next to published ones. An <unk> is passed as
     `UNK`, one token (13a would cut `<unk>` into three) that no lower-case reference word
     matches.
+
+    Args:
+        references: one per translation, each a sentence string or a list of words.
+        translations: the same count, in the same form.
     """
 
     def text(sentence):

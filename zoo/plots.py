@@ -5,6 +5,7 @@ runs on its file-only "Agg" canvas, so nothing needs a screen.
 """
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -14,6 +15,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from zoo.metrics import PRDC  # noqa: E402
+from zoo.typing import ArrayLike  # noqa: E402
+
+History = Mapping[str, Sequence[float]]  # metric name -> one value per epoch
 
 __all__ = [
     "animate",
@@ -25,11 +29,17 @@ __all__ = [
 ]
 
 
-def plot_curves(history, path, title=None):
+def plot_curves(history: History, path: str | Path, title: str | None = None) -> Path:
     """Plot per-epoch metrics, one panel per metric, validation beside training.
 
-    `history` maps a metric name to a list of per-epoch values, as `keras.callbacks.History`
-    does (`loss`, `val_loss`, `accuracy`, ...). A `val_X` series is drawn in the panel of `X`.
+    Args:
+        history: a metric name -> its per-epoch values, as `keras.callbacks.History` keeps
+            them (`loss`, `val_loss`, `accuracy`, ...); `val_X` is drawn in the panel of `X`.
+        path: the PNG to write.
+        title: above the panels.
+
+    Returns:
+        `path`.
     """
     names = [name for name in history if not name.startswith("val_")]
     names += [name[4:] for name in history if name.startswith("val_") and name[4:] not in names]
@@ -52,8 +62,23 @@ def plot_curves(history, path, title=None):
     return _save(fig, path)
 
 
-def plot_comparison(histories, path, metrics=("val_accuracy", "val_loss"), title=None):
-    """One panel per metric, one line per run: `histories` maps a run name to its history."""
+def plot_comparison(
+    histories: Mapping[str, History],
+    path: str | Path,
+    metrics: Sequence[str] = ("val_accuracy", "val_loss"),
+    title: str | None = None,
+) -> Path:
+    """One panel per metric, one line per run.
+
+    Args:
+        histories: a run's name -> its history (as `plot_curves` takes).
+        path: the PNG to write.
+        metrics: the panels; a run without a metric has no line in its panel.
+        title: above the panels.
+
+    Returns:
+        `path`.
+    """
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
         for name, history in histories.items():
@@ -69,11 +94,20 @@ def plot_comparison(histories, path, metrics=("val_accuracy", "val_loss"), title
     return _save(fig, path)
 
 
-def plot_kid(history, path, title=None):
+def plot_kid(history: History, path: str | Path, title: str | None = None) -> Path:
     """Sample quality against the epoch, one panel each: KID (`history["kid"]` with
     `history["kid_std"]` as error bars, `history["kid_floor"]` dashed) and, where logged,
     precision, recall, density and coverage (each `history[name + "_real"]` dashed: real
-    against real). NaN epochs are skipped."""
+    against real). NaN epochs are skipped.
+
+    Args:
+        history: as a generative recipe's `metrics.json` holds it.
+        path: the PNG to write.
+        title: above the panels.
+
+    Returns:
+        `path`.
+    """
     names = ["kid"] + [name for name in PRDC if name in history]
     fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names) + 0.6, 3.4), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -119,8 +153,25 @@ def plot_kid(history, path, title=None):
     return _save(fig, path)
 
 
-def plot_attention(weights, path, query_labels=None, key_labels=None, title=None):
-    """Heat map of one attention matrix `weights` of shape (Lq, Lk): rows are queries."""
+def plot_attention(
+    weights: ArrayLike,
+    path: str | Path,
+    query_labels: Sequence[str] | None = None,
+    key_labels: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Heat map of one attention matrix: a row per query, a column per key.
+
+    Args:
+        weights: (Lq, Lk).
+        path: the PNG to write.
+        query_labels: Lq row labels (a translation's tokens, say).
+        key_labels: Lk column labels (the source's tokens).
+        title: above the map.
+
+    Returns:
+        `path`.
+    """
     weights = np.asarray(weights)
     lq, lk = weights.shape
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * lk, 0.8 + 0.45 * lq))
@@ -146,8 +197,25 @@ def plot_attention(weights, path, query_labels=None, key_labels=None, title=None
     return _save(fig, path)
 
 
-def plot_image_grid(images, path, labels=None, columns=8, title=None):
-    """Grid of images (N, H, W, C) in [0, 1] or uint8, with an optional caption per image."""
+def plot_image_grid(
+    images: ArrayLike,
+    path: str | Path,
+    labels: Sequence[str] | None = None,
+    columns: int = 8,
+    title: str | None = None,
+) -> Path:
+    """A grid of images with an optional caption each.
+
+    Args:
+        images: (N, H, W, C), floats in [0, 1] or uint8.
+        path: the PNG to write.
+        labels: N captions.
+        columns: images per row.
+        title: above the grid.
+
+    Returns:
+        `path`.
+    """
     images = np.asarray(images)
     if images.dtype != np.uint8:
         images = np.clip(images, 0.0, 1.0)
@@ -165,7 +233,7 @@ def plot_image_grid(images, path, labels=None, columns=8, title=None):
     return _save(fig, path)
 
 
-def tile(images, columns, gap=2):
+def tile(images: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
     """uint8 images (N, S, S, 3) -> one uint8 picture of them, `columns` wide, with white
     gaps of `gap` pixels between and around them: pixels as they are, no plotting library."""
     images = np.asarray(images)
@@ -180,8 +248,17 @@ def tile(images, columns, gap=2):
     return sheet
 
 
-def animate(frames, path, seconds_per_frame=0.5):
-    """An animated GIF of PNG `frames` (paths), looping, the last frame held longer."""
+def animate(frames: Sequence[str | Path], path: str | Path, seconds_per_frame: float = 0.5) -> Path:
+    """An animated GIF of PNG frames, looping, the last frame held longer.
+
+    Args:
+        frames: the PNGs' paths, in order.
+        path: the GIF to write.
+        seconds_per_frame: how long each frame shows.
+
+    Returns:
+        `path`.
+    """
     from PIL import Image
 
     images = [Image.open(frame).convert("RGB") for frame in frames]

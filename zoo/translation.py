@@ -16,7 +16,9 @@ recipes/seq2seq.py.
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -36,11 +38,26 @@ __all__ = [
 
 
 def compile_for_translation(
-    model, learning_rate, total_steps, warmup_steps=None, label_smoothing=0.0
-):
+    model: keras.Model,
+    learning_rate: float,
+    total_steps: int,
+    warmup_steps: int | None = None,
+    label_smoothing: float = 0.0,
+) -> keras.Model:
     """Adam with a linear warm-up then cosine decay, cross-entropy on logits averaged over the
     real (weight 1) tokens, so a batch's loss does not depend on its padding (with
-    `label_smoothing`, `SmoothedCrossEntropy`); token accuracy."""
+    `label_smoothing`, `SmoothedCrossEntropy`); token accuracy.
+
+    Args:
+        model: a `zoo.Transformer` or `zoo.Seq2SeqAttention`, compiled here.
+        learning_rate: the peak, reached at the warm-up's end.
+        total_steps: of the whole fit: the cosine decays to 5% of the peak over them.
+        warmup_steps: of the linear warm-up; None: a tenth of the steps, at most 500.
+        label_smoothing: in [0, 1); 0: Keras' plain sparse cross-entropy.
+
+    Returns:
+        `model`.
+    """
     warmup_steps = warmup_steps or min(500, total_steps // 10)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0,
@@ -68,26 +85,44 @@ def compile_for_translation(
 class Translator:
     """A trained translation model with its vocabularies: sentences in, sentences out.
 
-    `model` is a `zoo.Transformer` or `zoo.Seq2SeqAttention` (anything `zoo.decoding` can
-    drive); the vocabularies are `Vocabulary` (words) or `SubwordVocabulary` (pieces);
-    `max_length` bounds a translation, in the target vocabulary's tokens.
+    Args:
+        model: a `zoo.Transformer` or `zoo.Seq2SeqAttention` (anything `zoo.decoding` can
+            drive).
+        source_vocab: a `Vocabulary` (words) or `SubwordVocabulary` (pieces) of the source
+            language (`zoo.datasets.vocabulary`).
+        target_vocab: the same, of the target language.
+        max_length: the most tokens of the target vocabulary a translation has.
     """
 
-    def __init__(self, model, source_vocab, target_vocab, max_length):
+    def __init__(self, model: keras.Model, source_vocab: Any, target_vocab: Any, max_length: int):
         self.model, self.max_length = model, max_length
         self.source_vocab, self.target_vocab = source_vocab, target_vocab
 
-    def translate(self, sentences, beam_width=1, batch_size=128):
-        """Raw sentences (cleaned here) -> translations, greedy (width 1) or beam search."""
+    def translate(
+        self, sentences: Sequence[str], beam_width: int = 1, batch_size: int = 128
+    ) -> list[str]:
+        """Raw sentences (cleaned here) -> translations, greedy (width 1) or beam search.
+
+        Args:
+            sentences: in the source language, as a person types them.
+            beam_width: 1: greedy decoding; more: beam search keeping that many.
+            batch_size: sentences decoded together.
+
+        Returns:
+            One translation per sentence, without <start> and <end>.
+        """
         return [
             self.target_vocab.decode(ids)
             for ids in self.translate_ids(self.encode(sentences), beam_width, batch_size)
         ]
 
-    def encode(self, sentences):
+    def encode(self, sentences: Sequence[str]) -> list[list[int]]:
+        """Raw sentences -> their cleaned source ids, one list each, ending with <end>."""
         return [self.source_vocab.encode(clean(sentence)) for sentence in sentences]
 
-    def translate_ids(self, encoded, beam_width=1, batch_size=128):
+    def translate_ids(
+        self, encoded: Sequence[Sequence[int]], beam_width: int = 1, batch_size: int = 128
+    ) -> list[np.ndarray]:
         """Lists of source ids -> lists of target ids, in batches padded to their longest."""
         vocab, results = self.target_vocab, []
         for begin in range(0, len(encoded), batch_size):
@@ -111,10 +146,19 @@ class Translator:
             results.extend(ids)
         return results
 
-    def cross_attention(self, source_ids, translation):
-        """Where each step of `translation` (a sentence) looked in the source (a list of
-        ids): the last decoder layer's cross-attention, averaged over heads, as (weights
-        (T, S), the T target tokens from <start>, the S source tokens)."""
+    def cross_attention(
+        self, source_ids: Sequence[int], translation: str
+    ) -> tuple[np.ndarray, list[str], list[str]]:
+        """Where each step of `translation` looked in the source: the last decoder layer's
+        cross-attention, averaged over heads.
+
+        Args:
+            source_ids: one sentence's ids, as `encode` gives them.
+            translation: its translation, as `translate` gives it.
+
+        Returns:
+            (weights (T, S), the T target tokens from <start>, the S source tokens).
+        """
         target_ids = self.target_vocab.encode(translation, start=True, end=False)
         maps = self.model.attention_maps(
             np.array([source_ids], "int32"), np.array([target_ids], "int32")
@@ -126,8 +170,9 @@ class Translator:
             [self.source_vocab.words[i] for i in source_ids],
         )
 
-    def save(self, folder):
-        """model.keras, source_vocab.json, target_vocab.json and translator.json in `folder`."""
+    def save(self, folder: str | os.PathLike) -> None:
+        """model.keras, source_vocab.json, target_vocab.json and translator.json in `folder`
+        (a run directory, say), which must exist."""
         folder = Path(folder)
         self.model.save(folder / "model.keras")
         self.source_vocab.save(folder / "source_vocab.json")
@@ -159,7 +204,12 @@ class Translator:
         return cls(presets.load(folder), *map(load_vocabulary, files), settings["max_length"])
 
     @classmethod
-    def load(cls, folder):
+    def load(cls, folder: str | os.PathLike) -> "Translator":
+        """The translator `save` wrote into `folder`.
+
+        Raises:
+            FileNotFoundError: naming the files the folder lacks.
+        """
         import zoo  # noqa: F401  (registers the models, so load_model can rebuild them)
 
         folder = Path(folder)
