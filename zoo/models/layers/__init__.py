@@ -43,8 +43,8 @@ __all__ = [
     "attention_context",
     "conv_data_format",
     "conv_transpose_by_matmul",
-    "graph_on_tensorflow",
     "fused_lstm_on_torch",
+    "graph_on_tensorflow",
     "max_pool_by_slices",
     "reflect_index",
 ]

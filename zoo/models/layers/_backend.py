@@ -1,4 +1,5 @@
-"""Which backend Keras runs on: the layers' one test for taking a backend's faster route."""
+"""Which backend Keras runs on (the layers' one test for taking a backend's faster route),
+and `graph_on_tensorflow`, the one place a function is traced as a TensorFlow graph."""
 
 import keras
 
