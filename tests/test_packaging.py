@@ -50,3 +50,59 @@ def test_import_zoo_reaches_every_submodule_the_readme_names():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_public_api_is_annotated():
+    """Every argument of every function and class that zoo's public submodules export (and
+    the models' constructors) has a type annotation. The speed layers of `zoo.fast` keep
+    their Keras twins' signatures, and Keras' callback hooks (`on_epoch_end`, ...) and
+    `call` theirs."""
+    import importlib
+    import inspect
+
+    import zoo
+
+    def unannotated(function):
+        try:
+            parameters = inspect.signature(function).parameters.values()
+        except (TypeError, ValueError):
+            return []
+        return [
+            p.name
+            for p in parameters
+            if p.name not in ("self", "cls")
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            and p.annotation is inspect.Parameter.empty
+        ]
+
+    missing = []
+    for module_name in [name for name in zoo.__all__ if name[0].islower()]:
+        module = getattr(zoo, module_name)
+        if not inspect.ismodule(module) or module_name == "fast":
+            continue
+        module = importlib.import_module(f"zoo.{module_name}")
+        for name in getattr(module, "__all__", []):
+            thing = getattr(module, name)
+            if inspect.isclass(thing):
+                functions = {"__init__": thing.__init__} if "__init__" in vars(thing) else {}
+                functions |= {
+                    attribute: value
+                    for attribute, value in vars(thing).items()
+                    if inspect.isfunction(value)
+                    and not attribute.startswith(("_", "on_"))
+                    and attribute != "call"
+                }
+                for attribute, function in functions.items():
+                    missing += [
+                        f"{module_name}.{name}.{attribute}({p})" for p in unannotated(function)
+                    ]
+            elif inspect.isfunction(thing):
+                missing += [f"{module_name}.{name}({p})" for p in unannotated(thing)]
+    for model in (zoo.CompactCNN, zoo.SmallCNN, zoo.MobileNetV2Transfer, zoo.VAE, zoo.DCGAN):
+        missing += [f"{model.__name__}({p})" for p in unannotated(model.__init__)]
+    missing += [
+        f"{m.__name__}({p})"
+        for m in (zoo.Transformer, zoo.Seq2SeqAttention)
+        for p in unannotated(m.__init__)
+    ]
+    assert not missing, missing

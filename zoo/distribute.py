@@ -58,13 +58,17 @@ class Cluster:
     devices: int = 1
 
     @property
-    def writer(self):
+    def writer(self) -> bool:
         """True in the one process that writes the run directory (process 0)."""
         return self.process_index == 0
 
-    def shard(self, batches):
+    def shard(self, batches: keras.utils.PyDataset) -> keras.utils.PyDataset:
         """This process's part of every batch of `batches` (a `keras.utils.PyDataset`), where
-        the engine expects each process to feed its own rows (JAX, PyTorch); else `batches`."""
+        the engine expects each process to feed its own rows (JAX, PyTorch); else `batches`.
+
+        Raises:
+            TypeError: data that is not a `PyDataset`, in a multi-process JAX or PyTorch run.
+        """
         if self.process_count == 1 or keras.backend.backend() == "tensorflow":
             return batches
         if not isinstance(batches, keras.utils.PyDataset):
@@ -74,14 +78,15 @@ class Cluster:
             )
         return ShardedBatches(batches, self.process_index, self.process_count)
 
-    def callbacks(self):
+    def callbacks(self) -> list[keras.callbacks.Callback]:
         """What a fit needs besides the engine's own machinery (PyTorch's gradient
         averaging); empty elsewhere."""
         if keras.backend.backend() == "torch" and self.process_count > 1:
             return [_TorchDataParallel(self.process_index, self.process_count)]
         return []
 
-    def describe(self):
+    def describe(self) -> str:
+        """One line for the run's log: the engine, this process, the devices."""
         return (
             f"{self.engine}: process {self.process_index} of {self.process_count}, "
             f"{self.devices} device(s) in all"
@@ -91,12 +96,12 @@ class Cluster:
 _cluster = Cluster()
 
 
-def current():
+def current() -> Cluster:
     """The `Cluster` that `setup()` made, or a single process when it was not called."""
     return _cluster
 
 
-def setup():
+def setup() -> Cluster:
     """Start this backend's distribution engine (see the module docstring); -> `Cluster`.
 
     Call it once, before any model is built (`zoo.training.start` does for `--distribute`).
@@ -109,11 +114,20 @@ def setup():
     return _cluster
 
 
-def predict(model, batches, verbose=0):
+def predict(model: keras.Model, batches: keras.utils.PyDataset, verbose: int = 0) -> np.ndarray:
     """`model.predict(batches, verbose=verbose)` that also works in a multi-process JAX run,
     where Keras' `predict` shards its input over the processes and can not gather the
     output: there each process calls the model on every batch itself (the weights are
-    replicated)."""
+    replicated).
+
+    Args:
+        model: any Keras model.
+        batches: yielding inputs, or (inputs, labels) whose labels are ignored.
+        verbose: as `predict`'s.
+
+    Returns:
+        The outputs of every batch, concatenated.
+    """
     if keras.backend.backend() != "jax" or _cluster.process_count == 1:
         return model.predict(batches, verbose=verbose)
     outputs = []
@@ -131,9 +145,14 @@ class ShardedBatches(keras.utils.PyDataset):
 
     It passes `set_epoch` and `on_epoch_end` on to `batches` (a `zoo.datasets.EpochBatches`
     orders each epoch by the seed and the epoch, so every process draws the same order).
+
+    Args:
+        batches: the whole batches, the same in every process.
+        index: this process's, from 0.
+        count: how many processes share each batch.
     """
 
-    def __init__(self, batches, index, count):
+    def __init__(self, batches: keras.utils.PyDataset, index: int, count: int):
         super().__init__()
         self.batches, self.index, self.count = batches, index, count
 
@@ -147,7 +166,8 @@ class ShardedBatches(keras.utils.PyDataset):
         size = len(array) // self.count
         return array[self.index * size : (self.index + 1) * size]
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
+        """Continue at `epoch`, as a resumed fit does (passed on to `batches`)."""
         self.batches.set_epoch(epoch)
 
     def on_epoch_end(self):
@@ -201,7 +221,7 @@ def _setup_tensorflow():
     return Cluster(type(strategy).__name__, index, count, strategy.num_replicas_in_sync)
 
 
-def replicas_in_sync():
+def replicas_in_sync() -> int:
     """How many replicas a TensorFlow step runs on (their gradients are summed), else 1."""
     if keras.backend.backend() != "tensorflow":
         return 1

@@ -6,6 +6,9 @@ that after a restart; an order drawn from `(seed, epoch)` can: the resumed fit c
 `set_epoch(4)` and goes on.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 import keras
 import numpy as np
 
@@ -21,14 +24,19 @@ class EpochBatches(keras.utils.PyDataset):
     `self.order_rng()` inside `order(epoch)`, which is computed once per epoch. Fit it with
     `shuffle=False` (`zoo.training.Run.fit` does): with Keras' default `shuffle=True`, the
     data adapter also shuffles the batches, with Python's global `random`.
+
+    Args:
+        shuffle: draw a new order every epoch; False: the data's own order.
+        seed: of the orders.
+        **kwargs: `keras.utils.PyDataset`'s (`workers`, ...).
     """
 
-    def __init__(self, shuffle=False, seed=0, **kwargs):
+    def __init__(self, shuffle: bool = False, seed: int = 0, **kwargs: Any):
         super().__init__(**kwargs)
         self.shuffle, self.seed, self.epoch = shuffle, seed, 0
         self._order_epoch, self._order = None, None
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         """Continue at `epoch` (0-based), as a resumed fit does."""
         self.epoch = epoch
 
@@ -44,7 +52,8 @@ class EpochBatches(keras.utils.PyDataset):
             self._order, self._order_epoch = self.order(self.epoch), self.epoch
         return self._order
 
-    def order(self, epoch):
+    def order(self, epoch: int) -> Any:
+        """Epoch `epoch`'s order of the rows or batches, drawn from `order_rng()`."""
         raise NotImplementedError
 
 
@@ -59,18 +68,29 @@ class ImageBatches(EpochBatches):
     reads one decoded array in place instead of copying its parts. With `shuffle`, epoch `e`
     is ordered by `(seed, e)` (see `EpochBatches`). Works with `fit`, `evaluate` and
     `predict` on every backend.
+
+    Args:
+        images: (N, ...) rows, uint8 images (N, H, W, 3) or any array; memory-mapped is fine.
+        labels: (N,) numbers, or None for the images alone.
+        batch_size: rows per batch (the last may be smaller).
+        shuffle: a new order every epoch, drawn from `(seed, epoch)`.
+        seed: of the orders.
+        indices: the rows that make up the data set; None: all.
+        value_range: (low, high): images as float32 scaled from [0, 255] to it; None: as
+            they are.
+        **kwargs: `keras.utils.PyDataset`'s.
     """
 
     def __init__(
         self,
-        images,
-        labels,
-        batch_size,
-        shuffle=False,
-        seed=0,
-        indices=None,
-        value_range=None,
-        **kwargs,
+        images: np.ndarray,
+        labels: Sequence[float] | np.ndarray | None,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        indices: Sequence[int] | np.ndarray | None = None,
+        value_range: tuple[float, float] | None = None,
+        **kwargs: Any,
     ):
         super().__init__(shuffle=shuffle, seed=seed, **kwargs)
         self.images, self.batch_size, self.value_range = images, batch_size, value_range
@@ -80,7 +100,7 @@ class ImageBatches(EpochBatches):
     def __len__(self):
         return -(-len(self.indices) // self.batch_size)
 
-    def order(self, epoch):
+    def order(self, epoch: int) -> np.ndarray:
         return self.order_rng().permutation(self.indices) if self.shuffle else self.indices
 
     def __getitem__(self, index):
@@ -97,12 +117,19 @@ class ImageBatches(EpochBatches):
 # Translation: teacher forcing, batches of similar lengths ------------------------------
 
 
-def teacher_forcing(pairs, source_vocab, target_vocab):
+def teacher_forcing(
+    pairs: Any, source_vocab: Any, target_vocab: Any
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Pairs -> ([source (N, S), target_in (N, T)], target_out (N, T), weights (N, T)).
 
     source: the words and <end>; target_in: <start> and the words; target_out: the words
     and <end>, what the model must predict at each position. Padding is 0 and has weight 0,
     so it counts in neither the loss nor the accuracy.
+
+    Args:
+        pairs: a `zoo.datasets.parallel_text.Pairs`.
+        source_vocab: a `Vocabulary` or `SubwordVocabulary` of the source sentences.
+        target_vocab: the same, of the target sentences.
     """
     source = source_vocab.encode_batch(pairs.sources)
     target = target_vocab.encode_batch(pairs.targets, start=True)
@@ -125,18 +152,36 @@ class LengthBatches(EpochBatches):
     resumed run goes on with the same batches): sentences are shuffled, sorted by length
     within pools of 32 batches, cut into batches, and the batches shuffled.
     Yields `((source, target_in), target_out, weights)`, each (B, L) int32 / float32.
+
+    Args:
+        x: [source (N, S), target_in (N, T)], as `teacher_forcing` gives them.
+        y: target_out (N, T).
+        weights: (N, T), 0 on padding.
+        batch_size: sentences per batch.
+        shuffle: a new order every epoch, drawn from `(seed, epoch)`.
+        seed: of the orders.
+        **kwargs: `keras.utils.PyDataset`'s.
     """
 
     POOL = 32  # batches sorted together: larger pools pad less, shuffle less
 
-    def __init__(self, x, y, weights, batch_size, shuffle=False, seed=0, **kwargs):
+    def __init__(
+        self,
+        x: Sequence[np.ndarray],
+        y: np.ndarray,
+        weights: np.ndarray,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        **kwargs: Any,
+    ):
         super().__init__(shuffle=shuffle, seed=seed, **kwargs)
         (self.source, self.target_in), self.target_out, self.weights = x, y, weights
         self.batch_size = batch_size
         self.source_lengths = _lengths(self.source)
         self.target_lengths = _lengths(self.target_out)
 
-    def order(self, epoch):
+    def order(self, epoch: int) -> list[np.ndarray]:
         rng = self.order_rng()
         order = rng.permutation(len(self.source)) if self.shuffle else np.arange(len(self.source))
         longest = np.maximum(self.source_lengths, self.target_lengths)

@@ -2,12 +2,14 @@
 and the epoch clock behind --time-limit."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from zoo import metrics, plots
+from zoo.typing import ArrayLike, Tensor
 
 __all__ = ["NEIGHBOURS", "PRDC", "SAMPLE_QUALITY", "EpochClock", "KIDLog", "SampleGrids"]
 
@@ -19,9 +21,15 @@ SAMPLE_QUALITY = ("kid", "kid_std", "kid_floor", *PRDC, *(f"{name}_real" for nam
 
 class SampleGrids(keras.callbacks.Callback):
     """After every epoch, draws `make_images()` (images in [0, 1]) into one PNG grid, and at
-    the end of training animates all the grids into a GIF: how a generative model learns."""
+    the end of training animates all the grids into a GIF: how a generative model learns.
 
-    def __init__(self, make_images, folder, title):
+    Args:
+        make_images: () -> images (N, H, W, 3) in [0, 1]; the same latents each call.
+        folder: where epoch_NNN.png go; the GIF goes beside it, as `folder`.gif.
+        title: of each grid, before ", epoch N".
+    """
+
+    def __init__(self, make_images: Callable[[], Tensor], folder: str | Path, title: str):
         super().__init__()
         self.make_images, self.folder, self.title = make_images, Path(folder), title
 
@@ -53,9 +61,25 @@ class KIDLog(keras.callbacks.Callback):
     first epoch, every `every` epochs and the last one (also when `EpochClock`, which runs
     before it, ends the fit early); other epochs log NaN, so every row of history.csv has
     the columns (CSVLogger fixes its columns once).
+
+    Args:
+        kid: a `zoo.metrics.KID`: its feature extractor serves every measure.
+        real_images: the held-out images (N, H, W, 3) in [0, 1].
+        make_images: count -> that many new images in [0, 1].
+        every: measure every this many epochs (and after the first and the last).
+        count: images generated per measurement.
+        training_images: for the real-vs-real values; None: they stay NaN.
     """
 
-    def __init__(self, kid, real_images, make_images, every=5, count=500, training_images=None):
+    def __init__(
+        self,
+        kid: metrics.KID,
+        real_images: ArrayLike,
+        make_images: Callable[[int], Tensor],
+        every: int = 5,
+        count: int = 500,
+        training_images: ArrayLike | None = None,
+    ):
         super().__init__()
         self.kid, self.real_images, self.make_images, self.every = (
             kid,
@@ -70,7 +94,7 @@ class KIDLog(keras.callbacks.Callback):
             ("kid_floor", *(f"{name}_real" for name in PRDC)), float("nan")
         )
 
-    def measure(self):
+    def measure(self) -> dict[str, float]:
         """{kid, kid_std, precision, recall, density, coverage} of `count` new images, now."""
         self._measure_real_images()
         generated = self.kid.features(keras.ops.convert_to_numpy(self.make_images(self.count)))
@@ -116,9 +140,13 @@ class EpochClock(keras.callbacks.Callback):
     `limit` (seconds), it stops the fit after the epoch past which one more epoch as long as
     the last would take the training time (`already` spent before this fit, plus this fit's
     epochs) over the limit.
+
+    Args:
+        limit: seconds of training; None: no limit.
+        already: seconds trained before this fit (a resumed run's).
     """
 
-    def __init__(self, limit=None, already=0.0):
+    def __init__(self, limit: float | None = None, already: float = 0.0):
         super().__init__()
         self.limit = limit
         self.trained = already

@@ -9,7 +9,9 @@ argument --batch-size: ...`, exit code 2) before anything is written.
 
 import argparse
 import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "at_least",
@@ -24,7 +26,7 @@ __all__ = [
 ]
 
 
-def _number(text, kind):
+def _number(text: str, kind: type) -> Any:
     try:
         return kind(text)
     except ValueError:
@@ -32,10 +34,17 @@ def _number(text, kind):
         raise argparse.ArgumentTypeError(f"must be {name}, got {text!r}") from None
 
 
-def at_least(minimum):
-    """An argument type: an integer >= `minimum` (e.g. `at_least(1)` for a beam width)."""
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argument type: an integer >= `minimum` (e.g. `at_least(1)` for a beam width).
 
-    def parse(text):
+    Args:
+        minimum: the smallest value taken.
+
+    Returns:
+        For `add_argument(type=)`: the text -> the integer, or argparse's error.
+    """
+
+    def parse(text: str) -> int:
         value = _number(text, int)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
@@ -50,7 +59,7 @@ positive_int = at_least(1)
 non_negative_int = at_least(0)
 
 
-def positive_float(text):
+def positive_float(text: str) -> float:
     """An argument type: a finite number > 0 (a learning rate, minutes)."""
     value = _number(text, float)
     if not 0 < value < float("inf"):
@@ -61,7 +70,7 @@ def positive_float(text):
 positive_float.invalid = "0"
 
 
-def non_negative_float(text):
+def non_negative_float(text: str) -> float:
     """An argument type: a finite number >= 0 (a loss weight)."""
     value = _number(text, float)
     if not 0 <= value < float("inf"):
@@ -72,7 +81,7 @@ def non_negative_float(text):
 non_negative_float.invalid = "-1"
 
 
-def fraction(text):
+def fraction(text: str) -> float:
     """An argument type: a number strictly between 0 and 1 (a held-out share)."""
     value = _number(text, float)
     if not 0 < value < 1:
@@ -83,7 +92,7 @@ def fraction(text):
 fraction.invalid = "1.5"
 
 
-def unit_interval(text):
+def unit_interval(text: str) -> float:
     """An argument type: a number in [0, 1) (a dropout rate, a moving average's momentum,
     label smoothing)."""
     value = _number(text, float)
@@ -95,9 +104,25 @@ def unit_interval(text):
 unit_interval.invalid = "1"
 
 
-def make_parser(name, description, *, epochs, batch_size, seed=0, presets=True):
-    """An `argparse.ArgumentParser` holding the shared flags, with this recipe's defaults
-    (`presets`: whether its models can start from a preset, `--from-preset`)."""
+def make_parser(
+    name: str,
+    description: str | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int = 0,
+    presets: bool = True,
+) -> argparse.ArgumentParser:
+    """An `argparse.ArgumentParser` holding the shared flags, with this recipe's defaults.
+
+    Args:
+        name: the recipe's, as in `recipes/{name}.py` and the default run directory.
+        description: the help's text (the recipe's `__doc__`).
+        epochs: the default of `--epochs`.
+        batch_size: the default of `--batch-size`.
+        seed: the default of `--seed`.
+        presets: whether the recipe's models can start from a preset (`--from-preset`).
+    """
     parser = argparse.ArgumentParser(
         prog=f"recipes/{name}.py",
         description=description,
@@ -165,8 +190,12 @@ def make_parser(name, description, *, epochs, batch_size, seed=0, presets=True):
     return parser
 
 
-def constructor_defaults(model_class):
+def constructor_defaults(model_class: type) -> dict[str, Any]:
     """{argument: default} of a model's constructor: where a recipe takes its flags'
-    defaults, so that the recipe trains what `model_class()` builds."""
+    defaults, so that the recipe trains what `model_class()` builds.
+
+    Args:
+        model_class: a zoo model's class (`zoo.DCGAN`, say).
+    """
     parameters = inspect.signature(model_class.__init__).parameters.values()
     return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}

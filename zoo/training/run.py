@@ -1,6 +1,7 @@
 """A recipe's run: parse its flags, seed everything, open its directory, fit resumably and
 write its report (see `zoo.training`)."""
 
+import argparse
 import atexit
 import csv
 import json
@@ -10,7 +11,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import keras
 import numpy as np
@@ -24,13 +27,25 @@ from zoo.training.state import TrainingState, TrainingStateError
 __all__ = ["Run", "set_random_seed", "start"]
 
 
-def start(parser, argv=None, check=None):
+def start(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None = None,
+    check: Callable[[argparse.Namespace], str | None] | None = None,
+) -> "Run":
     """Parse the flags and open the run: the one call at the top of every recipe.
 
     Each flag's own range is checked while parsing (`zoo.training.flags`' argument types);
-    `check(config)` -> a message or None checks what depends on several flags (an image size
-    the networks can take, a width the heads divide). Any bad value ends in argparse's one
-    `error:` line and exit code 2, before the run directory exists.
+    `check` checks what depends on several flags (an image size the networks can take, a
+    width the heads divide). Any bad value ends in argparse's one `error:` line and exit code
+    2, before the run directory exists.
+
+    Args:
+        parser: from `make_parser`, with the recipe's own flags added.
+        argv: the arguments; None: the command line's.
+        check: the parsed flags -> a message naming what is wrong, or None.
+
+    Returns:
+        The `Run`, its config.json written and its seeds set.
     """
     config = parser.parse_args(argv)
     try:
@@ -73,7 +88,7 @@ def start(parser, argv=None, check=None):
     return run
 
 
-def cpu_name():
+def cpu_name() -> str:
     """The CPU's model name, as /proc/cpuinfo gives it (else `platform.processor()`)."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -83,7 +98,7 @@ def cpu_name():
     return platform.processor() or "unknown CPU"
 
 
-def machine():
+def machine() -> str:
     """What a run was measured on: "AMD EPYC, 2 cores, AVX-512" (cores: those it may use)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cpuinfo = Path("/proc/cpuinfo")
@@ -93,7 +108,7 @@ def machine():
     )
 
 
-def set_random_seed(seed):
+def set_random_seed(seed: int) -> None:
     """`keras.utils.set_random_seed` without loading TensorFlow on the other backends: seeds
     Python's `random`, NumPy's global generator, the backend and Keras' global seed generator
     (`zoo.internals.seed_without_tensorflow`)."""
@@ -145,9 +160,13 @@ class Run:
 
     A recipe that trains several models gives each a `stage(name)`: a Run of its own in a
     subdirectory (history, backup, curves, model, report), sharing the settings.
+
+    Args:
+        config: the parsed flags.
+        run_dir: the run directory, made if missing.
     """
 
-    def __init__(self, config, run_dir):
+    def __init__(self, config: argparse.Namespace, run_dir: str | Path):
         self.config = config
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -162,16 +181,16 @@ class Run:
             "machine": machine(),
         }
 
-    def stage(self, name):
+    def stage(self, name: str) -> "Run":
         """The sub-run in DIR/name for one of several models a recipe trains."""
         return Run(self.config, self.dir / name)
 
     @property
-    def finished(self):
+    def finished(self) -> bool:
         """True once `finish` has written report.md (a resumed run skips finished stages)."""
         return self.path("report.md").exists()
 
-    def abort(self, message):
+    def abort(self, message: str) -> NoReturn:
         """Stop the recipe on bad input: print why, exit 2, and leave no half-made run behind
         (the run directory goes if this run created it)."""
         if self.created_here:
@@ -179,7 +198,7 @@ class Run:
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2)
 
-    def start_from_preset(self, model):
+    def start_from_preset(self, model: keras.Model) -> keras.Model:
         """With --from-preset: the preset's weights copied into `model`, which must be of its
         class and shapes (a flag that differs is named); the run then fine-tunes them."""
         handle = getattr(self.config, "from_preset", None)
@@ -210,19 +229,29 @@ class Run:
         return model
 
     @property
-    def verbose(self):
+    def verbose(self) -> int:
         """`verbose` for fit/predict: progress bars in a terminal, one line per epoch in a log."""
         return 1 if sys.stdout.isatty() else 2
 
-    def elapsed(self):
+    def elapsed(self) -> float:
         """Seconds since this run (or stage) was opened in this process."""
         return time.time() - self.started
 
-    def path(self, name):
+    def path(self, name: str) -> Path:
         """A file in the run directory, for a recipe's own outputs."""
         return self.dir / name
 
-    def fit(self, model, x, *, epochs, callbacks=(), backup="backup", save=True, **kwargs):
+    def fit(
+        self,
+        model: keras.Model,
+        x: Any,
+        *,
+        epochs: int,
+        callbacks: Sequence[keras.callbacks.Callback] = (),
+        backup: str = "backup",
+        save: bool = True,
+        **kwargs: Any,
+    ) -> keras.callbacks.History | None:
         """`model.fit(x, epochs=epochs, **kwargs)`, resumable, then `model.keras` saved.
 
         Adds the callbacks every recipe's fit uses (`EpochClock`, the recipe's own
@@ -233,7 +262,18 @@ class Run:
         saved (`save`) as soon as training ends; a run interrupted later, in its evaluation,
         resumes with the trained state instead of training again. A second fit in the same
         run (fine-tuning after a frozen stage) names its own `backup` folder.
-        -> the `History`, or None when the training had already finished.
+
+        Args:
+            model: compiled.
+            x: what `model.fit` takes: arrays, a `keras.utils.PyDataset`, an `EpochBatches`.
+            epochs: the fit's last epoch, counted from the run's start (across --resume).
+            callbacks: the recipe's own, besides those above.
+            backup: the training state's folder in the run directory.
+            save: write model.keras when training ends.
+            **kwargs: for `model.fit` (`validation_data`, ...).
+
+        Returns:
+            The `History`, or None when the training had already finished.
         """
         try:
             state = TrainingState(self.dir / backup, data=x)
@@ -319,16 +359,26 @@ class Run:
         # CSVLogger writes "NA" for a val_ column when fit() has no validation data.
         return {name: values for name, values in history.items() if not np.isnan(values).all()}
 
-    def training_seconds(self):
+    def training_seconds(self) -> float:
         """The run's training time so far: its epochs' wall times (EpochClock) summed over
         history.csv, across --resume."""
         return sum(self.history().get("epoch_seconds", []))
 
-    def finish(self, model=None, final=None, report="", title=None):
+    def finish(
+        self,
+        model: keras.Model | None = None,
+        final: dict[str, Any] | None = None,
+        report: str = "",
+        title: str | None = None,
+    ) -> None:
         """Write metrics.json, curves.png, model.keras and report.md; print where they are.
 
-        `final` holds the run's final metrics (numbers, or arrays that go to metrics.json
-        only), `report` extra Markdown for report.md (the recipe's own tables and pictures).
+        Args:
+            model: saved as model.keras; None: none is written.
+            final: the run's final metrics: numbers, or arrays that go to metrics.json only.
+            report: extra Markdown for report.md (the recipe's own tables and pictures).
+            title: of the plots and the report; None: the plots have none, the report the
+                recipe's name.
         """
         history = self.history()
         final = {k: jsonable(v) for k, v in (final or {}).items()}

@@ -4,6 +4,7 @@ moment and resumed ends where the uninterrupted run would."""
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -28,9 +29,16 @@ class TrainingState(keras.callbacks.Callback):
     does: Keras' public route); at every epoch's start, `data` (an `EpochBatches`)
     takes that epoch's order. The state stays after the fit, marked finished (`Run.finish`
     removes it with the report written).
+
+    Args:
+        folder: where state.npz goes (a run directory's backup/).
+        data: the fit's training data; an `EpochBatches` gets each epoch's order from here.
+
+    Raises:
+        TrainingStateError: a state.npz that cannot be read, naming it.
     """
 
-    def __init__(self, folder, data=None):
+    def __init__(self, folder: str | Path, data: Any = None):
         super().__init__()
         self.path = Path(folder) / "state.npz"
         self.data = data if hasattr(data, "set_epoch") else None
@@ -47,11 +55,11 @@ class TrainingState(keras.callbacks.Callback):
                 ) from error
             self.saved_epoch = self.meta["epoch"]
 
-    def finished(self, epochs):
+    def finished(self, epochs: int) -> bool:
         """True when the saved state is that of a fit that ended, for at most `epochs`."""
         return self.saved is not None and self.meta["finished"] and epochs <= self.meta["epochs"]
 
-    def restore(self, model, optimizer=True):
+    def restore(self, model: keras.Model, optimizer: bool = True) -> None:
         """Load the saved values into `model` (and its optimizer's variables)."""
         for group, variables in self._variable_groups(model, optimizer).items():
             values = [self.saved[f"{group}{i}"] for i in range(self.meta[group])]
