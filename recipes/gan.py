@@ -1,8 +1,9 @@
-"""A DCGAN for small data on Oxford 17 Flowers at 64x64: DiffAugment, a moving average of the
-generator's weights, and resize-convolution upsampling.
+"""A DCGAN for small data on Oxford 17 Flowers at 64x64: a moving average of the generator's
+weights, resize-convolution upsampling and, for long runs, DiffAugment.
 
     python recipes/gan.py                                   # built-in synthetic flowers
-    KERAS_BACKEND=jax python recipes/gan.py --data ../shared/data/oxford17 --epochs 100
+    KERAS_BACKEND=jax python recipes/gan.py --data ../shared/data/oxford17 --epochs 100 \
+        --augment translation,cutout
     python recipes/gan.py --upsampling transposed --augment none --ema-momentum 0  # none of them
 
 --data takes one folder per class or the original flat jpg/image_0001.jpg layout. Images are
@@ -73,7 +74,7 @@ model_flags.add_argument(
 model_flags.add_argument(
     "--augment",
     type=augment_operations,
-    default=",".join(default["augment"]),
+    default=",".join(default["augment"]) or "none",
     help="DiffAugment's operations, comma-separated, of colour, "
     "translation, cutout; or 'none' (default: %(default)s)",
 )

@@ -11,6 +11,7 @@ KWARGS = {
     "latent_dim": LATENT,
     "filters": (8, 16),
     "discriminator_filters": (8, 16),
+    "augment": ("translation", "cutout"),  # off by default; on here, so every test covers it
     "seed": 1,
 }
 
@@ -261,7 +262,7 @@ def test_samples_come_from_the_moving_average_of_the_generator():
     ],
 )
 def test_every_variant_trains_and_round_trips_its_config(settings):
-    model = zoo.DCGAN(**KWARGS, **settings)
+    model = zoo.DCGAN(**(KWARGS | settings))
     model.compile()
     before = [keras.ops.convert_to_numpy(v).copy() for v in model.trainable_weights]
     history = model.fit(real_images(16), epochs=1, batch_size=8, verbose=0).history
@@ -330,11 +331,13 @@ def test_default_model_and_compile_are_what_the_recipe_trains():
     """One definition of the tuned model: the recipe's flags default to the constructor's
     arguments and to DCGAN.LEARNING_RATE; DCGAN.paper() is Radford et al.'s."""
     model = zoo.DCGAN(image_size=16, latent_dim=4)
-    assert (model.filters, model.discriminator_filters, model.dropout) == (
+    assert (model.filters, model.discriminator_filters, model.dropout, model.augment) == (
         (32, 64, 128),
         (32, 64, 128),
         0.0,
+        (),
     )
+    assert model.augmenter is None and model.average_generator is not None
     model.compile()
     for optimizer in (model.d_optimizer, model.g_optimizer):
         assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(4e-4)

@@ -41,7 +41,8 @@ RECIPES = {
         "8",
     ],
     "vae": TINY_FLOWERS,
-    "gan": TINY_FLOWERS,
+    # DiffAugment on: its random stream must resume too (it is off by default).
+    "gan": [*TINY_FLOWERS, "--augment", "translation,cutout"],
 }
 
 

@@ -4,7 +4,7 @@
                    -> (B, 8, 8, 128) -> [2x upsampling + 3x3 conv -> 64, 32 filters + BN
                    + ReLU] -> 2x upsampling + 3x3 conv -> 3 filters -> tanh
                    -> (B, 64, 64, 3) in [-1, 1]
-    discriminator  (B, 64, 64, 3) in [-1, 1] -> DiffAugment -> Conv2D 32, 64, 128 (4x4,
+    discriminator  (B, 64, 64, 3) in [-1, 1] -> [DiffAugment] -> Conv2D 32, 64, 128 (4x4,
                    stride 2) + LeakyReLU 0.2 -> Flatten -> Dense 1 -> (B, 1) logit: "real"
 
 Inside, images are in [-1, 1] (the generator's tanh); at the model's public edges, as for
@@ -28,8 +28,11 @@ What differs from the paper, each a constructor argument (the paper's model is
   no checkerboard. "transposed": the paper's stride-2 4x4 transposed convolutions, whose
   uneven overlap prints a period-2 pattern on the samples.
 * `augment`: DiffAugment (Zhao et al., 2020) on every image the discriminator sees, real
-  and generated, in both steps, so that it cannot memorise a small training set: by
-  default translation and cutout; "colour" too slowed learning in short runs (the
+  and generated, in both steps, so that it cannot memorise a small training set over a
+  long run: `("translation", "cutout")` for Oxford 17's 100 epochs. Off by default: in the
+  default run's 2,250 steps on the built-in flowers the discriminator had no time to
+  memorise, and without augmentation the generator drew cleaner one-hued flowers on all
+  three backends (docs/generative.md). "colour" slowed learning in short runs (the
   discriminator cannot use a sample's brightness, so the generator's drifts: dark patches);
   `adaptive_augment` moves its probability with the discriminator's accuracy on reals (ADA).
 * `ema_momentum`: an exponential moving average of the generator's weights (Karras et al.,
@@ -64,8 +67,8 @@ class DCGAN(FromPreset, GradientStepModel):
     optimizer for each network, Adam(`LEARNING_RATE` = 4e-4, beta_1=0.5) by default.
 
     `DCGAN()` and `compile()` with no arguments are what `recipes/gan.py` trains and the
-    README measures (widths 32-64-128, no dropout, DiffAugment, the weight average, batch 16
-    in the recipe); `DCGAN.paper()` is Radford et al.'s model.
+    README measures (widths 32-64-128, no dropout, no augmentation, the weight average, batch
+    16 in the recipe); `DCGAN.paper()` is Radford et al.'s model.
 
     Args:
         image_size: side S of the square images, a multiple of 2 ** len(filters).
@@ -76,7 +79,8 @@ class DCGAN(FromPreset, GradientStepModel):
         upsampling: "nearest" or "bilinear" (resize by 2, then a 3x3 convolution), or
             "transposed" (the paper's 4x4 stride-2 transposed convolution).
         augment: DiffAugment's operations, some of "colour", "translation", "cutout";
-            applied to real and generated images alike before the discriminator.
+            applied to real and generated images alike before the discriminator; none by
+            default, ("translation", "cutout") for long runs on small real data sets.
         adaptive_augment: apply them with a probability tuned to the discriminator's
             accuracy on real images (ADA) instead of always.
         ema_momentum: of the generator's weight average that draws the samples; None or 0:
@@ -97,7 +101,7 @@ class DCGAN(FromPreset, GradientStepModel):
         discriminator_filters: Sequence[int] = (32, 64, 128),
         dropout: float = 0.0,
         upsampling: str = "nearest",
-        augment: Sequence[str] = ("translation", "cutout"),
+        augment: Sequence[str] = (),
         adaptive_augment: bool = False,
         ema_momentum: float | None = 0.99,
         spectral_norm: bool = False,
