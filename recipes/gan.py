@@ -118,12 +118,23 @@ model_flags.add_argument(
 )
 flowers_common.add_flower_arguments(parser)
 flowers_common.add_kid_arguments(parser)
-run = training.start(
-    parser,
-    check=flowers_common.check_image_size(
-        lambda config: max(len(config.filters), len(config.discriminator_filters))
-    ),
+image_size_check = flowers_common.check_image_size(
+    lambda config: max(len(config.filters), len(config.discriminator_filters))
 )
+
+
+def check(config):
+    """What depends on several flags: an image size the networks take, and operations for
+    --adaptive-augment to apply."""
+    if config.adaptive_augment and not config.augment:
+        return (
+            "argument --adaptive-augment: tunes how often --augment's operations apply; "
+            "give them too (e.g. --augment translation,cutout)"
+        )
+    return image_size_check(config)
+
+
+run = training.start(parser, check=check)
 config = run.config
 
 # Prepare the data: [0, 1] floats (the model scales them to its [-1, 1] inside) ----------

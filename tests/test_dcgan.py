@@ -325,6 +325,8 @@ def test_unknown_choices_are_named():
         zoo.DCGAN(**KWARGS, upsampling="pixelshuffle")
     with pytest.raises(ValueError, match="loss='wasserstein'"):
         zoo.DCGAN(**KWARGS, loss="wasserstein")
+    with pytest.raises(ValueError, match="adaptive_augment=True tunes how often"):
+        zoo.DCGAN(**(KWARGS | {"augment": ()}), adaptive_augment=True)
 
 
 def test_default_model_and_compile_are_what_the_recipe_trains():

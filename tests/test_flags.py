@@ -101,6 +101,7 @@ def test_every_numeric_flag_refuses_a_bad_value_before_writing(
         ("flower_classifier", ["--image-size", "8"], "argument --image-size: must be at least 16"),
         ("transformer", ["--d-model", "63"], "argument --d-model: 63 does not split into"),
         ("gan", ["--augment", "colour,spin"], "argument --augment: unknown 'spin'"),
+        ("gan", ["--adaptive-augment"], "argument --adaptive-augment: tunes how often"),
         ("seq2seq", ["--units", "many"], "argument --units: must be an integer, got 'many'"),
         ("vae", ["--learning-rate", "nan"], "argument --learning-rate: must be a number > 0"),
     ],

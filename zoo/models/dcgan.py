@@ -114,6 +114,11 @@ class DCGAN(FromPreset, GradientStepModel):
             raise ValueError(f"DCGAN upsampling={upsampling!r}: choose from {UPSAMPLING}")
         if loss not in LOSSES:
             raise ValueError(f"DCGAN loss={loss!r}: choose from {LOSSES}")
+        if adaptive_augment and not augment:
+            raise ValueError(
+                "DCGAN adaptive_augment=True tunes how often augment's operations apply: "
+                "give them too, e.g. augment=('translation', 'cutout')"
+            )
         self.image_size, self.latent_dim = image_size, latent_dim
         self.filters, self.discriminator_filters = tuple(filters), tuple(discriminator_filters)
         self.dropout, self.upsampling, self.augment = dropout, upsampling, tuple(augment or ())
