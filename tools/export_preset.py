@@ -172,7 +172,6 @@ def read_run(run_dir):
     if not (model_folder / "model.keras").exists():
         raise ValueError("no model.keras")
     return {
-        "run_dir": run_dir,
         "model_folder": model_folder,
         "settings": settings,
         "environment": environment,

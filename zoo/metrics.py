@@ -168,8 +168,8 @@ def precision_recall_density_coverage(
         k: the neighbour whose distance is a point's radius.
 
     Returns:
-        {"precision", "recall", "density", "coverage"}: floats, each in [0, 1] but density
-        (in [0, k_max / k]).
+        {"precision", "recall", "density", "coverage"}: floats in [0, 1], but density in
+        [0, n / k].
     """
     real = np.asarray(real_features, dtype=np.float64)
     generated = np.asarray(generated_features, dtype=np.float64)
