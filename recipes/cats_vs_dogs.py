@@ -79,8 +79,8 @@ try:
 except DataError as error:
     run.abort(str(error))
 split = cats_vs_dogs.split(images, config.val_fraction, config.seed)
-split.write(run.path("split.json"))
-print(f"split: {json.dumps(split.counts())} -> {run.path('split.json')}")
+images.write_split(split, run.path("split.json"))
+print(f"split: {json.dumps(images.counts(split))} -> {run.path('split.json')}")
 # The batches read the decoded (memory-mapped) images in place: no copy of either part.
 y_train, y_val = images.labels[split.train], images.labels[split.val]
 names = np.array(cats_vs_dogs.CLASS_NAMES)

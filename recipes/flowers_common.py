@@ -72,10 +72,11 @@ def check_image_size(halvings, exact=True):
 
 def load_and_split(config):
     """(data, train, held_out): the images the flags name (`load_flowers`) and the indices
-    of their split by --val-fraction and --seed (`flowers.split_indices`); raises DataError
+    of their split by --val-fraction and --seed (`flowers.split`); raises DataError
     as loading does, or when either side of the split would be empty."""
     data = load_flowers(config)
-    train, held_out = flowers.split_indices(len(data.images), config.val_fraction, config.seed)
+    split = flowers.split(data, config.val_fraction, config.seed)
+    train, held_out = split.train, split.val
     if not len(train) or not len(held_out):
         raise DataError(
             f"--val-fraction {config.val_fraction} of {len(data.images)} images leaves "

@@ -116,7 +116,8 @@ def prepare_data(run):
         ):
             pairs = pairs.reversed()  # this recipe's default direction, where the data has it
     pairs = parallel_text.prepare(pairs, config.max_length)
-    train, val, test = parallel_text.split(pairs, seed=config.seed)
+    split = parallel_text.split(pairs, seed=config.seed)
+    train, val, test = (pairs.select(indices) for indices in split.parts().values())
     if not (len(train) and len(val) and len(test)):
         run.abort(
             f"{config.data or 'the synthetic pairs'}: {len(pairs)} distinct pairs after "

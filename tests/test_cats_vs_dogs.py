@@ -51,7 +51,7 @@ def test_split_is_disjoint_stratified_and_complete(tmp_path):
     split = cats_vs_dogs.split(data, val_fraction=0.2, seed=0)
     assert set(split.train).isdisjoint(split.val)
     assert sorted([*split.train, *split.val]) == list(range(50))
-    assert split.counts() == {"train": {"cat": 16, "dog": 24}, "val": {"cat": 4, "dog": 6}}
+    assert data.counts(split) == {"train": {"cat": 16, "dog": 24}, "val": {"cat": 4, "dog": 6}}
     assert data.images.shape == (50, SIZE, SIZE, 3) and data.images.dtype == np.uint8
 
 
@@ -66,8 +66,9 @@ def test_same_seed_same_split_other_seed_other_split(tmp_path):
 def test_rerun_with_another_seed_never_mixes_with_the_earlier_split(tmp_path):
     source = kaggle_folder(tmp_path / "train")
     record = tmp_path / "split.json"
-    cats_vs_dogs.split(load(source), 0.2, seed=1).write(record)
-    cats_vs_dogs.split(load(source), 0.2, seed=2).write(record)  # over the same output
+    for seed in (1, 2):  # the second over the same output
+        data = load(source)
+        data.write_split(cats_vs_dogs.split(data, 0.2, seed=seed), record)
     written = json.loads(record.read_text())
     assert set(written["train"]).isdisjoint(written["val"])
     assert len(written["train"]) + len(written["val"]) == 20
@@ -110,7 +111,7 @@ def test_bad_files_are_skipped_with_reasons_and_odd_ones_converted(tmp_path):
     }
     assert len(data.names) == 11 and data.images.shape[-1] == 3
     record = tmp_path / "split.json"
-    cats_vs_dogs.split(data).write(record)
+    data.write_split(cats_vs_dogs.split(data), record)
     assert {s["file"] for s in json.loads(record.read_text())["skipped"]} == set(reasons)
 
 
@@ -137,8 +138,10 @@ def test_already_split_folder_keeps_its_split(tmp_path):
             folder.mkdir(parents=True)
             for i in range(count):
                 (folder / f"{i}.jpg").write_bytes(jpeg_bytes(hash((part, label, i)) % 1000))
-    split = cats_vs_dogs.split(load(root), seed=0)
-    assert split.counts() == {"train": {"cat": 6, "dog": 5}, "val": {"cat": 2, "dog": 3}}
+    data = load(root)
+    split = cats_vs_dogs.split(data, seed=0)
+    assert split.seed is None
+    assert data.counts(split) == {"train": {"cat": 6, "dog": 5}, "val": {"cat": 2, "dog": 3}}
 
 
 def test_decoded_images_are_cached_and_reused(tmp_path):

@@ -83,8 +83,9 @@ def test_synthetic_flowers_are_drawn_once_in_class_folders(tmp_path):
 def test_split_is_seeded_and_disjoint(tmp_path):
     folder = flowers.make_synthetic(tmp_path / "synthetic", count=20, size=16)
     data = load(folder)
-    train, val = flowers.split(data, val_fraction=0.25, seed=0)
-    again_train, again_val = flowers.split(data, val_fraction=0.25, seed=0)
-    assert len(train) == 15 and len(val) == 5
-    np.testing.assert_array_equal(val, again_val)
+    split = flowers.split(data, val_fraction=0.25, seed=0)
+    again = flowers.split(data, val_fraction=0.25, seed=0)
+    assert len(split.train) == 15 and len(split.val) == 5
+    np.testing.assert_array_equal(split.val, again.val)
+    train, val = data.images[split.train], data.images[split.val]
     assert not any((v == t).all() for v in val for t in train)

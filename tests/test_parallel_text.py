@@ -123,7 +123,8 @@ def test_prepare_drops_pairs_repeated_after_cleaning_so_none_is_on_both_sides_of
         ("я дома !", "i'm home !"),
     ]
     assert prepared.dropped == {"repeated": 37}
-    train, _, test = parallel_text.split(prepared, fractions=(0.4, 0.3, 0.3), seed=0)
+    split = parallel_text.split(prepared, fractions=(0.4, 0.3, 0.3), seed=0)
+    train, test = prepared.select(split.train), prepared.select(split.test)
     assert not set(zip(train.sources, train.targets)) & set(zip(test.sources, test.targets))
 
 
@@ -131,18 +132,21 @@ def test_split_is_seeded_disjoint_and_covers_every_pair():
     pairs = parallel_text.Pairs(
         [f"s{i}" for i in range(50)], [f"t{i}" for i in range(50)], "en", "fr"
     )
-    train, val, test = parallel_text.split(pairs, seed=3)
+    split = parallel_text.split(pairs, seed=3)
+    train, val, test = (pairs.select(indices) for indices in (split.train, split.val, split.test))
     assert (len(train), len(val), len(test)) == (40, 5, 5)
     assert sorted(train.sources + val.sources + test.sources) == sorted(pairs.sources)
-    assert parallel_text.split(pairs, seed=3)[2].sources == test.sources
-    assert parallel_text.split(pairs, seed=4)[2].sources != test.sources
+    np.testing.assert_array_equal(parallel_text.split(pairs, seed=3).test, split.test)
+    assert pairs.select(parallel_text.split(pairs, seed=4).test).sources != test.sources
     assert all(f"t{s[1:]}" == t for s, t in zip(test.sources, test.targets))
 
 
 def test_split_keeps_each_source_sentence_with_all_its_translations_in_one_part():
     sources = [f"s{i // 3}" for i in range(90)]  # 30 sentences, 3 translations each
     pairs = parallel_text.Pairs(sources, [f"t{i}" for i in range(90)], "ru", "en")
-    parts = parallel_text.split(pairs, seed=0)
+    parts = [
+        pairs.select(indices) for indices in parallel_text.split(pairs, seed=0).parts().values()
+    ]
     assert [len(part) for part in parts] == [72, 9, 9]
     seen = [set(part.sources) for part in parts]
     assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])

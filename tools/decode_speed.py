@@ -45,7 +45,7 @@ def main():
     else:
         pairs = parallel_text.load(args.data, source_language=args.source_language)
     pairs = parallel_text.prepare(pairs, config["max_length"])
-    test = parallel_text.split(pairs, seed=config["seed"])[2]
+    test = pairs.select(parallel_text.split(pairs, seed=config["seed"]).test)
     encoded = translator.encode(test.sources[: args.count])
     uncached = Translator(
         decoding.WithoutCache(translator.model),

@@ -1,8 +1,8 @@
 """Dogs vs Cats in the Kaggle layout: find the files, decode each once, split without leaks.
 
     images = cats_vs_dogs.load("train.zip", image_size=128)   # checked, decoded, cached
-    split = cats_vs_dogs.split(images, val_fraction=0.2, seed=0)
-    split.write("split.json")
+    split = cats_vs_dogs.split(images, val_fraction=0.2, seed=0)   # a zoo.datasets.Split
+    images.write_split(split, "split.json")
     train = ImageBatches(images.images, images.labels, 32, shuffle=True, indices=split.train)
 
 Accepted sources:
@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from zoo.datasets.images import DataError, decode_images, default_cache_dir, draw_once
+from zoo.datasets.splits import Split, shuffled_cut
 
 __all__ = ["CLASS_NAMES", "LabelledImages", "Split", "load", "make_synthetic", "split"]
 
@@ -57,6 +58,28 @@ class LabelledImages:
     given_split: np.ndarray | None
     skipped: list
     converted: list
+
+    def counts(self, split: Split) -> dict[str, dict[str, int]]:
+        """{"train": {"cat": n, "dog": n}, "val": {...}}: each part's images per class."""
+        return {
+            part: {
+                name: int(np.sum(self.labels[indices] == c)) for c, name in enumerate(CLASS_NAMES)
+            }
+            for part, indices in split.parts().items()
+        }
+
+    def write_split(self, split: Split, path: str | Path) -> None:
+        """split.json at `path`: the counts, each part's file names, the skipped and
+        converted files."""
+        record = {
+            "source": self.source,
+            "seed": split.seed,
+            "counts": self.counts(split),
+            **{part: [self.names[i] for i in indices] for part, indices in split.parts().items()},
+            "skipped": self.skipped,
+            "converted": self.converted,
+        }
+        Path(path).write_text(json.dumps(record, indent=1) + "\n")
 
 
 def load(source, image_size=128, cache_dir=None, progress=print):
@@ -183,46 +206,15 @@ def _label_of(name):
     return None if match is None else CLASS_NAMES.index(match.group(1).lower())
 
 
-@dataclass
-class Split:
-    """Indices of the train and validation images of one `LabelledImages`."""
-
-    data: LabelledImages
-    train: np.ndarray
-    val: np.ndarray
-    seed: int | None
-
-    def counts(self):
-        labels = self.data.labels
-        return {
-            part: {name: int(np.sum(labels[indices] == c)) for c, name in enumerate(CLASS_NAMES)}
-            for part, indices in (("train", self.train), ("val", self.val))
-        }
-
-    def write(self, path):
-        """split.json: counts, the file lists, the skipped and converted files."""
-        names = self.data.names
-        record = {
-            "source": self.data.source,
-            "seed": self.seed,
-            "counts": self.counts(),
-            "train": [names[i] for i in self.train],
-            "val": [names[i] for i in self.val],
-            "skipped": self.data.skipped,
-            "converted": self.data.converted,
-        }
-        Path(path).write_text(json.dumps(record, indent=1) + "\n")
-
-
-def split(data, val_fraction=0.2, seed=0):
-    """A stratified, seeded train/validation split; an already split source keeps its own.
+def split(data: LabelledImages, val_fraction: float = 0.2, seed: int = 0) -> Split:
+    """A stratified, seeded train/validation `Split` of `data`'s indices; an already split
+    source keeps its own (seed None).
 
     Each class is shuffled on its own and its first `round(n * val_fraction)` images go to
     validation, so both parts keep the class balance. Same data and seed, same split.
     """
     if data.given_split is not None:
         return Split(
-            data,
             np.flatnonzero(data.given_split == "train"),
             np.flatnonzero(data.given_split == "val"),
             seed=None,
@@ -230,11 +222,12 @@ def split(data, val_fraction=0.2, seed=0):
     rng = np.random.default_rng(seed)
     train, val = [], []
     for label in range(len(CLASS_NAMES)):
-        members = rng.permutation(np.flatnonzero(data.labels == label))
-        cut = int(round(len(members) * val_fraction))
-        val.append(members[:cut])
-        train.append(members[cut:])
-    return Split(data, np.sort(np.concatenate(train)), np.sort(np.concatenate(val)), seed)
+        class_val, class_train = shuffled_cut(
+            np.flatnonzero(data.labels == label), (val_fraction, 1 - val_fraction), rng
+        )
+        val.append(class_val)
+        train.append(class_train)
+    return Split(np.sort(np.concatenate(train)), np.sort(np.concatenate(val)), seed=seed)
 
 
 def make_synthetic(folder=None, count=1200, size=96, seed=0):

@@ -3,6 +3,8 @@
     data = flowers.load("../shared/data/oxford17", image_size=64)   # checked, decoded, cached
     data.images   (N, 64, 64, 3) uint8, the central square of each photo
     data.labels   (N,) class index into data.class_names
+    split = flowers.split(data, val_fraction=0.1, seed=0)          # a zoo.datasets.Split
+    held_out = data.images[split.val]
 
 Accepted layouts:
 
@@ -21,6 +23,7 @@ the same ones.
 
 import colorsys
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from zoo.datasets.images import DataError, decode_images, default_cache_dir, draw_once
+from zoo.datasets.splits import Split, shuffled_cut
 
 __all__ = [
     "CLASS_NAMES",
@@ -37,7 +41,6 @@ __all__ = [
     "make_synthetic",
     "quality_ladder",
     "split",
-    "split_indices",
 ]
 
 CLASS_NAMES = (
@@ -110,17 +113,28 @@ def load(source, image_size=64, cache_dir=None, progress=print):
     return Flowers(decoded.images, labels, class_names, decoded.names, decoded.skipped)
 
 
-def split(data, val_fraction=0.1, seed=0):
-    """(train images, validation images), uint8, a seeded random split of `data`."""
-    train, val = split_indices(len(data.images), val_fraction, seed)
-    return data.images[train], data.images[val]
+def split(data: Flowers, val_fraction: float = 0.1, seed: int = 0) -> Split:
+    """A seeded random train/validation `Split` of `data`'s indices: the first
+    `round(n * val_fraction)` of a shuffle are held out. Same data and seed, same split."""
+    val, train = shuffled_cut(
+        np.arange(len(data.images)), (val_fraction, 1 - val_fraction), np.random.default_rng(seed)
+    )
+    return Split(np.sort(train), np.sort(val), seed=seed)
 
 
 def split_indices(count, val_fraction=0.1, seed=0):
-    """(train indices, validation indices) of `split`: the same seed, the same split."""
-    order = np.random.default_rng(seed).permutation(count)
-    cut = int(round(count * val_fraction))
-    return np.sort(order[cut:]), np.sort(order[:cut])
+    """Deprecated: `split(data, ...)` returns these indices as a `Split`; this goes in the
+    next release. (train indices, validation indices) of `count` items."""
+    warnings.warn(
+        "zoo.datasets.flowers.split_indices is deprecated; use flowers.split(data, ...), "
+        "whose .train and .val are these indices",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    val, train = shuffled_cut(
+        np.arange(count), (val_fraction, 1 - val_fraction), np.random.default_rng(seed)
+    )
+    return np.sort(train), np.sort(val)
 
 
 def _list_entries(source):

@@ -3,7 +3,8 @@
     pairs = parallel_text.load("../shared/data/small_vocab")      # small_vocab_en + _fr
     pairs = parallel_text.load("eng_rus.tsv", source_language="ru")
     pairs = parallel_text.prepare(pairs, max_length=30)          # cleaned; empty/long dropped
-    train, val, test = parallel_text.split(pairs, seed=0)
+    split = parallel_text.split(pairs, seed=0)   # a zoo.datasets.Split of indices
+    train, test = pairs.select(split.train), pairs.select(split.test)
     source_vocab = parallel_text.Vocabulary.build(train.sources, max_size=10_000)
     ids = source_vocab.encode_batch(train.sources)               # (N, L) int32, 0 = <pad>
     pieces = parallel_text.SubwordVocabulary.build(train.sources, max_size=4000)  # the same API
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.datasets.images import DataError
+from zoo.datasets.splits import Split, shuffled_cut
 from zoo.datasets.vocabulary import SubwordVocabulary, Vocabulary, load_vocabulary
 
 __all__ = [
@@ -229,23 +231,24 @@ def prepare(pairs, max_length=None):
     return Pairs(sources, targets, pairs.source_language, pairs.target_language, dict(dropped))
 
 
-def split(pairs, fractions=(0.8, 0.1, 0.1), seed=0):
-    """(train, validation, test) Pairs: the distinct source sentences, in a seeded shuffle,
-    cut by `fractions`, each with all of its pairs.
+def split(pairs: Pairs, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> Split:
+    """A train/validation/test `Split` of `pairs`' indices: the distinct source sentences,
+    in a seeded shuffle, cut by `fractions`, each with all of its pairs;
+    `pairs.select(split.train)` is the training part.
 
     A source sentence with two translations (Tatoeba has thousands) therefore sits in one
-    part only: a model is never tested on a sentence it was trained to translate.
+    part only: a model is never tested on a sentence it was trained to translate. Each
+    part keeps the shuffled order.
     """
     pairs_of = {}  # source sentence -> the indices of its pairs
     for index, source in enumerate(pairs.sources):
         pairs_of.setdefault(source, []).append(index)
     groups = list(pairs_of.values())
-    order = np.random.default_rng(seed).permutation(len(groups))
-    cuts = np.round(np.cumsum(fractions)[:-1] / np.sum(fractions) * len(groups)).astype(int)
-    return tuple(
-        pairs.select([index for group in part for index in groups[group]])
-        for part in np.split(order, cuts)
+    parts = shuffled_cut(np.arange(len(groups)), fractions, np.random.default_rng(seed))
+    train, val, test = (
+        np.array([index for group in part for index in groups[group]], np.int64) for part in parts
     )
+    return Split(train, val, test, seed=seed)
 
 
 # A synthetic language pair ---------------------------------------------------------------
