@@ -238,7 +238,7 @@ def main(argv=None):
         f"matmul limit: {report['matmul_gflops']} GFLOP/s (float32, NumPy, all cores)", flush=True
     )
     # One subprocess per measurement; in quick mode, one per backend (the peak memory is then
-    # that of the whole process).
+    # that of the whole process, and the pair trains the models the other two built).
     results = {}
     for backend in backends:
         measurements = [

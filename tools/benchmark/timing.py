@@ -58,6 +58,11 @@ class TrainingWindows:
 
 PREDICT_WINDOWS = 5
 
+# With --quick (a check of the tool, not a measurement) every measurement of a backend runs
+# in one process, and the pair takes the models `measure` built and warmed there instead of
+# building and compiling each a second time: {(model name, variant): TrainingWindows}.
+_warm_in_quick_mode = {}
+
 
 def measure(model_name, variant, sizes, args):
     """One model alone in this process: time to the first finished step (through the warm-up
@@ -70,6 +75,8 @@ def measure(model_name, variant, sizes, args):
     started = time.perf_counter()
     windows.run(args.warmup)
     first_step = windows.step_ends[0] - started
+    if args.quick:
+        _warm_in_quick_mode[model_name, variant] = windows
 
     # A fixed count, not one that grows with --repeats: predict keeps every output, and the
     # translation models' (16 x 8,000 logits per sentence) would dominate the peak memory.
@@ -106,6 +113,9 @@ def measure_training_pair(model_name, sizes, args):
     batch_size = sizes["batch_size"]
     windows = {}
     for variant in ("zoo", "reference"):
+        if (model_name, variant) in _warm_in_quick_mode:
+            windows[variant] = _warm_in_quick_mode.pop((model_name, variant))
+            continue
         model, training_data, _ = build(model_name, variant, sizes)
         windows[variant] = TrainingWindows(
             model, training_data, batch_size, max(args.steps, args.warmup)
