@@ -44,6 +44,7 @@ What differs from the paper, each a constructor argument (the paper's model is
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from zoo import fast
@@ -243,8 +244,15 @@ class DCGAN(FromPreset, GradientStepModel):
             A tensor (count, S, S, 3) of the backend, values in [0, 1].
         """
         latents = keras.random.normal((count, self.latent_dim), seed=seed)
-        return ops.concatenate(
-            [self(latents[start : start + batch_size]) for start in range(0, count, batch_size)]
+        # predict_on_batch: one compiled call per batch shape; on JAX, calling the model
+        # eagerly compiles each of its operations on its own (seconds, at every new shape).
+        return ops.convert_to_tensor(
+            np.concatenate(
+                [
+                    self.predict_on_batch(latents[start : start + batch_size])
+                    for start in range(0, count, batch_size)
+                ]
+            )
         )
 
     # Training ----------------------------------------------------------------------------

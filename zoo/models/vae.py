@@ -25,6 +25,7 @@ import math
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from zoo import fast
@@ -150,11 +151,15 @@ class VAE(FromPreset, GradientStepModel):
             A tensor (count, S, S, 3) of the backend, values in [0, 1].
         """
         latents = keras.random.normal((count, self.latent_dim), seed=seed)
-        return ops.concatenate(
-            [
-                self.decode(latents[start : start + batch_size])
-                for start in range(0, count, batch_size)
-            ]
+        # `decode` through predict_on_batch: one compiled call per batch shape; on JAX,
+        # calling the decoder eagerly compiles each of its operations on its own.
+        return ops.sigmoid(
+            np.concatenate(
+                [
+                    self.decoder.predict_on_batch(latents[start : start + batch_size])
+                    for start in range(0, count, batch_size)
+                ]
+            )
         )
 
     # The loss ----------------------------------------------------------------------------
