@@ -47,12 +47,8 @@ def test_every_split_returns_a_split_of_indices_that_covers_the_data_once():
 
 def test_the_parts_are_those_the_earlier_tuples_held():
     """Pinned from the code before `Split` (cb850e0): same seeds, same parts."""
-    assert cats_vs_dogs.split(sixteen_labelled_images(), 0.25, seed=7).val.tolist() == [
-        4,
-        7,
-        10,
-        15,
-    ]
+    cats = cats_vs_dogs.split(sixteen_labelled_images(), 0.25, seed=7)
+    assert cats.val.tolist() == [4, 7, 10, 15]
     assert flowers.split(twenty_flowers(), 0.25, seed=0).val.tolist() == [2, 4, 6, 13, 19]
     pairs = pairs_with_two_translations_each()
     split = parallel_text.split(pairs, seed=3)

@@ -75,7 +75,7 @@ def measure(model_name, variant, sizes, args):
     started = time.perf_counter()
     windows.run(args.warmup)
     first_step = windows.step_ends[0] - started
-    if args.quick:
+    if args.quick and args.warmup >= args.steps:  # its batches also fill the pair's windows
         _warm_in_quick_mode[model_name, variant] = windows
 
     # A fixed count, not one that grows with --repeats: predict keeps every output, and the

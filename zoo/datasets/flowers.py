@@ -116,10 +116,7 @@ def load(source, image_size=64, cache_dir=None, progress=print):
 def split(data: Flowers, val_fraction: float = 0.1, seed: int = 0) -> Split:
     """A seeded random train/validation `Split` of `data`'s indices: the first
     `round(n * val_fraction)` of a shuffle are held out. Same data and seed, same split."""
-    val, train = shuffled_cut(
-        np.arange(len(data.images)), (val_fraction, 1 - val_fraction), np.random.default_rng(seed)
-    )
-    return Split(np.sort(train), np.sort(val), seed=seed)
+    return _seeded_split(len(data.images), val_fraction, seed)
 
 
 def split_indices(count, val_fraction=0.1, seed=0):
@@ -131,10 +128,15 @@ def split_indices(count, val_fraction=0.1, seed=0):
         DeprecationWarning,
         stacklevel=2,
     )
+    split = _seeded_split(count, val_fraction, seed)
+    return split.train, split.val
+
+
+def _seeded_split(count, val_fraction, seed):
     val, train = shuffled_cut(
         np.arange(count), (val_fraction, 1 - val_fraction), np.random.default_rng(seed)
     )
-    return np.sort(train), np.sort(val)
+    return Split(np.sort(train), np.sort(val), seed=seed)
 
 
 def _list_entries(source):
