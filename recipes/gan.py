@@ -102,8 +102,16 @@ model_flags.add_argument(
     "--spectral-norm", action="store_true", help="spectral normalisation in the discriminator"
 )
 model_flags.add_argument("--loss", choices=LOSSES, default=default["loss"])
+model_flags.add_argument(
+    "--skip-excitation",
+    action=argparse.BooleanOptionalAction,
+    default=default["skip_excitation"],
+    help="FastGAN's skip-layer excitation: the generator's first map gates its last one "
+    "(default: %(default)s)",
+)
 # 4e-4, twice the DCGAN paper's: in the same 50 epochs the samples get one hue and petals
-# around a centre of another colour, which at 2e-4 takes about 100 (docs/generative.md).
+# around a centre of another colour, which at 2e-4 takes about 100; the discriminator at
+# half that gave higher density and precision (docs/generative.md).
 model_flags.add_argument(
     "--learning-rate",
     type=training.positive_float,
@@ -113,8 +121,8 @@ model_flags.add_argument(
 model_flags.add_argument(
     "--d-learning-rate",
     type=training.positive_float,
-    default=None,
-    help="of the discriminator's Adam (default: --learning-rate)",
+    default=zoo.DCGAN.D_LEARNING_RATE,
+    help="of the discriminator's Adam (beta_1 = 0.5; default: %(default)s)",
 )
 flowers_common.add_flower_arguments(parser)
 flowers_common.add_kid_arguments(parser)
@@ -166,11 +174,12 @@ model = zoo.DCGAN(
     ema_momentum=config.ema_momentum or None,
     spectral_norm=config.spectral_norm,
     loss=config.loss,
+    skip_excitation=config.skip_excitation,
     seed=config.seed,
 )
 run.start_from_preset(model)  # with --from-preset: its weights
 model.compile(
-    d_optimizer=keras.optimizers.Adam(config.d_learning_rate or config.learning_rate, beta_1=0.5),
+    d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=0.5),
     g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
 )
 

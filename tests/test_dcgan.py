@@ -71,6 +71,32 @@ def test_model_saved_before_training_reloads(tmp_path, compiled):
     )
 
 
+def test_skip_excitation_gates_each_images_last_maps_and_reloads(tmp_path):
+    model, latents = zoo.DCGAN(**KWARGS, skip_excitation=True), TestDCGAN().input_data()
+    generator = model.generator
+    (multiply,) = [layer for layer in generator.layers if isinstance(layer, keras.layers.Multiply)]
+    gates = keras.ops.convert_to_numpy(keras.Model(generator.inputs, multiply.input[1])(latents))
+    channels_axis = 1 if zoo.models.layers.conv_data_format() == "channels_first" else -1
+    width = KWARGS["filters"][0]  # of the last map, the one gated
+    assert gates.shape[channels_axis] == width and gates.size == 4 * width
+    assert ((gates > 0) & (gates < 1)).all()  # a sigmoid's
+    assert np.ptp(gates, axis=0).max() > 1e-4  # each image its own: they come from its latents
+    model.save(tmp_path / "gan.keras")
+    reloaded = keras.saving.load_model(tmp_path / "gan.keras")
+    assert reloaded.skip_excitation
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded(latents)),
+        keras.ops.convert_to_numpy(model(latents)),
+        atol=1e-6,
+    )
+
+
+def test_a_config_saved_before_skip_excitation_existed_loads_without_it():
+    config = zoo.DCGAN(**KWARGS, skip_excitation=False).get_config()
+    del config["skip_excitation"]  # as in the presets saved before the option
+    assert not zoo.DCGAN.from_config(config).skip_excitation
+
+
 def test_one_batch_updates_both_networks_both_optimizers_and_batch_norm():
     model = zoo.DCGAN(**KWARGS)
     model.compile()
@@ -259,6 +285,7 @@ def test_samples_come_from_the_moving_average_of_the_generator():
         {"upsampling": "transposed", "augment": (), "ema_momentum": None},  # the paper's DCGAN
         {"upsampling": "bilinear", "adaptive_augment": True},
         {"spectral_norm": True, "loss": "hinge", "augment": ("translation",)},
+        {"skip_excitation": False},  # the plain DCGAN generator, without the gate
     ],
 )
 def test_every_variant_trains_and_round_trips_its_config(settings):
@@ -331,7 +358,8 @@ def test_unknown_choices_are_named():
 
 def test_default_model_and_compile_are_what_the_recipe_trains():
     """One definition of the tuned model: the recipe's flags default to the constructor's
-    arguments and to DCGAN.LEARNING_RATE; DCGAN.paper() is Radford et al.'s."""
+    arguments and to DCGAN.LEARNING_RATE and D_LEARNING_RATE; DCGAN.paper() is Radford
+    et al.'s."""
     model = zoo.DCGAN(image_size=16, latent_dim=4)
     assert (model.filters, model.discriminator_filters, model.dropout, model.augment) == (
         (32, 64, 128),
@@ -340,16 +368,18 @@ def test_default_model_and_compile_are_what_the_recipe_trains():
         (),
     )
     assert model.augmenter is None and model.average_generator is not None
+    assert model.skip_excitation
     model.compile()
-    for optimizer in (model.d_optimizer, model.g_optimizer):
-        assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(4e-4)
+    for optimizer, rate in ((model.d_optimizer, 2e-4), (model.g_optimizer, 4e-4)):
+        assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(rate)
         assert optimizer.beta_1 == 0.5
     paper = zoo.DCGAN.paper(image_size=16, latent_dim=4)
-    assert (paper.filters, paper.dropout, paper.upsampling, paper.augment, paper.ema_momentum) == (
-        (64, 128, 256),
-        0.3,
-        "transposed",
-        (),
-        None,
-    )
+    assert (
+        paper.filters,
+        paper.dropout,
+        paper.upsampling,
+        paper.augment,
+        paper.ema_momentum,
+        paper.skip_excitation,
+    ) == ((64, 128, 256), 0.3, "transposed", (), None, False)
     assert zoo.DCGAN.paper(image_size=16, latent_dim=4, dropout=0.0).dropout == 0.0

@@ -14,9 +14,11 @@ widths from the image inward, as the VAE's do: `filters=(32, 64, 128)` is the ge
 above, which applies them in reverse. Each upsampling and its 3x3 convolution run as one
 `ResizeConv2D` (the same weights and values, a transposed convolution of 4/9 the work).
 
-Each training batch takes two gradient steps, each with its own Adam(4e-4, beta_1=0.5):
-the discriminator minimises BCE(real -> 1) + BCE(fake -> 0), then the generator minimises
-BCE(fake -> 1), the non-saturating loss (`loss="hinge"`: max(0, 1 - real) + max(0, 1 + fake)
+Each training batch takes two gradient steps, each with its own Adam (beta_1=0.5; 2e-4 for
+the discriminator, 4e-4 for the generator: a slower discriminator gave higher density and
+precision on the built-in flowers, docs/generative.md): the discriminator minimises
+BCE(real -> 1) + BCE(fake -> 0), then the generator minimises BCE(fake -> 1), the
+non-saturating loss (`loss="hinge"`: max(0, 1 - real) + max(0, 1 + fake)
 and -fake). Reported: `d_loss`, `g_loss`, and the discriminator's accuracy on real and on
 fake images.
 
@@ -39,6 +41,10 @@ What differs from the paper, each a constructor argument (the paper's model is
   2018; Yazici et al., 2019) draws the samples: `sample`, `model(z)`, KID and the saved
   model use it. Its weights are saved in the `.keras` file with the others.
 * `spectral_norm`: spectral normalisation of the discriminator's layers (Miyato et al., 2018).
+* `skip_excitation`: FastGAN's skip-layer excitation (Liu et al., 2021): the generator's
+  first map, pooled to one vector per image, gates each channel of its last map
+  (sigmoid(Dense(LeakyReLU(Dense(mean of the first map))))), a short path for a choice that
+  every pixel must share, such as the flower's hue.
 """
 
 from collections.abc import Sequence
@@ -65,11 +71,12 @@ class DCGAN(FromPreset, GradientStepModel):
 
     `model(z)` runs the sampling generator (the moving average, if kept):
     (B, latent_dim) -> (B, S, S, 3) in [0, 1]. `compile(d_optimizer=, g_optimizer=)`: one
-    optimizer for each network, Adam(`LEARNING_RATE` = 4e-4, beta_1=0.5) by default.
+    optimizer for each network, Adam(beta_1=0.5) by default: `D_LEARNING_RATE` = 2e-4 for
+    the discriminator, `LEARNING_RATE` = 4e-4 for the generator.
 
     `DCGAN()` and `compile()` with no arguments are what `recipes/gan.py` trains and the
-    README measures (widths 32-64-128, no dropout, no augmentation, the weight average, batch
-    16 in the recipe); `DCGAN.paper()` is Radford et al.'s model.
+    README measures (widths 32-64-128, no dropout, no augmentation, the weight average,
+    skip-layer excitation, batch 16 in the recipe); `DCGAN.paper()` is Radford et al.'s model.
 
     Args:
         image_size: side S of the square images, a multiple of 2 ** len(filters).
@@ -88,11 +95,13 @@ class DCGAN(FromPreset, GradientStepModel):
             no average.
         spectral_norm: spectral normalisation of the discriminator's weights.
         loss: "non_saturating" (the paper's) or "hinge".
+        skip_excitation: gate the generator's last map by its first (FastGAN's SLE).
         seed: of the weights' initialisation, the latents drawn in training and the
             augmentation.
     """
 
-    LEARNING_RATE = 4e-4  # of both Adams that compile() makes (beta_1 = 0.5)
+    LEARNING_RATE = 4e-4  # of the generator's Adam that compile() makes (beta_1 = 0.5)
+    D_LEARNING_RATE = 2e-4  # of the discriminator's
 
     def __init__(
         self,
@@ -107,6 +116,7 @@ class DCGAN(FromPreset, GradientStepModel):
         ema_momentum: float | None = 0.99,
         spectral_norm: bool = False,
         loss: str = "non_saturating",
+        skip_excitation: bool = True,
         seed: int | None = None,
         **kwargs,
     ):
@@ -125,6 +135,7 @@ class DCGAN(FromPreset, GradientStepModel):
         self.dropout, self.upsampling, self.augment = dropout, upsampling, tuple(augment or ())
         self.adaptive_augment, self.ema_momentum = adaptive_augment, ema_momentum
         self.spectral_norm, self.loss, self.seed = spectral_norm, loss, seed
+        self.skip_excitation = skip_excitation
         self.generator = self._make_generator("generator")
         self.discriminator = self._make_discriminator()
         # Each random draw has its own stream: the same seed would repeat one mask everywhere.
@@ -149,8 +160,9 @@ class DCGAN(FromPreset, GradientStepModel):
     @classmethod
     def paper(cls, **kwargs):
         """Radford et al.'s DCGAN: widths 64-128-256, stride-2 transposed convolutions,
-        dropout 0.3 in the discriminator, no augmentation and no weight average; compile it
-        with Adam(1e-4 or 2e-4, beta_1=0.5). `kwargs` override any of these."""
+        dropout 0.3 in the discriminator, no augmentation, weight average or skip-layer
+        excitation; compile it with Adam(1e-4 or 2e-4, beta_1=0.5). `kwargs` override any
+        of these."""
         paper = {
             "filters": (64, 128, 256),
             "discriminator_filters": (64, 128, 256),
@@ -158,6 +170,7 @@ class DCGAN(FromPreset, GradientStepModel):
             "upsampling": "transposed",
             "augment": (),
             "ema_momentum": None,
+            "skip_excitation": False,
         }
         return cls(**(paper | kwargs))
 
@@ -166,27 +179,48 @@ class DCGAN(FromPreset, GradientStepModel):
         side = self.image_size // 2 ** len(inward_out)
         data_format = conv_data_format()  # images are channels-last outside on every backend
         channel_axis = 1 if data_format == "channels_first" else -1
-        upsampling = []
-        for count in inward_out[1:]:
-            upsampling += [
+        start = [
+            layers.Dense(side * side * inward_out[0], use_bias=False),
+            fast.BatchNormalization(),
+            layers.ReLU(),
+            layers.Reshape((side, side, inward_out[0])),
+            ToDataFormat(data_format),
+        ]
+        stages = [
+            [
                 *self._upsample(count, data_format, use_bias=False),
                 fast.BatchNormalization(axis=channel_axis),
                 layers.ReLU(),
             ]
-        return keras.Sequential(
+            for count in inward_out[1:]
+        ]
+        to_image = [
+            *self._upsample(3, data_format, activation="tanh"),
+            FromDataFormat(data_format),
+        ]
+        if not self.skip_excitation:
+            return keras.Sequential(
+                [keras.Input((self.latent_dim,)), *start, *sum(stages, []), *to_image],
+                name=name,
+            )
+        # FastGAN's skip-layer excitation (Liu et al., 2021): the start map (side x side)
+        # gates the last stage's channels, so that a global choice such as the flower's hue
+        # reaches every pixel of the largest map at once.
+        latents = keras.Input((self.latent_dim,))
+        maps = start_maps = _apply(start, latents)
+        for stage in stages:
+            maps = _apply(stage, maps)
+        gate = _apply(
             [
-                keras.Input((self.latent_dim,)),
-                layers.Dense(side * side * inward_out[0], use_bias=False),
-                fast.BatchNormalization(),
-                layers.ReLU(),
-                layers.Reshape((side, side, inward_out[0])),
-                ToDataFormat(data_format),
-                *upsampling,
-                *self._upsample(3, data_format, activation="tanh"),
-                FromDataFormat(data_format),
+                layers.GlobalAveragePooling2D(data_format=data_format),
+                layers.Dense(inward_out[0] // 2),
+                layers.LeakyReLU(0.1),
+                layers.Dense(inward_out[-1], activation="sigmoid"),
+                layers.Reshape((1, 1, inward_out[-1]) if channel_axis == -1 else (-1, 1, 1)),
             ],
-            name=name,
+            start_maps,
         )
+        return keras.Model(latents, _apply(to_image, layers.Multiply()([maps, gate])), name=name)
 
     def _upsample(self, count, data_format, **conv):
         """Twice the height and width, `count` channels: the layers of one upsampling."""
@@ -258,13 +292,14 @@ class DCGAN(FromPreset, GradientStepModel):
     # Training ----------------------------------------------------------------------------
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        """Two optimizers, Adam(`LEARNING_RATE`, beta_1=0.5) each unless given."""
+        """Two optimizers unless given: Adam(`D_LEARNING_RATE` = 2e-4, beta_1=0.5) for the
+        discriminator, Adam(`LEARNING_RATE` = 4e-4, beta_1=0.5) for the generator."""
         if "optimizer" in kwargs:
             raise TypeError(
                 "DCGAN.compile takes d_optimizer= and g_optimizer= (one for the "
                 "discriminator, one for the generator), not optimizer="
             )
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(self.LEARNING_RATE, beta_1=0.5)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(self.D_LEARNING_RATE, beta_1=0.5)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(self.LEARNING_RATE, beta_1=0.5)
         group = OptimizerGroup({"discriminator": self.d_optimizer, "generator": self.g_optimizer})
         group.assign_variables("discriminator", self.discriminator.trainable_variables)
@@ -351,6 +386,11 @@ class DCGAN(FromPreset, GradientStepModel):
         for average, weight in zip(self.average_generator.weights, self.generator.weights):
             average.assign(momentum * average + (1.0 - momentum) * weight)
 
+    @classmethod
+    def from_config(cls, config):
+        # Saved before skip_excitation existed (the presets of 2026-12-06 and older): none.
+        return cls(**{"skip_excitation": False, **config})
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -365,8 +405,16 @@ class DCGAN(FromPreset, GradientStepModel):
             "ema_momentum": self.ema_momentum,
             "spectral_norm": self.spectral_norm,
             "loss": self.loss,
+            "skip_excitation": self.skip_excitation,
             "seed": self.seed,
         }
+
+
+def _apply(layer_list, tensor):
+    """`tensor` through each of `layer_list` in turn."""
+    for layer in layer_list:
+        tensor = layer(tensor)
+    return tensor
 
 
 def _offset(seed, offset):
