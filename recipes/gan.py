@@ -179,7 +179,8 @@ model = zoo.DCGAN(
 )
 run.start_from_preset(model)  # with --from-preset: its weights
 model.compile(
-    d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=0.5),
+    # None: a run started when the flag defaulted to --learning-rate, now resumed
+    d_optimizer=keras.optimizers.Adam(config.d_learning_rate or config.learning_rate, beta_1=0.5),
     g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
 )
 

@@ -208,6 +208,23 @@ def test_resume_takes_the_saved_settings(tmp_path):
     assert run.config.batch_size == 8 and run.config.epochs == 6
 
 
+def test_resume_names_the_flags_newer_than_the_run(tmp_path, capsys):
+    """A run started before a flag existed has no value for it: the resumed run says which
+    value it takes."""
+    import json
+
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        fit(start(["--out", str(out), "--epochs", "4"]), CrashInEpoch(1))
+    saved = json.loads((out / "config.json").read_text())
+    del saved["settings"]["batch_size"]  # as if --batch-size had come later
+    (out / "config.json").write_text(json.dumps(saved))
+    capsys.readouterr()
+    run = start(["--out", str(out), "--resume"])
+    said = capsys.readouterr().out
+    assert f"at their defaults: batch_size={run.config.batch_size!r}" in said
+
+
 def test_resume_keeps_the_saved_epochs_unless_told(tmp_path, capsys):
     out = str(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):  # the recipe's default is 3 epochs

@@ -149,6 +149,12 @@ def _resumed_config(parser, config, argv):
         else ""
     )
     print(f"Resuming {config.out} with the settings of its config.json{change}")
+    newer = sorted(set(vars(config)) - set(saved) - {"resume", "out"})
+    if newer:  # flags added since the run started: say what they take
+        print(
+            "  not in its config.json (flags newer than the run), so at their defaults: "
+            + ", ".join(f"{key}={getattr(config, key)!r}" for key in newer)
+        )
     for key, value in saved.items():
         if key not in ("resume", "out") and not (key == "epochs" and epochs_given):
             setattr(config, key, Path(value) if key == "data" and value else value)
