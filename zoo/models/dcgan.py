@@ -2,7 +2,8 @@
 
     generator      z (B, 100) ~ N(0, I) -> Dense 8*8*128 (no bias) -> BN -> ReLU
                    -> (B, 8, 8, 128) -> [2x upsampling + 3x3 conv -> 64, 32 filters + BN
-                   + ReLU] -> 2x upsampling + 3x3 conv -> 3 filters -> tanh
+                   + ReLU] -> (B, 32, 32, 32) x gate (B, 1, 1, 32) from the 8x8 map
+                   -> 2x upsampling + 3x3 conv -> 3 filters -> tanh
                    -> (B, 64, 64, 3) in [-1, 1]
     discriminator  (B, 64, 64, 3) in [-1, 1] -> [DiffAugment] -> Conv2D 32, 64, 128 (4x4,
                    stride 2) + LeakyReLU 0.2 -> Flatten -> Dense 1 -> (B, 1) logit: "real"
@@ -388,7 +389,7 @@ class DCGAN(FromPreset, GradientStepModel):
 
     @classmethod
     def from_config(cls, config):
-        # Saved before skip_excitation existed (the presets of 2026-12-06 and older): none.
+        # Saved before skip_excitation existed (dcgan_oxford17's preset, for one): no gate.
         return cls(**{"skip_excitation": False, **config})
 
     def get_config(self):
