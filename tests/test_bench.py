@@ -230,6 +230,7 @@ def test_the_recipes_dcgan_step_flops_are_counted_from_its_layers():
         + 2 * 16 * 128 * 64 * 8 * 8  # 16 taps per input pixel, 128 -> 64 channels
         + 2 * 16 * 64 * 32 * 16 * 16
         + 2 * 16 * 32 * 3 * 32 * 32
+        + 2 * (128 * 64 + 64 * 32)  # the skip-layer excitation's two Dense layers
     )
     discriminator = (
         2 * 16 * 3 * 32 * 32 * 32  # 4x4 taps per output pixel, 3 -> 32 channels, 32x32 out
