@@ -211,8 +211,6 @@ def test_resume_takes_the_saved_settings(tmp_path):
 def test_resume_names_the_flags_newer_than_the_run(tmp_path, capsys):
     """A run started before a flag existed has no value for it: the resumed run says which
     value it takes."""
-    import json
-
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         fit(start(["--out", str(out), "--epochs", "4"]), CrashInEpoch(1))

@@ -187,37 +187,37 @@ class DCGAN(FromPreset, GradientStepModel):
             layers.Reshape((side, side, inward_out[0])),
             ToDataFormat(data_format),
         ]
-        stages = [
-            [
+        upsampling = []
+        for count in inward_out[1:]:
+            upsampling += [
                 *self._upsample(count, data_format, use_bias=False),
                 fast.BatchNormalization(axis=channel_axis),
                 layers.ReLU(),
             ]
-            for count in inward_out[1:]
-        ]
         to_image = [
             *self._upsample(3, data_format, activation="tanh"),
             FromDataFormat(data_format),
         ]
         if not self.skip_excitation:
             return keras.Sequential(
-                [keras.Input((self.latent_dim,)), *start, *sum(stages, []), *to_image],
+                [keras.Input((self.latent_dim,)), *start, *upsampling, *to_image],
                 name=name,
             )
         # FastGAN's skip-layer excitation (Liu et al., 2021): the start map (side x side)
         # gates the last stage's channels, so that a global choice such as the flower's hue
         # reaches every pixel of the largest map at once.
         latents = keras.Input((self.latent_dim,))
-        maps = start_maps = _apply(start, latents)
-        for stage in stages:
-            maps = _apply(stage, maps)
+        start_maps = _apply(start, latents)
+        maps = _apply(upsampling, start_maps)
         gate = _apply(
             [
                 layers.GlobalAveragePooling2D(data_format=data_format),
                 layers.Dense(inward_out[0] // 2),
                 layers.LeakyReLU(0.1),
                 layers.Dense(inward_out[-1], activation="sigmoid"),
-                layers.Reshape((1, 1, inward_out[-1]) if channel_axis == -1 else (-1, 1, 1)),
+                layers.Reshape(
+                    (1, 1, inward_out[-1]) if channel_axis == -1 else (inward_out[-1], 1, 1)
+                ),
             ],
             start_maps,
         )
