@@ -1,0 +1,26 @@
+"""zoo.plots' picture of many images: where each one lands, and the PNG it becomes."""
+
+import numpy as np
+from PIL import Image
+
+from zoo import plots
+
+
+def test_tile_puts_each_image_in_its_cell_below_its_caption_room():
+    images = np.stack([np.full((4, 6, 3), 10 * (index + 1), np.uint8) for index in range(5)])
+    sheet = plots.tile(images, columns=2, gap=1, caption=3)
+    assert sheet.shape == (3 * (3 + 4 + 1) + 1, 2 * (6 + 1) + 1, 3)
+    top, left = 1 + (3 + 4 + 1) + 3, 1 + 6 + 1  # image 3: second row, second column
+    assert (sheet[top : top + 4, left : left + 6] == 40).all()
+    assert (sheet[top - 3 : top, left : left + 6] == 255).all()  # its caption's room
+    assert (sheet[-5:-1, left : left + 6] == 255).all()  # no sixth image
+
+
+def test_an_image_grid_is_a_png_as_wide_as_its_columns(tmp_path):
+    images = np.random.default_rng(0).uniform(size=(10, 16, 24, 1)).astype("float32")
+    path = plots.plot_image_grid(
+        images, tmp_path / "grid" / "g.png", labels=list("abcdefghij"), columns=4, title="T"
+    )
+    with Image.open(path) as picture:
+        assert picture.width == 4 * 160  # 1.6 inches a column at 100 dpi
+        assert picture.height > 3 * picture.width * 16 / 24 / 4  # three rows of images
