@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import in_process
 import numpy as np
 import pytest
 from PIL import Image
@@ -272,10 +273,10 @@ def test_recipe_trains_all_models_and_writes_every_output(tmp_path):
     assert sum(sum(row.values()) for row in confusion.values()) == 4  # round(12 * 0.2) a class
 
 
-@pytest.mark.slow
-def test_recipe_on_bad_data_names_it_and_leaves_nothing_behind(tmp_path):
+def test_recipe_on_bad_data_names_it_and_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    result = run_recipe(tmp_path, "--data", str(tmp_path / "nowhere"), "--out", str(out))
+    argv = ["--data", tmp_path / "nowhere", "--out", out]
+    result = in_process.run_recipe("cats_vs_dogs", argv, monkeypatch, capsys, home=tmp_path)
     assert result.returncode == 2
     assert f"{tmp_path / 'nowhere'}: no such file or folder" in result.stderr
     assert not out.exists()

@@ -5,25 +5,19 @@ The recipes run in this process (`runpy`) up to their `training.start`, which st
 the bad value, so the whole table takes seconds."""
 
 import argparse
-import runpy
-import sys
-from pathlib import Path
 
+import in_process
 import pytest
 
 from zoo import training
 
-RECIPES = Path(__file__).parents[1] / "recipes"
 SCRIPTS = ("attention", "cats_vs_dogs", "flower_classifier", "gan", "seq2seq", "transformer", "vae")
 
 
 def run_recipe(name, argv, monkeypatch, capsys):
     """Run recipes/`name`.py with `argv` until it exits -> (exit code, stderr)."""
-    monkeypatch.setattr(sys, "argv", [str(RECIPES / f"{name}.py"), *argv])
-    monkeypatch.syspath_prepend(str(RECIPES))  # flowers_common, translation_common
-    with pytest.raises(SystemExit) as stopped:
-        runpy.run_path(str(RECIPES / f"{name}.py"), run_name="__main__")
-    return stopped.value.code, capsys.readouterr().err
+    result = in_process.run_recipe(name, argv, monkeypatch, capsys)
+    return result.returncode, result.stderr
 
 
 def parser_of(name, monkeypatch, capsys):
@@ -56,7 +50,7 @@ def numeric_flags():
 class _NoCapture:
     @staticmethod
     def readouterr():
-        return argparse.Namespace(err="")
+        return argparse.Namespace(out="", err="")
 
 
 def test_no_recipe_flag_takes_an_unchecked_number(monkeypatch, capsys):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import in_process
 import keras
 import pytest
 
@@ -143,16 +144,10 @@ def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
     assert missing.returncode == 2 and "config.json: not found" in missing.stderr
 
 
-@pytest.mark.slow
-def test_gan_recipe_names_a_missing_kid_classifier(tmp_path):
-    result = run_recipe(
-        tmp_path,
-        "gan",
-        "--out",
-        str(tmp_path / "run"),
-        "--kid-features",
-        str(tmp_path / "nowhere.keras"),
-    )
+def test_gan_recipe_names_a_missing_kid_classifier(tmp_path, monkeypatch, capsys):
+    out, missing = tmp_path / "run", tmp_path / "nowhere.keras"
+    argv = [*TINY, "--out", out, "--kid-features", missing]
+    result = in_process.run_recipe("gan", argv, monkeypatch, capsys, home=tmp_path)  # no training
     assert result.returncode == 2 and "nowhere.keras: no such file" in result.stderr
     assert not (tmp_path / "run").exists()
 
@@ -181,11 +176,9 @@ def test_flower_classifier_recipe_trains_and_saves_where_the_recipes_look(tmp_pa
     assert classifier.classes == 4 and classifier.image_size == 16
 
 
-@pytest.mark.slow
-def test_generative_recipes_name_a_folder_without_images(tmp_path):
+def test_generative_recipes_name_a_folder_without_images(tmp_path, monkeypatch, capsys):
     (tmp_path / "empty").mkdir()
-    result = run_recipe(
-        tmp_path, "gan", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run")
-    )
+    argv = [*TINY, "--data", tmp_path / "empty", "--out", tmp_path / "run"]
+    result = in_process.run_recipe("gan", argv, monkeypatch, capsys, home=tmp_path)  # no training
     assert result.returncode == 2 and "no images found" in result.stderr
     assert str(tmp_path / "empty") in result.stderr and not (tmp_path / "run").exists()
