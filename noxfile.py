@@ -11,8 +11,10 @@ and the command that installs it.
 Each session spreads its tests over the cores (pytest-xdist, at most 4 workers, each of which
 imports a whole backend): most tests are small fits, subprocess start-ups and, on JAX,
 compilations that leave a second core idle. The slow tests are collected first
-(tests/conftest.py) and handed out one at a time (`--maxschedchunk=1`) to whichever worker is
-free, so that no worker runs a long test alone at the end while the others wait.
+(tests/conftest.py) and handed out a few at a time to whichever worker is free, so that no
+worker runs a long test alone at the end while the others wait. Tests that read one tiny
+finished recipe run share an `xdist_group` (`--dist loadgroup`): they run on one worker, which
+trains that run once (tests/finished_runs.py).
 `--durations=15` lists each session's slowest tests; the matrix's times are in
 docs/performance.md ("The test matrix").
 
@@ -46,7 +48,7 @@ def tests(session, backend):
         "pytest",
         "--numprocesses=auto",
         "--maxprocesses=4",
-        "--maxschedchunk=1",
+        "--dist=loadgroup",
         "--durations=15",
         *session.posargs,
         env={

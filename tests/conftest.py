@@ -1,11 +1,19 @@
 import keras
 import pytest
+from finished_runs import FinishedRuns
 
 
 @pytest.fixture(autouse=True)
 def seeded():
     """Every test starts from the same seeds, so a failure can be repeated."""
     keras.utils.set_random_seed(0)
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """finished_run(recipe) -> (folder, standard output) of a tiny finished run of the recipe,
+    trained once per session and shared by the tests that read it (tests/finished_runs.py)."""
+    return FinishedRuns(tmp_path_factory.mktemp("finished-runs"))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -19,6 +19,8 @@ import sys
 import threading
 from pathlib import Path
 
+import finished_runs
+import in_process
 import keras
 import numpy as np
 import pytest
@@ -172,47 +174,19 @@ def test_a_url_must_name_a_registered_preset(tiny, server):
 # From a run to a preset, and back into a recipe -----------------------------------------------
 
 ROOT = Path(__file__).parents[1]
-# Each recipe's tiny run on its built-in data, and (for two of them) flags that change the
-# model, with what the refusal must name.
-TINY_RUNS = {
-    "gan": (
-        ["--synthetic-images", "16", "--image-size", "16", "--batch-size", "8"]
-        + ["--filters", "4", "8", "--kid-features", "none"],
-        ["--latent-dim", "5"],
-        "latent_dim 5 here, 100 in the preset",
-    ),
-    "vae": (
-        ["--synthetic-images", "16", "--image-size", "16", "--batch-size", "8"]
-        + ["--kid-features", "none"],
-        None,  # the shape check is run.start_from_preset's, tried with the gan and the CNN
-        None,
-    ),
-    "cats_vs_dogs": (
-        [
-            "--model",
-            "cnn-aug",
-            "--synthetic-images",
-            "40",
-            "--image-size",
-            "32",
-            "--batch-size",
-            "8",
-        ],
-        ["--cnn", "small"],
-        "holds a CompactCNN, not a SmallCNN",
-    ),
-    "transformer": (
-        ["--num-layers", "1", "--d-model", "16", "--num-heads", "2", "--ffn-dim", "32"]
-        + ["--synthetic-pairs", "60", "--batch-size", "16", "--beam-width", "2"],
-        None,
-        None,
-    ),
-    "seq2seq": (
-        ["--embedding-dim", "8", "--units", "16", "--synthetic-pairs", "60", "--batch-size", "16"]
-        + ["--beam-width", "2"],
-        None,
-        None,
-    ),
+# Each recipe's tiny run on its built-in data (the session's shared run, tests/finished_runs.py,
+# except seq2seq's), and (for two of them) flags that change the model, with what the refusal
+# must name.
+SEQ2SEQ_FLAGS = ["--embedding-dim", "8", "--units", "16", "--synthetic-pairs", "60"] + [
+    "--batch-size",
+    "16",
+    "--beam-width",
+    "2",
+]
+OTHER_SHAPE = {
+    "gan": (["--latent-dim", "5"], "latent_dim 5 here, 100 in the preset"),
+    # vae: the shape check is run.start_from_preset's, tried with the gan and the CNN
+    "cats_vs_dogs": (["--cnn", "small"], "holds a CompactCNN, not a SmallCNN"),
 }
 
 
@@ -235,14 +209,27 @@ def export_tool():
     return module
 
 
-@pytest.mark.slow  # three runs of a recipe, and the export tool
-@pytest.mark.parametrize("recipe", sorted(TINY_RUNS))
-def test_a_run_becomes_a_preset_that_a_recipe_fine_tunes(recipe, tmp_path, capsys):
-    tiny, other_shape, named = TINY_RUNS[recipe]
-    run, exported = tmp_path / "run", tmp_path / "presets"
-    result = run_script(tmp_path, f"recipes/{recipe}.py", *tiny, "--epochs", "1", "--out", str(run))
-    assert result.returncode == 0, result.stderr[-3000:]
-    registry = tmp_path / "registry.json"
+@pytest.mark.slow  # a recipe's run, exported, and two runs from it
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        pytest.param(recipe, marks=finished_runs.group(recipe))
+        for recipe in sorted({*finished_runs.RUNS, "seq2seq"})
+    ],
+)
+def test_a_run_becomes_a_preset_that_a_recipe_fine_tunes(
+    recipe, tmp_path, monkeypatch, capsys, finished_run
+):
+    if recipe == "seq2seq":
+        tiny, run = SEQ2SEQ_FLAGS, tmp_path / "run"
+        result = run_script(
+            tmp_path, "recipes/seq2seq.py", *tiny, "--epochs", "1", "--out", str(run)
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    else:
+        tiny, _ = finished_runs.RUNS[recipe]
+        run, _ = finished_run(recipe)
+    exported, registry = tmp_path / "presets", tmp_path / "registry.json"
     # The export tool runs in this process: a subprocess would import the backend twice more.
     export_preset = export_tool()
     export = [str(run), "tiny", "--presets", str(exported), "--registry", str(registry)]
@@ -264,12 +251,12 @@ def test_a_run_becomes_a_preset_that_a_recipe_fine_tunes(recipe, tmp_path, capsy
     result = run_script(tmp_path, f"recipes/{recipe}.py", *arguments, "--out", str(tuned))
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Starting from preset {preset}'s weights" in result.stdout
-    if other_shape is None:
+    if recipe not in OTHER_SHAPE:
         return
+    other_shape, named = OTHER_SHAPE[recipe]
     wrong = tmp_path / "wrong"
-    result = run_script(
-        tmp_path, f"recipes/{recipe}.py", *arguments, *other_shape, "--out", str(wrong)
-    )
+    argv = [*arguments, *other_shape, "--out", wrong]  # stops before training: in this process
+    result = in_process.run_recipe(recipe, argv, monkeypatch, capsys, home=tmp_path)
     assert result.returncode == 2 and named in result.stderr, result.stderr[-3000:]
     assert "Traceback" not in result.stderr and not wrong.exists()
 

@@ -6,13 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import finished_runs
+import in_process
 import pytest
 
 RECIPES = Path(__file__).parents[1] / "recipes"
-TINY = {
-    "transformer": ["--num-layers", "1", "--d-model", "16", "--num-heads", "2", "--ffn-dim", "32"],
-    "seq2seq": ["--embedding-dim", "8", "--units", "16"],
-}
+TINY_SEQ2SEQ = ["--embedding-dim", "8", "--units", "16"]
 
 
 def run_recipe(name, *args):
@@ -26,23 +25,9 @@ def run_recipe(name, *args):
 
 
 @pytest.mark.slow
-def test_transformer_recipe_writes_bleu_translations_heat_maps_and_translates(tmp_path):
-    out = tmp_path / "run"
-    result = run_recipe(
-        "transformer",
-        *TINY["transformer"],
-        "--out",
-        str(out),
-        "--epochs",
-        "1",
-        "--synthetic-pairs",
-        "60",
-        "--batch-size",
-        "16",
-        "--beam-width",
-        "2",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+@finished_runs.group("transformer")
+def test_transformer_recipe_writes_bleu_translations_heat_maps_and_translates(finished_run):
+    out, _ = finished_run("transformer")  # 1 epoch of a tiny model on 60 synthetic pairs
     final = json.loads((out / "metrics.json").read_text())["final"]
     for name in (
         "corpus_bleu",
@@ -86,7 +71,7 @@ def test_seq2seq_recipe_reads_a_tatoeba_tsv_russian_to_english(tmp_path):
     out = tmp_path / "run"
     result = run_recipe(
         "seq2seq",
-        *TINY["seq2seq"],
+        *TINY_SEQ2SEQ,
         "--data",
         str(tsv),
         "--out",
@@ -107,8 +92,10 @@ def test_seq2seq_recipe_reads_a_tatoeba_tsv_russian_to_english(tmp_path):
     assert len(translated.stdout.strip().splitlines()) == 1
 
 
-@pytest.mark.slow
-def test_translation_recipes_name_bad_input_and_leave_nothing(tmp_path):
+def test_translation_recipes_name_bad_input_and_leave_nothing(tmp_path, monkeypatch, capsys):
+    def run_recipe(name, *args):  # each stops before training: in this process
+        return in_process.run_recipe(name, args, monkeypatch, capsys, home=tmp_path)
+
     tsv = tmp_path / "bad.tsv"
     tsv.write_text("Hi.\tПривет.\nno tab\n", encoding="utf-8")
     result = run_recipe("seq2seq", "--data", str(tsv), "--out", str(tmp_path / "run"))
