@@ -68,12 +68,21 @@ def assert_same_training(a, b):
         np.testing.assert_allclose(weight_a, weight_b, rtol=1e-4, atol=1e-6)
 
 
+@pytest.fixture(scope="session")
+def one_process_run(tmp_path_factory):
+    """The worker's 2 epochs in one process, which every run on two processes or devices must
+    repeat; trained once, for the tests of the xdist group "one-process-run"."""
+    folder = tmp_path_factory.mktemp("one-process")
+    one_process(folder, "--out", folder / "one", "--epochs", 2)
+    return folder / "one"
+
+
 @pytest.mark.slow
-def test_two_processes_train_the_weights_of_one_and_resume_exactly(tmp_path):
-    one_process(tmp_path, "--out", tmp_path / "one", "--epochs", 2)
+@pytest.mark.xdist_group("one-process-run")
+def test_two_processes_train_the_weights_of_one_and_resume_exactly(tmp_path, one_process_run):
     results = launch(tmp_path, [WORKER, "--out", tmp_path / "two", "--epochs", 2, "--distribute"])
     assert_finished(results)
-    assert_same_training(tmp_path / "one", tmp_path / "two")
+    assert_same_training(one_process_run, tmp_path / "two")
     if BACKEND != "torch":  # torchrun mixes its processes' output into one
         assert "distributed:" in results[0][1]
         assert "[distributed-test]" not in results[1][1]  # process 1 reports nothing
@@ -88,7 +97,7 @@ def test_two_processes_train_the_weights_of_one_and_resume_exactly(tmp_path):
     assert_finished(
         launch(tmp_path, [WORKER, "--out", tmp_path / "resumed", "--resume", "--distribute"])
     )
-    assert_same_training(tmp_path / "one", tmp_path / "resumed")
+    assert_same_training(one_process_run, tmp_path / "resumed")
 
 
 @pytest.mark.slow
@@ -185,10 +194,10 @@ def test_transformer_recipe_trains_and_translates_on_two_processes(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_devices_in_one_process_train_the_weights_of_one(tmp_path):
+@pytest.mark.xdist_group("one-process-run")
+def test_two_devices_in_one_process_train_the_weights_of_one(tmp_path, one_process_run):
     if BACKEND == "torch":
         pytest.skip("Keras has no single-process data parallelism on PyTorch")
-    one_process(tmp_path, "--out", tmp_path / "one", "--epochs", 2)
     make_devices = (
         textwrap.dedent(f"""
         import runpy, sys
@@ -217,7 +226,7 @@ def test_two_devices_in_one_process_train_the_weights_of_one(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 device(s) in all" in result.stdout
-    assert_same_training(tmp_path / "one", tmp_path / "two")
+    assert_same_training(one_process_run, tmp_path / "two")
 
 
 # Without launching processes: what zoo does with the cluster it is given ---------------
