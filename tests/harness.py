@@ -25,16 +25,20 @@ The checks (each a test of its own, so a failure names what broke):
   outputs (atol 1e-6) and keep the optimizer's step count, so training can go on.
 * `test_reloads_under_next_backend`: the `.keras` file saved here loads under the next backend
   in the cycle tensorflow -> torch -> jax -> tensorflow, in a subprocess, with the same outputs
-  (atol 1e-4). Over the nox matrix every backend both writes and reads a file, at one
-  subprocess per model per backend instead of two.
+  (atol 1e-4). Over the nox matrix every backend both writes and reads a file; one subprocess
+  per test worker (`NextBackend`) reloads every model of that worker.
 
 Outputs are taken in inference mode: `model(inputs, training=False)`.
 """
 
+import atexit
 import os
 import pickle
+import select
 import subprocess
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
 import keras
@@ -144,14 +148,54 @@ class ModelTestCase:
         model.save(tmp_path / "model.keras")
         with open(tmp_path / "inputs.pkl", "wb") as f:
             pickle.dump(self.input_data(), f)
-        other = BACKEND_CYCLE[keras.backend.backend()]
-        env = dict(os.environ, KERAS_BACKEND=other, TF_CPP_MIN_LOG_LEVEL="2")
-        env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
-        command = [sys.executable, __file__, str(tmp_path), type(model).__module__]
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, f"reload under {other} failed:\n{result.stderr[-3000:]}"
+        NextBackend.reload(tmp_path, type(model).__module__)
         with open(tmp_path / "outputs.pkl", "rb") as f:
             _assert_close(pickle.load(f), self.outputs(model), atol=1e-4)
+
+
+class NextBackend:
+    """A process under the next backend in the cycle that reloads the `.keras` files of
+    `test_reloads_under_next_backend`, one after another. Each test worker starts one, the
+    first time it is needed: a backend's import takes seconds, paid once, not once per model.
+    """
+
+    process = None
+    REPLY = "reloaded:"  # the start of the process's answer to each request
+
+    @classmethod
+    def reload(cls, folder, module):
+        """Load folder/model.keras under the next backend and write its outputs on
+        folder/inputs.pkl to folder/outputs.pkl; fail the test with the process's error."""
+        other = BACKEND_CYCLE[keras.backend.backend()]
+        if cls.process is None or cls.process.poll() is not None:
+            env = dict(os.environ, KERAS_BACKEND=other, TF_CPP_MIN_LOG_LEVEL="2")
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(Path(__file__).parent), env.get("PYTHONPATH", "")]
+            )
+            cls.errors = tempfile.TemporaryFile("w+")  # a pipe nobody reads could fill and block
+            cls.process = subprocess.Popen(
+                [sys.executable, __file__],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=cls.errors,
+                text=True,
+            )
+            atexit.register(cls.process.kill)
+        cls.process.stdin.write(f"{folder}\t{module}\n")
+        cls.process.stdin.flush()
+        reply = ""
+        while not reply.startswith(cls.REPLY):
+            if not select.select([cls.process.stdout], [], [], 300)[0]:
+                cls.process.kill()
+                reply = "no answer in 300 s"
+                break
+            reply = cls.process.stdout.readline()
+            if not reply:  # the process ended
+                cls.errors.seek(0)
+                reply = cls.errors.read()[-3000:]
+                break
+        assert reply == f"{cls.REPLY} ok\n", f"reload under {other} failed:\n{reply}"
 
 
 def _numpy(structure):
@@ -165,7 +209,7 @@ def _assert_close(actual, expected, atol):
 
 
 def _reload_and_predict(folder, module):
-    """Subprocess side of test_reloads_under_next_backend: load, predict, write outputs."""
+    """The next backend's side of test_reloads_under_next_backend: load, predict, write."""
     import importlib
 
     importlib.import_module(module)  # registers the model's classes for deserialization
@@ -177,5 +221,16 @@ def _reload_and_predict(folder, module):
         pickle.dump(_numpy(model(inputs, training=False)), f)
 
 
+def _serve():
+    """NextBackend's process: one `folder<TAB>module` line in, one reply line out."""
+    for request in sys.stdin:
+        try:
+            _reload_and_predict(*request.rstrip("\n").split("\t"))
+            reply = "ok"
+        except Exception:  # the test that asked fails with it; the next one is served anew
+            reply = traceback.format_exc().replace("\n", " | ")
+        print(f"{NextBackend.REPLY} {reply}", flush=True)
+
+
 if __name__ == "__main__":
-    _reload_and_predict(*sys.argv[1:])
+    _serve()
