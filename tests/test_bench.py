@@ -39,6 +39,8 @@ def test_quick_benchmark_reports_every_model_against_its_reference(tmp_path):
             sys.executable,
             str(BENCH),
             "--quick",
+            "--repeats",  # the fewest rounds that give a 95% interval for the median ratio
+            "6",
             "--backends",
             backend,
             "--out",
