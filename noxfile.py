@@ -25,6 +25,7 @@ compiles to the same program, which is then read from the cache instead of compi
 """
 
 import importlib.util
+import os
 import shutil
 
 import nox
@@ -35,6 +36,29 @@ BACKENDS = ["tensorflow", "torch", "jax"]
 
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["tests", "lint"]  # tests: all three backends
+
+
+# Settings for a suite of many tiny programs, each worker one of as many as there are cores
+# (the workers and every recipe or tool they start inherit them):
+LIGHT_WORK = {
+    # One OpenMP thread per process. PyTorch's OpenMP threads spin while they wait for work;
+    # with a thread per core in each of one worker per core they took the cores from each
+    # other (torch session 419 -> 299 s). TensorFlow's and XLA's own thread pools are left
+    # as they are: one thread each made the TensorFlow session no faster.
+    "OMP_NUM_THREADS": "1",
+    # XLA (TensorFlow's jit_compile and every JAX program) without its expensive
+    # optimization passes, as `JAX_DISABLE_MOST_OPTIMIZATIONS` sets them: the tests check
+    # what the programs compute, and on models this small compiling takes longer than
+    # running (Flax's slow tests do the same). The price: a bug in those passes alone
+    # would not show here; the recipes and benchmarks run them.
+    "XLA_FLAGS": " ".join(
+        [
+            os.environ.get("XLA_FLAGS", ""),
+            "--xla_backend_optimization_level=0",
+            "--xla_llvm_disable_expensive_passes=true",
+        ]
+    ).strip(),
+}
 
 
 @nox.session
@@ -54,6 +78,7 @@ def tests(session, backend):
         env={
             "KERAS_BACKEND": backend,
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            **LIGHT_WORK,
             **compile_cache(session, backend),
         },
     )
