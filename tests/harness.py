@@ -141,7 +141,7 @@ class ModelTestCase:
             assert type(loaded) is type(model)
             _assert_close(self.outputs(loaded), expected, atol=atol)
 
-    @pytest.mark.slow  # a subprocess that imports a second backend
+    @pytest.mark.slow  # a second backend, in a process of its own
     def test_reloads_under_next_backend(self, tmp_path):
         model = self.compiled_model()
         self.fit(model, epochs=1)

@@ -177,12 +177,7 @@ ROOT = Path(__file__).parents[1]
 # Each recipe's tiny run on its built-in data (the session's shared run, tests/finished_runs.py,
 # except seq2seq's), and (for two of them) flags that change the model, with what the refusal
 # must name.
-SEQ2SEQ_FLAGS = ["--embedding-dim", "8", "--units", "16", "--synthetic-pairs", "60"] + [
-    "--batch-size",
-    "16",
-    "--beam-width",
-    "2",
-]
+SEQ2SEQ_FLAGS = "--embedding-dim 8 --units 16 --synthetic-pairs 60 --batch-size 16 --beam-width 2"
 OTHER_SHAPE = {
     "gan": (["--latent-dim", "5"], "latent_dim 5 here, 100 in the preset"),
     # vae: the shape check is run.start_from_preset's, tried with the gan and the CNN
@@ -213,7 +208,7 @@ def export_tool():
 @pytest.mark.parametrize(
     "recipe",
     [
-        pytest.param(recipe, marks=finished_runs.group(recipe))
+        pytest.param(recipe, marks=finished_runs.group(recipe) if recipe != "seq2seq" else ())
         for recipe in sorted({*finished_runs.RUNS, "seq2seq"})
     ],
 )
@@ -221,7 +216,7 @@ def test_a_run_becomes_a_preset_that_a_recipe_fine_tunes(
     recipe, tmp_path, monkeypatch, capsys, finished_run
 ):
     if recipe == "seq2seq":
-        tiny, run = SEQ2SEQ_FLAGS, tmp_path / "run"
+        tiny, run = SEQ2SEQ_FLAGS.split(), tmp_path / "run"
         result = run_script(
             tmp_path, "recipes/seq2seq.py", *tiny, "--epochs", "1", "--out", str(run)
         )
