@@ -39,12 +39,13 @@ nox.options.sessions = ["tests", "lint"]  # tests: all three backends
 
 
 # Settings for a suite of many tiny programs, each worker one of as many as there are cores
-# (the workers and every recipe or tool they start inherit them):
+# (the workers and every recipe or tool they start inherit them; what each saved is in
+# docs/performance.md, "The test matrix"):
 LIGHT_WORK = {
     # One OpenMP thread per process. PyTorch's OpenMP threads spin while they wait for work;
     # with a thread per core in each of one worker per core they took the cores from each
-    # other (torch session 419 -> 299 s). TensorFlow's and XLA's own thread pools are left
-    # as they are: one thread each made the TensorFlow session no faster.
+    # other. TensorFlow's and XLA's own thread pools are left as they are: one thread each
+    # made the TensorFlow session no faster.
     "OMP_NUM_THREADS": "1",
     # XLA (TensorFlow's jit_compile and every JAX program) without its expensive
     # optimization passes, as `JAX_DISABLE_MOST_OPTIMIZATIONS` sets them: the tests check
