@@ -59,6 +59,12 @@ def group(recipe):
     return pytest.mark.xdist_group(f"{recipe}-run")
 
 
+def command(recipe, *args):
+    """The command line of recipes/`recipe`.py with its tiny flags, then `args`."""
+    flags, _ = RUNS[recipe]
+    return [sys.executable, str(ROOT / "recipes" / f"{recipe}.py"), *flags, *map(str, args)]
+
+
 def environment(folder):
     """An empty zoo cache and Keras home under `folder`: nothing is read from the user's."""
     return {
@@ -78,11 +84,10 @@ class FinishedRuns:
     def __call__(self, recipe):
         """-> (the run's folder, its standard output)."""
         if recipe not in self.made:
-            flags, epochs = RUNS[recipe]
+            _, epochs = RUNS[recipe]
             out = self.folder / recipe
             result = subprocess.run(
-                [sys.executable, str(ROOT / "recipes" / f"{recipe}.py"), *flags]
-                + ["--epochs", str(epochs), "--out", str(out)],
+                command(recipe, "--epochs", epochs, "--out", out),
                 capture_output=True,
                 text=True,
                 timeout=900,

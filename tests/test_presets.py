@@ -12,7 +12,6 @@ import functools
 import http.server
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -186,13 +185,12 @@ OTHER_SHAPE = {
 
 
 def run_script(tmp_path, script, *args):
-    env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path)}
     return subprocess.run(
         [sys.executable, str(ROOT / script), *args],
         capture_output=True,
         text=True,
         timeout=900,
-        env=env,
+        env=finished_runs.environment(tmp_path),
     )
 
 

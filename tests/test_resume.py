@@ -9,7 +9,6 @@ of the two finished runs must agree, for a classifier with augmentation and drop
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import finished_runs
@@ -19,18 +18,12 @@ import pytest
 
 import zoo  # noqa: F401  registers the models for load_model
 
-ROOT = Path(__file__).parents[1]
 RECIPES = sorted(set(finished_runs.RUNS) - {"transformer"})
-
-
-def command(name, *args):
-    flags, _ = finished_runs.RUNS[name]
-    return [sys.executable, str(ROOT / "recipes" / f"{name}.py"), *flags, *args]
 
 
 def run(tmp_path, name, *args):
     result = subprocess.run(
-        command(name, *args),
+        finished_runs.command(name, *args),
         capture_output=True,
         text=True,
         timeout=900,
@@ -43,7 +36,7 @@ def run(tmp_path, name, *args):
 def kill_when(tmp_path, name, line_start, *args):
     """Start the recipe and SIGKILL it as soon as it prints a line starting `line_start`."""
     process = subprocess.Popen(
-        command(name, *args),
+        finished_runs.command(name, *args),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
