@@ -126,8 +126,11 @@ model_flags.add_argument(
 )
 flowers_common.add_flower_arguments(parser)
 flowers_common.add_kid_arguments(parser)
-image_size_check = flowers_common.check_image_size(
-    lambda config: max(len(config.filters), len(config.discriminator_filters))
+# The generator draws exactly 2**stages times its start map; the discriminator's "same"
+# convolutions take any size of at least 2**stages (the last maps may be odd).
+generator_size_check = flowers_common.check_image_size(lambda config: len(config.filters))
+discriminator_size_check = flowers_common.check_image_size(
+    lambda config: len(config.discriminator_filters), exact=False
 )
 
 
@@ -139,7 +142,7 @@ def check(config):
             "argument --adaptive-augment: tunes how often --augment's operations apply; "
             "give them too (e.g. --augment translation,cutout)"
         )
-    return image_size_check(config)
+    return generator_size_check(config) or discriminator_size_check(config)
 
 
 run = training.start(parser, check=check)

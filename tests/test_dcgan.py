@@ -363,7 +363,7 @@ def test_default_model_and_compile_are_what_the_recipe_trains():
     model = zoo.DCGAN(image_size=16, latent_dim=4)
     assert (model.filters, model.discriminator_filters, model.dropout, model.augment) == (
         (32, 64, 128),
-        (32, 64, 128),
+        (32, 64, 128, 256),
         0.0,
         (),
     )
