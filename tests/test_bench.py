@@ -238,7 +238,8 @@ def test_the_recipes_dcgan_step_flops_are_counted_from_its_layers():
         2 * 16 * 3 * 32 * 32 * 32  # 4x4 taps per output pixel, 3 -> 32 channels, 32x32 out
         + 2 * 16 * 32 * 64 * 16 * 16
         + 2 * 16 * 64 * 128 * 8 * 8
-        + 2 * 8 * 8 * 128  # Dense to the logit
+        + 2 * 16 * 128 * 256 * 4 * 4  # the fourth stage, to 4x4x256
+        + 2 * 4 * 4 * 256  # Dense to the logit
     )
     assert gan_training_flops(zoo.DCGAN()) == 4 * generator + 9 * discriminator
     # upsampling then a 3x3 convolution: 9 taps per output pixel, 2.25x the multiplies

@@ -93,6 +93,8 @@ def test_every_numeric_flag_refuses_a_bad_value_before_writing(
             "argument --image-size: must be a multiple of 16",
         ),
         ("flower_classifier", ["--image-size", "8"], "argument --image-size: must be at least 16"),
+        # the generator draws 8 px from 1x1, the four-stage discriminator needs 16 at least
+        ("gan", ["--image-size", "8"], "argument --image-size: must be at least 16 for 4 stride-2"),
         ("transformer", ["--d-model", "63"], "argument --d-model: 63 does not split into"),
         ("gan", ["--augment", "colour,spin"], "argument --augment: unknown 'spin'"),
         ("gan", ["--adaptive-augment"], "argument --adaptive-augment: tunes how often"),
