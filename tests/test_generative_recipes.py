@@ -2,11 +2,11 @@
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import finished_runs
 import in_process
 import keras
 import pytest
@@ -20,13 +20,12 @@ TINY = ["--synthetic-images", "16", "--image-size", "16", "--batch-size", "8"]
 
 def run_recipe(tmp_path, name, *args, folder="recipes"):
     # An empty Keras home and zoo cache: `--kid-features auto` finds no extractor there.
-    env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path)}
     return subprocess.run(
         [sys.executable, str(ROOT / folder / f"{name}.py"), *TINY, *args],
         capture_output=True,
         text=True,
         timeout=900,
-        env=env,
+        env=finished_runs.environment(tmp_path),
     )
 
 
@@ -123,7 +122,7 @@ def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
 
     # The tools that look at a finished run: a sheet of real images over samples, and the
     # samples measured again (here in the random embedding: no classifier to train).
-    env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path)}
+    env = finished_runs.environment(tmp_path)
     sheet = tmp_path / "sheet.png"
     tool = [sys.executable, str(ROOT / "tools" / "sample_sheet.py"), str(out), str(sheet)]
     done = subprocess.run([*tool, "--rows", "1"], capture_output=True, text=True, env=env)
