@@ -10,7 +10,9 @@ weights, resize-convolution upsampling and, for long runs, DiffAugment.
 cut to their central square, resized to 64x64, decoded once (cached) and scaled to [0, 1];
 10% are held out to measure KID (see --kid-features). Writes, besides the usual run files,
 samples/epoch_NNN.png (32 images generated from the same latent draw after every epoch),
-samples.gif, kid.png (KID with its spread and the real-vs-real floor) and the checkerboard
+samples.gif, kid.png (KID with its spread, precision, recall, density and coverage, each
+beside its real-vs-real value: a row in --kid-features' space, a row in a random embedding's,
+which sees hue mixing that a petal-count classifier passes) and the checkerboard
 share of the samples and of the real images in the report. `--resume --out DIR` continues a
 run from its last finished epoch, with both optimizers' state.
 """
@@ -191,10 +193,10 @@ model.compile(
 samples = training.SampleGrids(
     lambda: model.sample(32, seed=1234), run.path("samples"), title="DCGAN samples"
 )
-kid = flowers_common.kid_callback(
+sample_quality = flowers_common.kid_callbacks(
     run, data, train, held_out, lambda count: model.sample(count, seed=4321)
 )
-run.fit(model, images, epochs=config.epochs, callbacks=[samples, kid])
+run.fit(model, images, epochs=config.epochs, callbacks=[samples, *sample_quality])
 
 # Evaluate: the checkerboard share of the samples against the real images' ----------------
 generated = keras.ops.convert_to_numpy(model.sample(config.kid_images, seed=4321))

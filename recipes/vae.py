@@ -7,8 +7,9 @@
 cut to their central square, resized to 64x64, decoded once (cached) and scaled to [0, 1].
 The validation images (10%) are also the real images KID compares samples with (see
 --kid-features). Writes, besides the usual run files: samples/epoch_NNN.png (32 images
-decoded from the same latent draw after every epoch) and samples.gif, kid.png (KID with its
-spread and the real-vs-real floor), reconstructions.png
+decoded from the same latent draw after every epoch) and samples.gif, kid.png (KID, precision,
+recall, density and coverage beside their real-vs-real values, in --kid-features' space and
+in a random embedding's), reconstructions.png
 (validation images above their reconstructions) and interpolation.png (a walk in latent
 space between two images).
 """
@@ -87,7 +88,7 @@ model.compile(keras.optimizers.Adam(config.learning_rate))
 samples = training.SampleGrids(
     lambda: model.sample(32, seed=1234), run.path("samples"), title="VAE samples"
 )
-kid = flowers_common.kid_callback(
+sample_quality = flowers_common.kid_callbacks(
     run, data, train, held_out, lambda count: model.sample(count, seed=4321)
 )
 run.fit(
@@ -96,7 +97,7 @@ run.fit(
     validation_data=(held_out_images,),
     validation_batch_size=config.batch_size,
     epochs=config.epochs,
-    callbacks=[samples, kid],
+    callbacks=[samples, *sample_quality],
 )
 
 # Evaluate: reconstructions and a latent interpolation ------------------------------------
@@ -125,17 +126,9 @@ history = run.history()
 run.finish(
     model,
     final={
-        name: history[name][-1]
-        for name in (
-            "loss",
-            "reconstruction_loss",
-            "kl_loss",
-            "val_loss",
-            "val_reconstruction_loss",
-            "val_kl_loss",
-            *training.SAMPLE_QUALITY,
-        )
-        if name in history
+        name: values[-1]
+        for name, values in history.items()
+        if name.endswith("loss") or training.is_sample_quality(name)
     }
     | {
         "checkerboard_share": checkerboard_share(model.sample(config.kid_images, seed=4321)),

@@ -59,7 +59,16 @@ def test_vae_recipe_writes_samples_reconstructions_and_interpolation(tmp_path):
         assert (out / name).stat().st_size > 0, name
     final = json.loads((out / "metrics.json").read_text())["final"]
     assert {"val_loss", "val_reconstruction_loss", "val_kl_loss"} <= set(final)
-    for name in ("kid", "kid_std", "kid_floor", "checkerboard_share", "checkerboard_share_real"):
+    for name in (
+        "kid",
+        "kid_std",
+        "kid_floor",
+        "random_conv_kid",  # the random embedding's (2 held-out images: no k-NN balls)
+        "random_conv_kid_std",
+        "random_conv_kid_floor",
+        "checkerboard_share",
+        "checkerboard_share_real",
+    ):
         assert math.isfinite(final[name]), name
     assert final["kid_std"] >= 0 and "![KID](kid.png)" in (out / "report.md").read_text()
     again = run_recipe(tmp_path, "vae", "--out", str(tmp_path / "again"), "--epochs", "1")
@@ -107,13 +116,16 @@ def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     final = metrics["final"]
     assert final["steps"] == 3  # 8 training images (8 held out) in batches of 8, 3 epochs
-    # measured after the first and the last epoch only, each beside its real-vs-real value
-    for name in ("kid", "kid_std", *training.PRDC):
-        kid = metrics["history"][name]
-        assert math.isfinite(kid[0]) and math.isnan(kid[1]) and math.isfinite(kid[2]), name
-    for name in ("kid_floor", *(f"{name}_real" for name in training.PRDC)):
-        assert all(math.isfinite(value) for value in metrics["history"][name]), name
-    assert 0 <= final["coverage"] <= 1 and final["density"] >= 0
+    # measured after the first and the last epoch only, each beside its real-vs-real value,
+    # in the classifier's features and in the random embedding's (random_conv_*)
+    for prefix in ("", "random_conv_"):
+        for name in ("kid", "kid_std", *training.PRDC):
+            kid = metrics["history"][prefix + name]
+            assert math.isfinite(kid[0]) and math.isnan(kid[1]) and math.isfinite(kid[2]), name
+        for name in ("kid_floor", *(f"{name}_real" for name in training.PRDC)):
+            assert all(math.isfinite(value) for value in metrics["history"][prefix + name]), name
+        assert 0 <= final[prefix + "coverage"] <= 1 and final[prefix + "density"] >= 0
+    assert final["kid"] != final["random_conv_kid"]
     assert 0 <= final["checkerboard_share_real"] < 1 and 0 <= final["checkerboard_share"] < 1
     assert "checkerboard share" in (out / "report.md").read_text()
     assert {"d_loss", "g_loss", "real_accuracy", "fake_accuracy"} <= set(final)

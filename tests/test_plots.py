@@ -24,3 +24,15 @@ def test_an_image_grid_is_a_png_as_wide_as_its_columns(tmp_path):
     with Image.open(path) as picture:
         assert picture.width == 4 * 160  # 1.6 inches a column at 100 dpi
         assert picture.height > 3 * picture.width * 16 / 24 / 4  # three rows of images
+
+
+def test_kid_figure_has_a_row_per_feature_space_and_a_panel_per_measure(tmp_path):
+    nan = float("nan")
+    one_space = {"kid": [0.5, nan, 0.1], "kid_std": [0.1, nan, 0.05], "kid_floor": [0.0] * 3}
+    one_space |= {"density": [0.2, nan, 0.8], "density_real": [1.0] * 3}
+    two_spaces = one_space | {f"random_conv_{name}": v for name, v in one_space.items()}
+    with Image.open(plots.plot_kid(one_space, tmp_path / "one.png")) as one:
+        one_size = one.size
+    with Image.open(plots.plot_kid(two_spaces, tmp_path / "two.png")) as two:
+        assert two.width == one_size[0]  # KID and density: two panels a row
+        assert 1.9 * one_size[1] < two.height < 2.1 * one_size[1]

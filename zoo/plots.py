@@ -98,7 +98,8 @@ def plot_kid(history: History, path: str | Path, title: str | None = None) -> Pa
     """Sample quality against the epoch, one panel each: KID (`history["kid"]` with
     `history["kid_std"]` as error bars, `history["kid_floor"]` dashed) and, where logged,
     precision, recall, density and coverage (each `history[name + "_real"]` dashed: real
-    against real). NaN epochs are skipped.
+    against real). A row per feature space: the names without a prefix first, then each
+    `KIDLog` prefix's (`random_conv_kid`, ...). NaN epochs are skipped.
 
     Args:
         history: as a generative recipe's `metrics.json` holds it.
@@ -108,49 +109,62 @@ def plot_kid(history: History, path: str | Path, title: str | None = None) -> Pa
     Returns:
         `path`.
     """
-    names = ["kid"] + [name for name in PRDC if name in history]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names) + 0.6, 3.4), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        values = np.asarray(history[name], dtype=float)
-        epochs = np.arange(1, len(values) + 1)
-        measured = np.isfinite(values)
-        spread = np.asarray(
-            history.get("kid_std", np.zeros_like(values))
-            if name == "kid"
-            else np.zeros_like(values),
-            dtype=float,
-        )
-        ax.errorbar(
-            epochs[measured],
-            values[measured],
-            yerr=spread[measured],
-            marker="o",
-            markersize=3,
-            capsize=3,
-            label="samples vs held-out",
-        )
-        reference = np.asarray(
-            history.get("kid_floor" if name == "kid" else f"{name}_real", []), dtype=float
-        )
-        reference = reference[np.isfinite(reference)]
-        if len(reference):
-            ax.axhline(
-                reference[-1],
-                color="grey",
-                linestyle="--",
-                label=f"held-out vs training ({reference[-1]:.3g})",
-            )
-        ax.set_xlabel("epoch")
-        ax.set_title(name, fontsize=9)
-        if name == "kid":
-            # The first epochs' KID is often 100x the last ones': logarithmic above 0.01,
-            # linear around 0, where an unbiased estimate (and the floor) can dip below it.
-            ax.set_yscale("symlog", linthresh=0.01)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    prefixes = sorted(name[: -len("kid")] for name in history if name.endswith("kid"))
+    rows = [
+        [prefix + "kid"] + [prefix + name for name in PRDC if prefix + name in history]
+        for prefix in prefixes
+    ]
+    columns = max(len(row) for row in rows)
+    fig, axes = plt.subplots(
+        len(rows), columns, figsize=(3.3 * columns + 0.6, 3.4 * len(rows)), squeeze=False
+    )
+    for prefix, row, row_axes in zip(prefixes, rows, axes):
+        for ax in row_axes[len(row) :]:
+            ax.set_visible(False)
+        for ax, name in zip(row_axes, row):
+            _plot_sample_quality(ax, history, name, is_kid=name == prefix + "kid", prefix=prefix)
     if title:
         fig.suptitle(title, fontsize=9)
     return _save(fig, path)
+
+
+def _plot_sample_quality(ax, history, name, is_kid, prefix):
+    """One panel of `plot_kid`: `name` over the epochs beside its real-vs-real value."""
+    values = np.asarray(history[name], dtype=float)
+    epochs = np.arange(1, len(values) + 1)
+    measured = np.isfinite(values)
+    spread = np.asarray(
+        history.get(prefix + "kid_std", np.zeros_like(values)) if is_kid else np.zeros_like(values),
+        dtype=float,
+    )
+    ax.errorbar(
+        epochs[measured],
+        values[measured],
+        yerr=spread[measured],
+        marker="o",
+        markersize=3,
+        capsize=3,
+        label="samples vs held-out",
+    )
+    reference = np.asarray(
+        history.get(prefix + "kid_floor" if is_kid else f"{name}_real", []), dtype=float
+    )
+    reference = reference[np.isfinite(reference)]
+    if len(reference):
+        ax.axhline(
+            reference[-1],
+            color="grey",
+            linestyle="--",
+            label=f"held-out vs training ({reference[-1]:.3g})",
+        )
+    ax.set_xlabel("epoch")
+    ax.set_title(name, fontsize=9)
+    if is_kid:
+        # The first epochs' KID is often 100x the last ones': logarithmic above 0.01,
+        # linear around 0, where an unbiased estimate (and the floor) can dip below it.
+        ax.set_yscale("symlog", linthresh=0.01)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
 
 
 def plot_attention(

@@ -38,7 +38,15 @@ range), `run` (`start` and `Run`: the directory, seeding, the resumable fit, the
 state behind --resume), `files` (writes that never leave half a file).
 """
 
-from zoo.training.callbacks import NEIGHBOURS, PRDC, SAMPLE_QUALITY, EpochClock, KIDLog, SampleGrids
+from zoo.training.callbacks import (
+    NEIGHBOURS,
+    PRDC,
+    SAMPLE_QUALITY,
+    EpochClock,
+    KIDLog,
+    SampleGrids,
+    is_sample_quality,
+)
 from zoo.training.files import save_model, write_json, write_text
 from zoo.training.flags import (
     at_least,
@@ -67,6 +75,7 @@ __all__ = [
     "at_least",
     "constructor_defaults",
     "fraction",
+    "is_sample_quality",
     "make_parser",
     "non_negative_float",
     "non_negative_int",

@@ -11,12 +11,25 @@ import numpy as np
 from zoo import metrics, plots
 from zoo.typing import ArrayLike, Tensor
 
-__all__ = ["NEIGHBOURS", "PRDC", "SAMPLE_QUALITY", "EpochClock", "KIDLog", "SampleGrids"]
+__all__ = [
+    "NEIGHBOURS",
+    "PRDC",
+    "SAMPLE_QUALITY",
+    "EpochClock",
+    "KIDLog",
+    "SampleGrids",
+    "is_sample_quality",
+]
 
 PRDC = metrics.PRDC
 NEIGHBOURS = 5  # k of their k-nearest-neighbour balls, as Naeem et al. recommend
 # What KIDLog adds to the logs: plotted in kid.png, not among the training curves.
 SAMPLE_QUALITY = ("kid", "kid_std", "kid_floor", *PRDC, *(f"{name}_real" for name in PRDC))
+
+
+def is_sample_quality(name: str) -> bool:
+    """Whether a logged value is a `KIDLog`'s, in any feature space (with its prefix)."""
+    return name.endswith(SAMPLE_QUALITY)
 
 
 class SampleGrids(keras.callbacks.Callback):
@@ -57,7 +70,9 @@ class KIDLog(keras.callbacks.Callback):
     `zoo.metrics.precision_recall_density_coverage` (k = 5) of the same images in the same
     features, the held-out images as the real set. `kid_floor` and `precision_real`, ...:
     the same with `count` `training_images` (or all, if fewer) in the generated images'
-    place: what a model that drew the training set itself would score. Measured after the
+    place: what a model that drew the training set itself would score. With a `prefix`,
+    each name in the logs starts with it: two KIDLogs with their own feature spaces (the
+    recipes' `random_conv_` one) log side by side. Measured after the
     first epoch, every `every` epochs and the last one (also when `EpochClock`, which runs
     before it, ends the fit early); other epochs log NaN, so every row of history.csv has
     the columns (CSVLogger fixes its columns once).
@@ -69,6 +84,7 @@ class KIDLog(keras.callbacks.Callback):
         every: measure every this many epochs (and after the first and the last).
         count: images generated per measurement.
         training_images: for the real-vs-real values; None: they stay NaN.
+        prefix: of every name this log adds, for a second feature space ("" or ending "_").
     """
 
     def __init__(
@@ -79,8 +95,10 @@ class KIDLog(keras.callbacks.Callback):
         every: int = 5,
         count: int = 500,
         training_images: ArrayLike | None = None,
+        prefix: str = "",
     ):
         super().__init__()
+        self.prefix = prefix
         self.kid, self.real_images, self.make_images, self.every = (
             kid,
             real_images,
@@ -130,7 +148,9 @@ class KIDLog(keras.callbacks.Callback):
             self._measure_real_images()  # the real-vs-real values, on every row
             scores = dict.fromkeys(("kid", "kid_std", *PRDC), float("nan"))
         if logs is not None:
-            logs.update(scores | self.reference)
+            logs.update(
+                {self.prefix + name: value for name, value in (scores | self.reference).items()}
+            )
 
 
 class EpochClock(keras.callbacks.Callback):

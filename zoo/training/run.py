@@ -20,7 +20,7 @@ import numpy as np
 
 from zoo import distribute, internals, plots
 from zoo.memory import keep_freed_memory, peak_memory_mib
-from zoo.training.callbacks import SAMPLE_QUALITY, EpochClock
+from zoo.training.callbacks import EpochClock, is_sample_quality
 from zoo.training.files import format_value, jsonable, save_model, write_json, write_text
 from zoo.training.state import TrainingState, TrainingStateError
 
@@ -399,7 +399,7 @@ class Run:
             curves = {
                 k: v
                 for k, v in history.items()
-                if k not in ("epoch_seconds", "learning_rate", *SAMPLE_QUALITY)
+                if k not in ("epoch_seconds", "learning_rate") and not is_sample_quality(k)
             }
             plots.plot_curves(curves, self.path("curves.png"), title=title)
         if "kid" in history:
