@@ -122,14 +122,16 @@ def plot_kid(history: History, path: str | Path, title: str | None = None) -> Pa
         for ax in row_axes[len(row) :]:
             ax.set_visible(False)
         for ax, name in zip(row_axes, row):
-            _plot_sample_quality(ax, history, name, is_kid=name == prefix + "kid", prefix=prefix)
+            _plot_sample_quality(ax, history, name, prefix)
     if title:
         fig.suptitle(title, fontsize=9)
     return _save(fig, path)
 
 
-def _plot_sample_quality(ax, history, name, is_kid, prefix):
-    """One panel of `plot_kid`: `name` over the epochs beside its real-vs-real value."""
+def _plot_sample_quality(ax, history, name, prefix):
+    """One panel of `plot_kid`: `name` (of the feature space `prefix`) over the epochs,
+    beside its real-vs-real value."""
+    is_kid = name == prefix + "kid"
     values = np.asarray(history[name], dtype=float)
     epochs = np.arange(1, len(values) + 1)
     measured = np.isfinite(values)
