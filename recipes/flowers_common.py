@@ -5,7 +5,7 @@ data flags, the loading of the images those flags name, and the choice of KID's 
     flowers_common.add_kid_arguments(parser)      # --kid-features, --kid-every, --kid-images
     run = training.start(parser, check=flowers_common.check_image_size(depth))
     data, train, held_out = flowers_common.load_and_split(run.config)   # or DataError
-    sample_quality = flowers_common.kid_callbacks(run, data, train, held_out, make_images)
+    kid = flowers_common.kid_callback(run, data, train, held_out, make_images)
 
 The same flags select the same images and hold out the same ones in every script.
 """
@@ -107,7 +107,7 @@ def load_run(run_dir):
 
 
 def add_kid_arguments(parser):
-    """The flags of the generative recipes that log KID (`kid_callbacks` reads them)."""
+    """The flags of the generative recipes that log KID (`kid_callback` reads them)."""
     group = parser.add_argument_group("sample quality (KID against held-out real images)")
     group.add_argument(
         "--kid-features",
@@ -134,18 +134,18 @@ def add_kid_arguments(parser):
     )
 
 
-def kid_callbacks(run, data, train, held_out, make_images):
-    """Two `KIDLog`s for fit: one in the features the --kid-features flag names
-    (`kid_features`), and one, its names prefixed `random_conv_`, in a randomly initialised
-    convolutional embedding (`zoo.metrics.random_conv_features`); or none (said on the
-    console) when KID is off or no extractor is available here.
+def kid_callback(run, data, train, held_out, make_images):
+    """A `KIDLog` for fit that measures the same samples in two feature spaces: the one the
+    --kid-features flag names (`kid_features`), and, its names prefixed `random_conv_`, a
+    randomly initialised convolutional embedding (`zoo.metrics.random_conv_features`); or
+    None (said on the console) when KID is off or no extractor is available here.
 
     Why two: a classifier's features see what it was trained to tell apart and little else.
     The built-in flowers' petal-count classifier passes flowers whose petals mix hues, and
     its density stayed flat over epochs in which the samples visibly cleaned up; the random
     embedding saw both (docs/generative.md).
 
-    data: `zoo.datasets.flowers.Flowers`; train, held_out: its split's indices. Each
+    data: `zoo.datasets.flowers.Flowers`; train, held_out: its split's indices. KID
     compares `make_images(n)` (images in [0, 1]) with the held-out images; the real-vs-real
     values put training images in the generated ones' place.
     """
@@ -154,7 +154,7 @@ def kid_callbacks(run, data, train, held_out, make_images):
     except DataError as error:
         run.abort(str(error))
     if chosen is None:
-        return []
+        return None
     extractor, choice = chosen
     count = run.config.kid_images
     print(
@@ -163,21 +163,17 @@ def kid_callbacks(run, data, train, held_out, make_images):
         "convolutional embedding (random_conv_*)"
     )
     real, training_images = (data.images[i].astype("float32") / 255 for i in (held_out, train))
-    return [
-        training.KIDLog(
-            metrics.KID(features),
-            real,
-            make_images,
-            run.config.kid_every,
-            count,
-            training_images=training_images,
-            prefix=prefix,
-        )
-        for features, prefix in (
-            (extractor, ""),
-            (metrics.random_conv_features(), "random_conv_"),
-        )
-    ]
+    return training.KIDLog(
+        {
+            "": metrics.KID(extractor),
+            "random_conv_": metrics.KID(metrics.random_conv_features()),
+        },
+        real,
+        make_images,
+        run.config.kid_every,
+        count,
+        training_images=training_images,
+    )
 
 
 def kid_features(config, train, held_out):

@@ -193,10 +193,10 @@ model.compile(
 samples = training.SampleGrids(
     lambda: model.sample(32, seed=1234), run.path("samples"), title="DCGAN samples"
 )
-sample_quality = flowers_common.kid_callbacks(
+kid = flowers_common.kid_callback(
     run, data, train, held_out, lambda count: model.sample(count, seed=4321)
 )
-run.fit(model, images, epochs=config.epochs, callbacks=[samples, *sample_quality])
+run.fit(model, images, epochs=config.epochs, callbacks=[samples, kid])
 
 # Evaluate: the checkerboard share of the samples against the real images' ----------------
 generated = keras.ops.convert_to_numpy(model.sample(config.kid_images, seed=4321))

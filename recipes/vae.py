@@ -88,7 +88,7 @@ model.compile(keras.optimizers.Adam(config.learning_rate))
 samples = training.SampleGrids(
     lambda: model.sample(32, seed=1234), run.path("samples"), title="VAE samples"
 )
-sample_quality = flowers_common.kid_callbacks(
+kid = flowers_common.kid_callback(
     run, data, train, held_out, lambda count: model.sample(count, seed=4321)
 )
 run.fit(
@@ -97,7 +97,7 @@ run.fit(
     validation_data=(held_out_images,),
     validation_batch_size=config.batch_size,
     epochs=config.epochs,
-    callbacks=[samples, *sample_quality],
+    callbacks=[samples, kid],
 )
 
 # Evaluate: reconstructions and a latent interpolation ------------------------------------

@@ -2,7 +2,7 @@
 and the epoch clock behind --time-limit."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import keras
@@ -70,74 +70,81 @@ class KIDLog(keras.callbacks.Callback):
     `zoo.metrics.precision_recall_density_coverage` (k = 5) of the same images in the same
     features, the held-out images as the real set. `kid_floor` and `precision_real`, ...:
     the same with `count` `training_images` (or all, if fewer) in the generated images'
-    place: what a model that drew the training set itself would score. With a `prefix`,
-    each name in the logs starts with it: two KIDLogs with their own feature spaces (the
-    recipes' `random_conv_` one) log side by side. Measured after the
+    place: what a model that drew the training set itself would score. With several feature
+    spaces (`kid` a mapping), the same images are measured in each, and each space's names
+    start with its prefix (the recipes: "" for --kid-features', `random_conv_` for a random
+    embedding's). Measured after the
     first epoch, every `every` epochs and the last one (also when `EpochClock`, which runs
     before it, ends the fit early); other epochs log NaN, so every row of history.csv has
     the columns (CSVLogger fixes its columns once).
 
     Args:
-        kid: a `zoo.metrics.KID`: its feature extractor serves every measure.
+        kid: a `zoo.metrics.KID`, whose feature extractor serves every measure; or
+            {prefix: KID}, one for each feature space.
         real_images: the held-out images (N, H, W, 3) in [0, 1].
         make_images: count -> that many new images in [0, 1].
         every: measure every this many epochs (and after the first and the last).
         count: images generated per measurement.
         training_images: for the real-vs-real values; None: they stay NaN.
-        prefix: of every name this log adds, for a second feature space ("" or ending "_").
     """
 
     def __init__(
         self,
-        kid: metrics.KID,
+        kid: metrics.KID | Mapping[str, metrics.KID],
         real_images: ArrayLike,
         make_images: Callable[[int], Tensor],
         every: int = 5,
         count: int = 500,
         training_images: ArrayLike | None = None,
-        prefix: str = "",
     ):
         super().__init__()
-        self.prefix = prefix
-        self.kid, self.real_images, self.make_images, self.every = (
-            kid,
-            real_images,
-            make_images,
-            every,
-        )
+        self.spaces = {"": kid} if isinstance(kid, metrics.KID) else dict(kid)
+        self.real_images, self.make_images, self.every = real_images, make_images, every
         self.count, self.training_images = count, training_images
-        self.real_features = None
+        self.real_features = None  # {prefix: the held-out images' features}
         # the real-vs-real values, NaN until the training images' are measured
-        self.reference = dict.fromkeys(
-            ("kid_floor", *(f"{name}_real" for name in PRDC)), float("nan")
+        self.reference = self._named(
+            dict.fromkeys(("kid_floor", *(f"{name}_real" for name in PRDC)), float("nan"))
         )
+
+    def _named(self, values):
+        """{name: value} -> the same under every space's prefix."""
+        return {prefix + name: value for prefix in self.spaces for name, value in values.items()}
 
     def measure(self) -> dict[str, float]:
-        """{kid, kid_std, precision, recall, density, coverage} of `count` new images, now."""
+        """{kid, kid_std, precision, recall, density, coverage} of `count` new images, now,
+        in each feature space (its names prefixed)."""
         self._measure_real_images()
-        generated = self.kid.features(keras.ops.convert_to_numpy(self.make_images(self.count)))
-        return self._scores(generated)
+        generated = keras.ops.convert_to_numpy(self.make_images(self.count))
+        return {
+            prefix + name: value
+            for prefix, kid in self.spaces.items()
+            for name, value in self._scores(prefix, kid.features(generated)).items()
+        }
 
-    def _scores(self, features):
-        kid, kid_std = metrics.kid_spread(self.real_features, features)
-        if min(len(self.real_features), len(features)) > NEIGHBOURS:
-            balls = metrics.precision_recall_density_coverage(
-                self.real_features, features, NEIGHBOURS
-            )
+    def _scores(self, prefix, features):
+        real_features = self.real_features[prefix]
+        kid, kid_std = metrics.kid_spread(real_features, features)
+        if min(len(real_features), len(features)) > NEIGHBOURS:
+            balls = metrics.precision_recall_density_coverage(real_features, features, NEIGHBOURS)
         else:  # too few images for k-nearest-neighbour balls (a tiny test set)
             balls = dict.fromkeys(PRDC, float("nan"))
         return {"kid": kid, "kid_std": kid_std, **balls}
 
     def _measure_real_images(self):
-        if self.real_features is None:  # once per process: the real images never change
-            self.real_features = self.kid.features(self.real_images)
-            if self.training_images is not None:
-                chosen = np.random.default_rng(0).permutation(len(self.training_images))
-                training = self.kid.features(self.training_images[np.sort(chosen[: self.count])])
-                scores = self._scores(training)
-                self.reference = {"kid_floor": scores["kid"]} | {
-                    f"{name}_real": scores[name] for name in PRDC
-                }
+        if self.real_features is not None:  # once per process: the real images never change
+            return
+        self.real_features = {
+            prefix: kid.features(self.real_images) for prefix, kid in self.spaces.items()
+        }
+        if self.training_images is not None:
+            chosen = np.random.default_rng(0).permutation(len(self.training_images))
+            training = self.training_images[np.sort(chosen[: self.count])]
+            for prefix, kid in self.spaces.items():
+                scores = self._scores(prefix, kid.features(training))
+                self.reference[prefix + "kid_floor"] = scores["kid"]
+                for name in PRDC:
+                    self.reference[f"{prefix}{name}_real"] = scores[name]
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
@@ -146,11 +153,9 @@ class KIDLog(keras.callbacks.Callback):
             scores = self.measure()
         else:
             self._measure_real_images()  # the real-vs-real values, on every row
-            scores = dict.fromkeys(("kid", "kid_std", *PRDC), float("nan"))
+            scores = self._named(dict.fromkeys(("kid", "kid_std", *PRDC), float("nan")))
         if logs is not None:
-            logs.update(
-                {self.prefix + name: value for name, value in (scores | self.reference).items()}
-            )
+            logs.update(scores | self.reference)
 
 
 class EpochClock(keras.callbacks.Callback):
