@@ -111,6 +111,13 @@ model_flags.add_argument(
     help="FastGAN's skip-layer excitation: the generator's first map gates its last one "
     "(default: %(default)s)",
 )
+model_flags.add_argument(
+    "--start-convolutions",
+    type=training.non_negative_int,
+    default=default["start_convolutions"],
+    help="3x3 convolutions on the generator's first map, before upsampling; 0: the "
+    "paper's generator (default: %(default)s)",
+)
 # 4e-4, twice the DCGAN paper's: in the same 50 epochs the samples get one hue and petals
 # around a centre of another colour, which at 2e-4 takes about 100; the discriminator at
 # half that gave higher density and precision (docs/generative.md).
@@ -180,6 +187,7 @@ model = zoo.DCGAN(
     spectral_norm=config.spectral_norm,
     loss=config.loss,
     skip_excitation=config.skip_excitation,
+    start_convolutions=config.start_convolutions,
     seed=config.seed,
 )
 run.start_from_preset(model)  # with --from-preset: its weights

@@ -94,7 +94,31 @@ def test_skip_excitation_gates_each_images_last_maps_and_reloads(tmp_path):
 def test_a_config_saved_before_skip_excitation_existed_loads_without_it():
     config = zoo.DCGAN(**KWARGS, skip_excitation=False).get_config()
     del config["skip_excitation"]  # as in the presets saved before the option
-    assert not zoo.DCGAN.from_config(config).skip_excitation
+    del config["start_convolutions"]
+    model = zoo.DCGAN.from_config(config)
+    assert not model.skip_excitation and model.start_convolutions == 0
+
+
+@pytest.mark.parametrize("count", [0, 1, 2])
+def test_start_convolutions_work_on_the_first_map_before_any_upsampling(tmp_path, count):
+    model, latents = zoo.DCGAN(**KWARGS, start_convolutions=count), TestDCGAN().input_data()
+    start_side = SIZE // 2 ** len(KWARGS["filters"])
+    # type, not isinstance: the upsampling's ResizeConv2D is a Conv2D too
+    convolutions = [layer for layer in model.generator.layers if type(layer) is keras.layers.Conv2D]
+    assert len(convolutions) == count
+    width = KWARGS["filters"][-1]  # the first map's
+    for layer in convolutions:
+        assert layer.kernel_size == (3, 3) and layer.filters == width
+        spatial = [d for d in layer.output.shape[1:] if d != width]
+        assert spatial == [start_side, start_side]
+    model.save(tmp_path / "gan.keras")
+    reloaded = keras.saving.load_model(tmp_path / "gan.keras")
+    assert reloaded.start_convolutions == count
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded(latents)),
+        keras.ops.convert_to_numpy(model(latents)),
+        atol=1e-6,
+    )
 
 
 def test_one_batch_updates_both_networks_both_optimizers_and_batch_norm():
@@ -285,7 +309,7 @@ def test_samples_come_from_the_moving_average_of_the_generator():
         {"upsampling": "transposed", "augment": (), "ema_momentum": None},  # the paper's DCGAN
         {"upsampling": "bilinear", "adaptive_augment": True},
         {"spectral_norm": True, "loss": "hinge", "augment": ("translation",)},
-        {"skip_excitation": False},  # the plain DCGAN generator, without the gate
+        {"skip_excitation": False, "start_convolutions": 0},  # the plain DCGAN generator
     ],
 )
 def test_every_variant_trains_and_round_trips_its_config(settings):
@@ -352,6 +376,8 @@ def test_unknown_choices_are_named():
         zoo.DCGAN(**KWARGS, upsampling="pixelshuffle")
     with pytest.raises(ValueError, match="loss='wasserstein'"):
         zoo.DCGAN(**KWARGS, loss="wasserstein")
+    with pytest.raises(ValueError, match="start_convolutions=-1: give a count"):
+        zoo.DCGAN(**KWARGS, start_convolutions=-1)
     with pytest.raises(ValueError, match="adaptive_augment=True tunes how often"):
         zoo.DCGAN(**(KWARGS | {"augment": ()}), adaptive_augment=True)
 
@@ -368,7 +394,7 @@ def test_default_model_and_compile_are_what_the_recipe_trains():
         (),
     )
     assert model.augmenter is None and model.average_generator is not None
-    assert model.skip_excitation
+    assert model.skip_excitation and model.start_convolutions == 1
     model.compile()
     for optimizer, rate in ((model.d_optimizer, 2e-4), (model.g_optimizer, 4e-4)):
         assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(rate)
@@ -381,5 +407,6 @@ def test_default_model_and_compile_are_what_the_recipe_trains():
         paper.augment,
         paper.ema_momentum,
         paper.skip_excitation,
-    ) == ((64, 128, 256), 0.3, "transposed", (), None, False)
+        paper.start_convolutions,
+    ) == ((64, 128, 256), 0.3, "transposed", (), None, False, 0)
     assert zoo.DCGAN.paper(image_size=16, latent_dim=4, dropout=0.0).dropout == 0.0
