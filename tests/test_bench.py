@@ -229,6 +229,7 @@ def test_the_recipes_dcgan_step_flops_are_counted_from_its_layers():
 
     generator = (
         2 * 100 * 8 * 8 * 128  # Dense to the 8x8x128 map
+        + 2 * 9 * 128 * 128 * 8 * 8  # the 3x3 convolution on that map
         + 2 * 16 * 128 * 64 * 8 * 8  # 16 taps per input pixel, 128 -> 64 channels
         + 2 * 16 * 64 * 32 * 16 * 16
         + 2 * 16 * 32 * 3 * 32 * 32

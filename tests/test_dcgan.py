@@ -376,7 +376,7 @@ def test_unknown_choices_are_named():
         zoo.DCGAN(**KWARGS, upsampling="pixelshuffle")
     with pytest.raises(ValueError, match="loss='wasserstein'"):
         zoo.DCGAN(**KWARGS, loss="wasserstein")
-    with pytest.raises(ValueError, match="start_convolutions=-1: give a count"):
+    with pytest.raises(ValueError, match="start_convolutions=-1: not a count >= 0"):
         zoo.DCGAN(**KWARGS, start_convolutions=-1)
     with pytest.raises(ValueError, match="adaptive_augment=True tunes how often"):
         zoo.DCGAN(**(KWARGS | {"augment": ()}), adaptive_augment=True)

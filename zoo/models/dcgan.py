@@ -21,9 +21,8 @@ Each training batch takes two gradient steps, each with its own Adam (beta_1=0.5
 the discriminator, 4e-4 for the generator: a slower discriminator gave higher density and
 precision on the built-in flowers, docs/generative.md): the discriminator minimises
 BCE(real -> 1) + BCE(fake -> 0), then the generator minimises BCE(fake -> 1), the
-non-saturating loss (`loss="hinge"`: max(0, 1 - real) + max(0, 1 + fake)
-and -fake). Reported: `d_loss`, `g_loss`, and the discriminator's accuracy on real and on
-fake images.
+non-saturating loss (`loss="hinge"`: max(0, 1 - real) + max(0, 1 + fake) and -fake).
+Reported: `d_loss`, `g_loss`, and the discriminator's accuracy on real and on fake images.
 
 What differs from the paper, each a constructor argument (the paper's model is
 `DCGAN.paper()`: also widths 64-128-256 and dropout 0.3):
@@ -35,13 +34,11 @@ What differs from the paper, each a constructor argument (the paper's model is
   compare one place with another. On the built-in flowers it gave higher density and
   precision, in the classifier's features and in a random embedding's, and more flowers of
   one hue with separate petals (docs/generative.md).
-* `start_convolutions`: 3x3 convolutions (each with batch normalisation and ReLU) on the
-  generator's first map, before any upsampling. The paper's generator goes from a linear
-  map of z straight to upsampling, so no place of the 8x8 map sees its neighbours before
-  the layout is fixed. One such convolution costs 3-9% more time per step (one core,
-  `tools/gan_step_speed.py`); on the built-in flowers it drew more flowers of one hue
-  with separate petals, and gave higher density in both feature spaces
-  (docs/generative.md).
+* `start_convolutions`: 3x3 convolutions (+ BN + ReLU) on the generator's first map. The
+  paper's goes from a linear map of z straight to upsampling: no place of the 8x8 map sees
+  its neighbours before the layout is fixed. One costs 3-9% more per step; on the built-in
+  flowers it drew more one-hued flowers with separate petals, and higher density in both
+  feature spaces (docs/generative.md).
 * `upsampling`: "nearest" (default) or "bilinear" resizes by 2, then a 3x3 convolution
   (Odena et al., 2016): every output pixel gets the same number of kernel taps, so there is
   no checkerboard. "transposed": the paper's stride-2 4x4 transposed convolutions, whose
@@ -93,9 +90,8 @@ class DCGAN(FromPreset, GradientStepModel):
 
     `DCGAN()` and `compile()` with no arguments are what `recipes/gan.py` trains and the
     README measures (generator widths 32-64-128, discriminator 32-64-128-256, no dropout,
-    no augmentation, the weight average, skip-layer excitation, one 3x3 convolution on the
-    generator's first map, batch 16 in the recipe);
-    `DCGAN.paper()` is Radford et al.'s model.
+    no augmentation, the weight average, skip-layer excitation, one start convolution,
+    batch 16 in the recipe); `DCGAN.paper()` is Radford et al.'s model.
 
     Args:
         image_size: side S of the square images, a multiple of 2 ** len(filters).
@@ -147,9 +143,7 @@ class DCGAN(FromPreset, GradientStepModel):
         if loss not in LOSSES:
             raise ValueError(f"DCGAN loss={loss!r}: choose from {LOSSES}")
         if not (isinstance(start_convolutions, int) and start_convolutions >= 0):
-            raise ValueError(
-                f"DCGAN start_convolutions={start_convolutions!r}: give a count, 0 or more"
-            )
+            raise ValueError(f"DCGAN start_convolutions={start_convolutions!r}: not a count >= 0")
         if adaptive_augment and not augment:
             raise ValueError(
                 "DCGAN adaptive_augment=True tunes how often augment's operations apply: "
@@ -185,9 +179,8 @@ class DCGAN(FromPreset, GradientStepModel):
     @classmethod
     def paper(cls, **kwargs):
         """Radford et al.'s DCGAN: widths 64-128-256, stride-2 transposed convolutions,
-        dropout 0.3 in the discriminator, no augmentation, weight average, skip-layer
-        excitation or convolution before the first upsampling; compile it with Adam(1e-4
-        or 2e-4, beta_1=0.5). `kwargs` override any of these."""
+        dropout 0.3, none of the additions above (augmentation, weight average, gate, start
+        convolution); compile it with Adam(1e-4 or 2e-4, beta_1=0.5). `kwargs` override."""
         paper = {
             "filters": (64, 128, 256),
             "discriminator_filters": (64, 128, 256),
@@ -422,8 +415,7 @@ class DCGAN(FromPreset, GradientStepModel):
 
     @classmethod
     def from_config(cls, config):
-        # Saved before skip_excitation or start_convolutions existed (dcgan_oxford17's
-        # preset, for one): no gate, no convolution before the first upsampling.
+        # Saved before these two options existed (dcgan_oxford17's preset, for one): neither.
         return cls(**{"skip_excitation": False, "start_convolutions": 0, **config})
 
     def get_config(self):
