@@ -55,20 +55,25 @@ class TestDCGAN(ModelTestCase):
                 )
 
 
+def reload(model, latents, tmp_path):
+    """The model saved and loaded again; it must draw the same images from `latents`."""
+    model.save(tmp_path / "gan.keras")
+    reloaded = keras.saving.load_model(tmp_path / "gan.keras")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded(latents)),
+        keras.ops.convert_to_numpy(model(latents)),
+        atol=1e-6,
+    )
+    return reloaded
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 def test_model_saved_before_training_reloads(tmp_path, compiled):
     """Saved before any compile(), or compiled but before its first step."""
     model, latents = zoo.DCGAN(**KWARGS), TestDCGAN().input_data()
     if compiled:
         model.compile()
-    model.save(tmp_path / "gan.keras")
-    reloaded = keras.saving.load_model(tmp_path / "gan.keras")
-    assert reloaded.compiled == compiled
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(reloaded(latents)),
-        keras.ops.convert_to_numpy(model(latents)),
-        atol=1e-6,
-    )
+    assert reload(model, latents, tmp_path).compiled == compiled
 
 
 def test_skip_excitation_gates_each_images_last_maps_and_reloads(tmp_path):
@@ -81,14 +86,7 @@ def test_skip_excitation_gates_each_images_last_maps_and_reloads(tmp_path):
     assert gates.shape[channels_axis] == width and gates.size == 4 * width
     assert ((gates > 0) & (gates < 1)).all()  # a sigmoid's
     assert np.ptp(gates, axis=0).max() > 1e-4  # each image its own: they come from its latents
-    model.save(tmp_path / "gan.keras")
-    reloaded = keras.saving.load_model(tmp_path / "gan.keras")
-    assert reloaded.skip_excitation
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(reloaded(latents)),
-        keras.ops.convert_to_numpy(model(latents)),
-        atol=1e-6,
-    )
+    assert reload(model, latents, tmp_path).skip_excitation
 
 
 def test_a_config_saved_before_skip_excitation_existed_loads_without_it():
@@ -111,14 +109,7 @@ def test_start_convolutions_work_on_the_first_map_before_any_upsampling(tmp_path
         assert layer.kernel_size == (3, 3) and layer.filters == width
         spatial = [d for d in layer.output.shape[1:] if d != width]
         assert spatial == [start_side, start_side]
-    model.save(tmp_path / "gan.keras")
-    reloaded = keras.saving.load_model(tmp_path / "gan.keras")
-    assert reloaded.start_convolutions == count
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(reloaded(latents)),
-        keras.ops.convert_to_numpy(model(latents)),
-        atol=1e-6,
-    )
+    assert reload(model, latents, tmp_path).start_convolutions == count
 
 
 def test_one_batch_updates_both_networks_both_optimizers_and_batch_norm():

@@ -37,8 +37,8 @@ What differs from the paper, each a constructor argument (the paper's model is
 * `start_convolutions`: 3x3 convolutions (+ BN + ReLU) on the generator's first map. The
   paper's goes from a linear map of z straight to upsampling: no place of the 8x8 map sees
   its neighbours before the layout is fixed. One costs 3-9% more per step; on the built-in
-  flowers it drew more one-hued flowers with separate petals, and higher density in both
-  feature spaces (docs/generative.md).
+  flowers it raised density in the random embedding with each of three seeds, and in the
+  classifier's features with two (docs/generative.md).
 * `upsampling`: "nearest" (default) or "bilinear" resizes by 2, then a 3x3 convolution
   (Odena et al., 2016): every output pixel gets the same number of kernel taps, so there is
   no checkerboard. "transposed": the paper's stride-2 4x4 transposed convolutions, whose
@@ -180,7 +180,7 @@ class DCGAN(FromPreset, GradientStepModel):
     def paper(cls, **kwargs):
         """Radford et al.'s DCGAN: widths 64-128-256, stride-2 transposed convolutions,
         dropout 0.3, none of the additions above (augmentation, weight average, gate, start
-        convolution); compile it with Adam(1e-4 or 2e-4, beta_1=0.5). `kwargs` override."""
+        convolution); compile it with Adam(1e-4 or 2e-4, beta_1=0.5). `kwargs` override them."""
         paper = {
             "filters": (64, 128, 256),
             "discriminator_filters": (64, 128, 256),
