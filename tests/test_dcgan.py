@@ -89,9 +89,9 @@ def test_skip_excitation_gates_each_images_last_maps_and_reloads(tmp_path):
     assert reload(model, latents, tmp_path).skip_excitation
 
 
-def test_a_config_saved_before_skip_excitation_existed_loads_without_it():
+def test_a_config_saved_before_the_generator_options_existed_loads_without_them():
     config = zoo.DCGAN(**KWARGS, skip_excitation=False).get_config()
-    del config["skip_excitation"]  # as in the presets saved before the option
+    del config["skip_excitation"]  # as in the presets saved before the options
     del config["start_convolutions"]
     model = zoo.DCGAN.from_config(config)
     assert not model.skip_excitation and model.start_convolutions == 0
