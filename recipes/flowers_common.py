@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from zoo import distribute, metrics, training
-from zoo.datasets import DataError, ImageBatches, default_cache_dir, flowers
+from zoo.datasets import DataError, ImageBatches, default_cache_dir, flower_check, flowers
 from zoo.models.cnn import CompactCNN
 
 # Where flower_classifier.py puts the classifier that recipes use for KID by default.
@@ -145,6 +145,10 @@ def kid_callback(run, data, train, held_out, make_images):
     its density stayed flat over epochs in which the samples visibly cleaned up; the random
     embedding saw both (docs/generative.md).
 
+    On the built-in flowers it also logs `clean_flower_share`: the share of the samples
+    that show one flower of one hue with separate petals around a centre of another colour
+    (`zoo.datasets.flower_check.clean_flowers`), beside the training images' share.
+
     data: `zoo.datasets.flowers.Flowers`; train, held_out: its split's indices. KID
     compares `make_images(n)` (images in [0, 1]) with the held-out images; the real-vs-real
     values put training images in the generated ones' place.
@@ -173,7 +177,16 @@ def kid_callback(run, data, train, held_out, make_images):
         run.config.kid_every,
         count,
         training_images=training_images,
+        image_scores=clean_flower_share(run.config),
     )
+
+
+def clean_flower_share(config):
+    """{"clean_flower_share": images -> the share that `flower_check.clean_flowers` passes}
+    for a run on the built-in flowers (whose parts the rule knows); {} for --data."""
+    if config.data is not None:
+        return {}
+    return {"clean_flower_share": lambda images: float(flower_check.clean_flowers(images).mean())}
 
 
 def kid_features(config, train, held_out):

@@ -126,6 +126,13 @@ def test_gan_recipe_writes_a_sample_grid_every_epoch_and_a_gif(tmp_path):
             assert all(math.isfinite(value) for value in metrics["history"][prefix + name]), name
         assert 0 <= final[prefix + "coverage"] <= 1 and final[prefix + "density"] >= 0
     assert final["kid"] != final["random_conv_kid"]
+    # The built-in flowers: the share of clean flowers, with the KID, beside the training
+    # images' (at 16 px, too small for the rule to be of use, so only its range is checked).
+    share, share_real = (
+        metrics["history"][name] for name in ("clean_flower_share", "clean_flower_share_real")
+    )
+    assert math.isfinite(share[0]) and math.isnan(share[1]) and 0 <= share[2] <= 1
+    assert all(0 <= value <= 1 for value in share_real)
     assert 0 <= final["checkerboard_share_real"] < 1 and 0 <= final["checkerboard_share"] < 1
     assert "checkerboard share" in (out / "report.md").read_text()
     assert {"d_loss", "g_loss", "real_accuracy", "fake_accuracy"} <= set(final)

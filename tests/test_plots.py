@@ -26,7 +26,7 @@ def test_an_image_grid_is_a_png_as_wide_as_its_columns(tmp_path):
         assert picture.height > 3 * picture.width * 16 / 24 / 4  # three rows of images
 
 
-def test_kid_figure_has_a_row_per_feature_space_and_a_panel_per_measure(tmp_path):
+def test_kid_figure_has_a_row_per_feature_space_and_for_image_scores_a_panel_per_measure(tmp_path):
     nan = float("nan")
     one_space = {"kid": [0.5, nan, 0.1], "kid_std": [0.1, nan, 0.05], "kid_floor": [0.0] * 3}
     one_space |= {"density": [0.2, nan, 0.8], "density_real": [1.0] * 3}
@@ -36,3 +36,8 @@ def test_kid_figure_has_a_row_per_feature_space_and_a_panel_per_measure(tmp_path
     with Image.open(plots.plot_kid(two_spaces, tmp_path / "two.png")) as two:
         assert two.width == one_size[0]  # KID and density: two panels a row
         assert 1.9 * one_size[1] < two.height < 2.1 * one_size[1]
+    # An image score (a share of images that pass a test): a row of its own, after the spaces.
+    shares = one_space | {"clean_share": [0.1, nan, 0.4], "clean_share_real": [1.0] * 3}
+    with Image.open(plots.plot_kid(shares, tmp_path / "shares.png")) as with_shares:
+        assert with_shares.width == one_size[0]
+        assert 1.9 * one_size[1] < with_shares.height < 2.1 * one_size[1]

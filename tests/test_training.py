@@ -340,6 +340,39 @@ def test_kid_log_measures_the_same_images_in_each_feature_space_under_its_prefix
     assert not training.is_sample_quality("val_loss")
 
 
+def test_kid_log_scores_the_same_images_themselves_beside_the_training_images():
+    from zoo import metrics
+
+    rng = np.random.default_rng(0)
+    real, training_images = rng.random((12, 4, 4, 3)), rng.random((20, 4, 4, 3))
+    generated = rng.random((16, 4, 4, 3)) * 0.4  # every one darker than 0.5 on average
+
+    def bright_share(images):
+        return float(np.mean(np.mean(images, axis=(1, 2, 3)) > 0.5))
+
+    log = training.KIDLog(
+        metrics.KID(lambda images: np.reshape(images, (len(images), -1))),
+        real,
+        lambda count: generated[:count],
+        every=5,
+        count=16,
+        training_images=training_images,
+        image_scores={"bright_share": bright_share},
+    )
+    x, y = tiny_problem(0)
+    history = tiny_model().fit(x, y, epochs=3, verbose=0, callbacks=[log]).history
+    # Measured with KID (epochs 1 and 3, the last), NaN between.
+    assert np.isfinite(history["kid"]).tolist() == [True, False, True]
+    np.testing.assert_array_equal(history["bright_share"], [0.0, np.nan, 0.0])
+    chosen = np.sort(np.random.default_rng(0).permutation(20)[:16])  # KIDLog's real-vs-real
+    assert history["bright_share_real"] == [bright_share(training_images[chosen])] * 3
+    assert 0 < history["bright_share_real"][0] < 1
+    assert training.is_sample_quality("bright_share")
+    assert training.is_sample_quality("bright_share_real")
+    with pytest.raises(ValueError, match="'bright': a share, named '..._share'"):
+        training.KIDLog(metrics.KID(np.asarray), real, np.ones, image_scores={"bright": np.mean})
+
+
 def draws():
     import random
 

@@ -10,6 +10,8 @@ Feature spaces: `classifier`, the extractor the run's own --kid-features chose
 in the zoo cache; for the built-in flowers, their petal-count classifier); `random-conv`,
 `zoo.metrics.random_conv_features`, a randomly initialised embedding that no training has
 taught what to ignore. The scores are `zoo.training.KIDLog`'s, as the recipes log them.
+For a run on the built-in flowers, also the share of the samples that show a clean flower
+(`zoo.datasets.flower_check.clean_flowers`), beside the training images'.
 """
 
 import argparse
@@ -81,3 +83,7 @@ for name in args.features:
         f"{real_value['kid']:.4g}), "
         + ", ".join(f"{k} {scores[k]:.4g} (real {real_value[k]:.4g})" for k in metrics.PRDC)
     )
+# On the built-in flowers: the share of samples that show one flower of one hue with separate
+# petals around a centre of another colour (zoo.datasets.flower_check), as the recipes log it.
+for name, score in flowers_common.clean_flower_share(settings).items():
+    print(f"  {name}: {score(samples):.3f} (training images {score(training_images):.3f})")

@@ -99,7 +99,8 @@ def plot_kid(history: History, path: str | Path, title: str | None = None) -> Pa
     `history["kid_std"]` as error bars, `history["kid_floor"]` dashed) and, where logged,
     precision, recall, density and coverage (each `history[name + "_real"]` dashed: real
     against real). A row per feature space: the names without a prefix first, then each
-    `KIDLog` prefix's (`random_conv_kid`, ...). NaN epochs are skipped.
+    `KIDLog` prefix's (`random_conv_kid`, ...); last, a row of its image scores (names
+    ending in "_share", each beside its "_share_real"), if any. NaN epochs are skipped.
 
     Args:
         history: as a generative recipe's `metrics.json` holds it.
@@ -114,6 +115,9 @@ def plot_kid(history: History, path: str | Path, title: str | None = None) -> Pa
         [prefix + "kid"] + [prefix + name for name in PRDC if prefix + name in history]
         for prefix in prefixes
     ]
+    shares = [name for name in history if name.endswith("_share")]
+    if shares:
+        prefixes, rows = [*prefixes, ""], [*rows, shares]
     columns = max(len(row) for row in rows)
     fig, axes = plt.subplots(
         len(rows), columns, figsize=(3.3 * columns + 0.6, 3.4 * len(rows)), squeeze=False
@@ -131,7 +135,7 @@ def plot_kid(history: History, path: str | Path, title: str | None = None) -> Pa
 def _plot_sample_quality(ax, history, name, prefix):
     """One panel of `plot_kid`: `name` (of the feature space `prefix`) over the epochs,
     beside its real-vs-real value."""
-    is_kid = name == prefix + "kid"
+    is_kid, is_share = name == prefix + "kid", name.endswith("_share")
     values = np.asarray(history[name], dtype=float)
     epochs = np.arange(1, len(values) + 1)
     measured = np.isfinite(values)
@@ -146,7 +150,7 @@ def _plot_sample_quality(ax, history, name, prefix):
         marker="o",
         markersize=3,
         capsize=3,
-        label="samples vs held-out",
+        label="samples" if is_share else "samples vs held-out",
     )
     reference = np.asarray(
         history.get(prefix + "kid_floor" if is_kid else f"{name}_real", []), dtype=float
@@ -157,7 +161,8 @@ def _plot_sample_quality(ax, history, name, prefix):
             reference[-1],
             color="grey",
             linestyle="--",
-            label=f"held-out vs training ({reference[-1]:.3g})",
+            label=f"{'training images' if is_share else 'held-out vs training'} "
+            f"({reference[-1]:.3g})",
         )
     ax.set_xlabel("epoch")
     ax.set_title(name, fontsize=9)

@@ -23,13 +23,16 @@ __all__ = [
 
 PRDC = metrics.PRDC
 NEIGHBOURS = 5  # k of their k-nearest-neighbour balls, as Naeem et al. recommend
-# What KIDLog adds to the logs: plotted in kid.png, not among the training curves.
+# What KIDLog adds to the logs: plotted in kid.png, not among the training curves. Its
+# image scores (shares of images that pass a test) end in "_share", and "_share_real".
 SAMPLE_QUALITY = ("kid", "kid_std", "kid_floor", *PRDC, *(f"{name}_real" for name in PRDC))
+IMAGE_SCORE = ("_share", "_share_real")
 
 
 def is_sample_quality(name: str) -> bool:
-    """Whether a logged value is a `KIDLog`'s, in any feature space (with its prefix)."""
-    return name.endswith(SAMPLE_QUALITY)
+    """Whether a logged value is a `KIDLog`'s, in any feature space (with its prefix), or
+    one of its image scores."""
+    return name.endswith(SAMPLE_QUALITY + IMAGE_SCORE)
 
 
 class SampleGrids(keras.callbacks.Callback):
@@ -76,7 +79,9 @@ class KIDLog(keras.callbacks.Callback):
     embedding's). Measured after the
     first epoch, every `every` epochs and the last one (also when `EpochClock`, which runs
     before it, ends the fit early); other epochs log NaN, so every row of history.csv has
-    the columns (CSVLogger fixes its columns once).
+    the columns (CSVLogger fixes its columns once). `image_scores` are measured on the same
+    images themselves, not in a feature space: each `name` beside `name_real`, its value for
+    the training images.
 
     Args:
         kid: a `zoo.metrics.KID`, whose feature extractor serves every measure; or
@@ -86,6 +91,9 @@ class KIDLog(keras.callbacks.Callback):
         every: measure every this many epochs (and after the first and the last).
         count: images generated per measurement.
         training_images: for the real-vs-real values; None: they stay NaN.
+        image_scores: {name ending in "_share": images (N, H, W, 3) in [0, 1] -> the share
+            of them that pass a test}, such as `zoo.datasets.flower_check.clean_flowers`'
+            mean for the built-in flowers; None: none.
     """
 
     def __init__(
@@ -96,16 +104,21 @@ class KIDLog(keras.callbacks.Callback):
         every: int = 5,
         count: int = 500,
         training_images: ArrayLike | None = None,
+        image_scores: Mapping[str, Callable[[np.ndarray], float]] | None = None,
     ):
         super().__init__()
         self.spaces = {"": kid} if isinstance(kid, metrics.KID) else dict(kid)
+        self.image_scores = dict(image_scores or {})
+        for name in self.image_scores:
+            if not name.endswith("_share"):
+                raise ValueError(f"KIDLog image score {name!r}: a share, named '..._share'")
         self.real_images, self.make_images, self.every = real_images, make_images, every
         self.count, self.training_images = count, training_images
         self.real_features = None  # {prefix: the held-out images' features}
         # the real-vs-real values, NaN until the training images' are measured
         self.reference = self._named(
             dict.fromkeys(("kid_floor", *(f"{name}_real" for name in PRDC)), float("nan"))
-        )
+        ) | {f"{name}_real": float("nan") for name in self.image_scores}
 
     def _named(self, values):
         """{name: value} -> the same under every space's prefix."""
@@ -113,14 +126,14 @@ class KIDLog(keras.callbacks.Callback):
 
     def measure(self) -> dict[str, float]:
         """{kid, kid_std, precision, recall, density, coverage} of `count` new images, now,
-        in each feature space (its names prefixed)."""
+        in each feature space (its names prefixed), and their image scores."""
         self._measure_real_images()
-        generated = keras.ops.convert_to_numpy(self.make_images(self.count))
+        generated = np.asarray(keras.ops.convert_to_numpy(self.make_images(self.count)))
         return {
             prefix + name: value
             for prefix, kid in self.spaces.items()
             for name, value in self._scores(prefix, kid.features(generated)).items()
-        }
+        } | {name: float(score(generated)) for name, score in self.image_scores.items()}
 
     def _scores(self, prefix, features):
         real_features = self.real_features[prefix]
@@ -145,6 +158,8 @@ class KIDLog(keras.callbacks.Callback):
                 self.reference[prefix + "kid_floor"] = scores["kid"]
                 for name in PRDC:
                     self.reference[f"{prefix}{name}_real"] = scores[name]
+            for name, score in self.image_scores.items():
+                self.reference[f"{name}_real"] = float(score(training))
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
@@ -154,6 +169,7 @@ class KIDLog(keras.callbacks.Callback):
         else:
             self._measure_real_images()  # the real-vs-real values, on every row
             scores = self._named(dict.fromkeys(("kid", "kid_std", *PRDC), float("nan")))
+            scores |= dict.fromkeys(self.image_scores, float("nan"))
         if logs is not None:
             logs.update(scores | self.reference)
 
