@@ -118,9 +118,9 @@ model_flags.add_argument(
     help="3x3 convolutions on the generator's first map, before upsampling; 0: the "
     "paper's generator (default: %(default)s)",
 )
-# 4e-4, twice the DCGAN paper's: in the same 50 epochs the samples get one hue and petals
-# around a centre of another colour, which at 2e-4 takes about 100; the discriminator at
-# half that gave higher density and precision (docs/generative.md).
+# 4e-4 for both, twice the DCGAN paper's: in the same 50 epochs the samples get one hue and
+# petals around a centre of another colour, which at 2e-4 takes about 100; with the
+# discriminator at 2e-4 fewer samples were clean flowers (docs/generative.md).
 model_flags.add_argument(
     "--learning-rate",
     type=training.positive_float,
