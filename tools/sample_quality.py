@@ -84,6 +84,10 @@ for name in args.features:
         + ", ".join(f"{k} {scores[k]:.4g} (real {real_value[k]:.4g})" for k in metrics.PRDC)
     )
 # On the built-in flowers: the share of samples that show one flower of one hue with separate
-# petals around a centre of another colour (zoo.datasets.flower_check), as the recipes log it.
+# petals around a centre of another colour (zoo.datasets.flower_check), as the recipes log it;
+# beside it all training images' share (the recipes' log: as many as the samples).
 for name, score in flowers_common.clean_flower_share(settings).items():
-    print(f"  {name}: {score(samples):.3f} (training images {score(training_images):.3f})")
+    print(
+        f"  {name}: {score(samples):.3f} (all {len(training_images)} training images "
+        f"{score(training_images):.3f})"
+    )

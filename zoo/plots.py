@@ -18,8 +18,12 @@ from zoo.metrics import PRDC  # noqa: E402
 from zoo.typing import ArrayLike  # noqa: E402
 
 History = Mapping[str, Sequence[float]]  # metric name -> one value per epoch
+# How `plot_kid` knows an image score (the share of images that pass a test, which
+# `zoo.training.KIDLog` logs beside KID): "<what>_share", beside "<what>_share_real".
+SHARE_SUFFIX = "_share"
 
 __all__ = [
+    "SHARE_SUFFIX",
     "animate",
     "plot_attention",
     "plot_comparison",
@@ -115,7 +119,7 @@ def plot_kid(history: History, path: str | Path, title: str | None = None) -> Pa
         [prefix + "kid"] + [prefix + name for name in PRDC if prefix + name in history]
         for prefix in prefixes
     ]
-    shares = [name for name in history if name.endswith("_share")]
+    shares = [name for name in history if name.endswith(SHARE_SUFFIX)]
     if shares:
         prefixes, rows = [*prefixes, ""], [*rows, shares]
     columns = max(len(row) for row in rows)
@@ -135,7 +139,7 @@ def plot_kid(history: History, path: str | Path, title: str | None = None) -> Pa
 def _plot_sample_quality(ax, history, name, prefix):
     """One panel of `plot_kid`: `name` (of the feature space `prefix`) over the epochs,
     beside its real-vs-real value."""
-    is_kid, is_share = name == prefix + "kid", name.endswith("_share")
+    is_kid, is_share = name == prefix + "kid", name.endswith(SHARE_SUFFIX)
     values = np.asarray(history[name], dtype=float)
     epochs = np.arange(1, len(values) + 1)
     measured = np.isfinite(values)

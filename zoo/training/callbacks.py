@@ -26,7 +26,7 @@ NEIGHBOURS = 5  # k of their k-nearest-neighbour balls, as Naeem et al. recommen
 # What KIDLog adds to the logs: plotted in kid.png, not among the training curves. Its
 # image scores (shares of images that pass a test) end in "_share", and "_share_real".
 SAMPLE_QUALITY = ("kid", "kid_std", "kid_floor", *PRDC, *(f"{name}_real" for name in PRDC))
-IMAGE_SCORE = ("_share", "_share_real")
+IMAGE_SCORE = (plots.SHARE_SUFFIX, f"{plots.SHARE_SUFFIX}_real")
 
 
 def is_sample_quality(name: str) -> bool:
@@ -110,7 +110,7 @@ class KIDLog(keras.callbacks.Callback):
         self.spaces = {"": kid} if isinstance(kid, metrics.KID) else dict(kid)
         self.image_scores = dict(image_scores or {})
         for name in self.image_scores:
-            if not name.endswith("_share"):
+            if not name.endswith(plots.SHARE_SUFFIX):
                 raise ValueError(f"KIDLog image score {name!r}: a share, named '..._share'")
         self.real_images, self.make_images, self.every = real_images, make_images, every
         self.count, self.training_images = count, training_images
